@@ -1,0 +1,1 @@
+//! Allocation of kits and cash under every budget (see DESIGN.md, "Allocation").

@@ -1,0 +1,916 @@
+//! Scenario TOML: raw serde structs, then a checked [`Scenario`].
+//!
+//! Loading is two-staged (raw, then checked) so that every problem a planner can make in the
+//! file is found and named by key and line before any rule runs; the rest of the engine then
+//! works only with values known to be consistent (money positive, ids unique, earmarks
+//! naming real cities and kinds).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
+use std::ops::Range;
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::date::Date;
+use crate::dialect::CsvInput;
+use crate::error::{Error, Problem, Problems, Result};
+use crate::suggest;
+
+/// Whole Moroccan dirhams (or the programme's currency unit). Money is never a float.
+pub type Mad = i64;
+
+/// What a funder's money may pay for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    /// Equipment kits (the kit part of a kit+cash option).
+    Kit,
+    /// Cash grants (the cash part of a kit+cash option).
+    Cash,
+}
+
+impl Kind {
+    /// `"kit"` or `"cash"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Kit => "kit",
+            Kind::Cash => "cash",
+        }
+    }
+}
+
+/// What the allocation maximises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Objective {
+    /// Total priority score of those served.
+    Score,
+    /// Number of people served.
+    Served,
+    /// Most people served, then the highest total score among those allocations.
+    ServedThenScore,
+}
+
+impl Objective {
+    /// The name used in the scenario file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Objective::Score => "score",
+            Objective::Served => "served",
+            Objective::ServedThenScore => "served_then_score",
+        }
+    }
+}
+
+/// The programme itself.
+#[derive(Debug, Clone)]
+pub struct Program {
+    /// Programme name.
+    pub name: String,
+    /// Currency code, `MAD` by default.
+    pub currency: String,
+    /// Reference date the rules see as `program.date`.
+    pub date: Date,
+}
+
+/// A source of money, possibly earmarked to some cities or kinds.
+#[derive(Debug, Clone)]
+pub struct Funder {
+    /// Unique id.
+    pub id: String,
+    /// Money available.
+    pub amount: Mad,
+    /// Cities it may pay for; `None` means all.
+    pub cities: Option<Vec<String>>,
+    /// Kinds it may pay for; `None` means both.
+    pub kinds: Option<Vec<Kind>>,
+}
+
+impl Funder {
+    /// True when this funder may pay for `kind` in `city`.
+    pub fn may_pay(&self, city: &str, kind: Kind) -> bool {
+        self.cities
+            .as_ref()
+            .is_none_or(|c| c.iter().any(|x| x == city))
+            && self.kinds.as_ref().is_none_or(|k| k.contains(&kind))
+    }
+}
+
+/// An equipment kit for one trade.
+#[derive(Debug, Clone)]
+pub struct Kit {
+    /// Unique id, used by rules in `offer_kit`.
+    pub id: String,
+    /// The trade it equips (unique among kits).
+    pub trade: String,
+    /// Cost of one kit.
+    pub cost: Mad,
+    /// How many kits there are, if limited.
+    pub stock: Option<u32>,
+}
+
+/// A constraint on the share or count of a group among those served.
+#[derive(Debug, Clone)]
+pub struct Quota {
+    /// Unique name, e.g. `women`.
+    pub name: String,
+    /// rhai expression over `applicant` that is true for members of the group.
+    pub when: String,
+    /// Line of `when` in the scenario file, for rule errors.
+    pub when_line: u64,
+    /// At least this share of those served belong to the group.
+    pub min_share: Option<f64>,
+    /// At most this share of those served belong to the group.
+    pub max_share: Option<f64>,
+    /// At least this many of the group are served.
+    pub min_count: Option<u32>,
+    /// At most this many of the group are served.
+    pub max_count: Option<u32>,
+}
+
+/// Solver settings (an idmaj extension of the scenario format).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SolverSettings {
+    /// Wall-clock limit for one allocation, in seconds.
+    pub time_limit: f64,
+    /// Relative optimality gap at which the search stops.
+    pub gap: f64,
+}
+
+impl Default for SolverSettings {
+    fn default() -> Self {
+        SolverSettings {
+            time_limit: 60.0,
+            gap: 1e-4,
+        }
+    }
+}
+
+/// Labour-market demand per city and trade; its cities are the scenario's cities.
+#[derive(Debug, Clone, Default)]
+pub struct LabourMarket {
+    /// Cities, in order of first appearance in the file.
+    pub cities: Vec<String>,
+    demand: HashMap<String, HashMap<String, f64>>,
+}
+
+impl LabourMarket {
+    /// Demand index in [0, 1] for `trade` in `city`; 0 where unknown.
+    pub fn demand(&self, city: &str, trade: &str) -> f64 {
+        self.demand
+            .get(city)
+            .and_then(|t| t.get(trade))
+            .copied()
+            .unwrap_or(0.0)
+    }
+
+    /// Adds or replaces one figure (for embedding without a CSV file).
+    pub fn set(&mut self, city: &str, trade: &str, demand: f64) {
+        if !self.cities.iter().any(|c| c == city) {
+            self.cities.push(city.to_string());
+        }
+        self.demand
+            .entry(city.to_string())
+            .or_default()
+            .insert(trade.to_string(), demand);
+    }
+}
+
+/// A checked scenario: every id unique, money positive, earmarks valid.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// The scenario file.
+    pub path: PathBuf,
+    /// The programme.
+    pub program: Program,
+    /// The applicants CSV.
+    pub applicants: PathBuf,
+    /// The labour-market CSV.
+    pub labour_market_file: PathBuf,
+    /// Rule scripts, in evaluation order.
+    pub rules: Vec<PathBuf>,
+    /// Free-form parameters the rules read as `params.NAME`.
+    pub params: toml::Table,
+    /// Cap over all funders.
+    pub budget_total: Option<Mad>,
+    /// Caps per city.
+    pub city_caps: BTreeMap<String, Mad>,
+    /// Money sources (at least one: without `[[funder]]`, `programme` holds the total).
+    pub funders: Vec<Funder>,
+    /// Kits.
+    pub kits: Vec<Kit>,
+    /// Quotas.
+    pub quotas: Vec<Quota>,
+    /// What the allocation maximises.
+    pub objective: Objective,
+    /// Solver settings.
+    pub solver: SolverSettings,
+    /// Labour-market demand; its cities are the scenario's cities.
+    pub market: LabourMarket,
+    /// Warnings found while loading (the scenario is usable).
+    pub warnings: Vec<Problem>,
+}
+
+// ---------------------------------------------------------------- raw TOML
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScenario {
+    program: RawProgram,
+    data: RawData,
+    rules: RawRules,
+    #[serde(default)]
+    params: toml::Table,
+    #[serde(default)]
+    budget: RawBudget,
+    #[serde(default)]
+    funder: Vec<RawFunder>,
+    #[serde(default)]
+    kit: Vec<RawKit>,
+    #[serde(default)]
+    quota: Vec<RawQuota>,
+    #[serde(default)]
+    objective: RawObjective,
+    #[serde(default)]
+    solver: RawSolver,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProgram {
+    name: String,
+    currency: Option<String>,
+    date: Spanned<toml::Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawData {
+    applicants: String,
+    labour_market: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRules {
+    files: Vec<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawBudget {
+    total: Option<Spanned<i64>>,
+    #[serde(default)]
+    cities: BTreeMap<String, Spanned<i64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFunder {
+    id: Spanned<String>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    name: Option<String>,
+    amount: Spanned<i64>,
+    cities: Option<Spanned<Vec<String>>>,
+    kinds: Option<Spanned<Vec<String>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawKit {
+    id: Spanned<String>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    name: Option<String>,
+    trade: Spanned<String>,
+    cost: Spanned<i64>,
+    stock: Option<Spanned<i64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawQuota {
+    name: Spanned<String>,
+    when: Spanned<String>,
+    min_share: Option<Spanned<f64>>,
+    max_share: Option<Spanned<f64>>,
+    min_count: Option<Spanned<i64>>,
+    max_count: Option<Spanned<i64>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawObjective {
+    maximize: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawSolver {
+    time_limit: Option<Spanned<f64>>,
+    gap: Option<Spanned<f64>>,
+}
+
+// ---------------------------------------------------------------- loading
+
+/// The scenario file for `path`: the file itself, or `scenario.toml` in a folder.
+pub fn scenario_file(path: &Path) -> PathBuf {
+    if path.is_dir() {
+        path.join("scenario.toml")
+    } else {
+        path.to_path_buf()
+    }
+}
+
+/// `path` with `.` and `dir/..` removed, without touching the file system.
+pub fn tidy(path: &Path) -> PathBuf {
+    let mut out: Vec<Component> = Vec::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir if matches!(out.last(), Some(Component::Normal(_))) => {
+                out.pop();
+            }
+            _ => out.push(c),
+        }
+    }
+    if out.is_empty() {
+        PathBuf::from(".")
+    } else {
+        out.iter().collect()
+    }
+}
+
+/// Maps byte offsets of a source text to 1-based lines.
+pub(crate) struct Lines<'a>(pub &'a str);
+
+impl Lines<'_> {
+    pub(crate) fn line(&self, span: &Range<usize>) -> u64 {
+        let end = span.start.min(self.0.len());
+        self.0.as_bytes()[..end]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count() as u64
+            + 1
+    }
+}
+
+/// Collects problems about one scenario file, each with its key and line.
+struct Checker<'a> {
+    file: String,
+    lines: Lines<'a>,
+    problems: Problems,
+}
+
+impl Checker<'_> {
+    fn error<T>(&mut self, key: &str, at: &Spanned<T>, message: impl Into<String>) {
+        let line = self.lines.line(&at.span());
+        self.problems
+            .push(Problem::error(&self.file, message).at_line(line).key(key));
+    }
+
+    fn warning<T>(&mut self, key: &str, at: &Spanned<T>, message: impl Into<String>) {
+        let line = self.lines.line(&at.span());
+        self.problems
+            .push(Problem::warning(&self.file, message).at_line(line).key(key));
+    }
+
+    fn money(&mut self, key: &str, v: &Spanned<i64>) -> Mad {
+        if *v.get_ref() <= 0 {
+            self.error(
+                key,
+                v,
+                format!(
+                    "must be a positive amount of whole MAD, got {}",
+                    v.get_ref()
+                ),
+            );
+        }
+        *v.get_ref()
+    }
+
+    fn share(&mut self, key: &str, v: &Option<Spanned<f64>>) -> Option<f64> {
+        let v = v.as_ref()?;
+        let x = *v.get_ref();
+        if !(0.0..=1.0).contains(&x) {
+            self.error(key, v, format!("must be a share between 0 and 1, got {x}"));
+        }
+        Some(x)
+    }
+
+    fn count(&mut self, key: &str, v: &Option<Spanned<i64>>) -> Option<u32> {
+        let v = v.as_ref()?;
+        match u32::try_from(*v.get_ref()) {
+            Ok(n) => Some(n),
+            Err(_) => {
+                self.error(key, v, format!("must be a count ≥ 0, got {}", v.get_ref()));
+                None
+            }
+        }
+    }
+}
+
+/// Turns a TOML syntax or shape error into a problem with its line and a "did you mean".
+fn toml_problem(file: &str, text: &str, e: &toml::de::Error) -> Problem {
+    let mut message = e.message().trim().to_string();
+    // serde says: unknown field `budgett`, expected one of `program`, `data`, ...
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        if let Some((name, expected)) = rest.split_once('`') {
+            let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+            let hint = suggest::hint(name, candidates.iter().copied());
+            message = format!(
+                "unknown key `{name}`{hint}; expected one of {}",
+                candidates.join(", ")
+            );
+        }
+    }
+    let p = Problem::error(file, message);
+    match e.span() {
+        Some(span) => p.at_line(Lines(text).line(&span)),
+        None => p,
+    }
+}
+
+impl Scenario {
+    /// Loads and checks the scenario at `path` (a file, or a folder with `scenario.toml`),
+    /// including its labour-market file. Applicants are read separately, streaming.
+    pub fn load(path: &Path) -> Result<Scenario> {
+        let file = scenario_file(path);
+        let display = file.display().to_string();
+        let text = std::fs::read_to_string(&file).map_err(|e| {
+            Error::from(Problem::error(
+                &display,
+                format!("cannot read the scenario: {e}"),
+            ))
+        })?;
+        let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
+        Scenario::from_toml(&text, &display, &dir, file.clone())
+    }
+
+    /// Checks a scenario given as TOML text; `display` names it in messages and relative
+    /// paths are resolved against `dir`.
+    pub fn from_toml(text: &str, display: &str, dir: &Path, path: PathBuf) -> Result<Scenario> {
+        let raw: RawScenario =
+            toml::from_str(text).map_err(|e| Error::from(toml_problem(display, text, &e)))?;
+        let mut c = Checker {
+            file: display.to_string(),
+            lines: Lines(text),
+            problems: Problems::default(),
+        };
+        let resolve = |p: &str| tidy(&dir.join(p));
+
+        let date = match raw.program.date.get_ref() {
+            toml::Value::String(s) => Date::parse(s),
+            toml::Value::Datetime(d) => Date::parse(&d.to_string()),
+            _ => None,
+        };
+        let date = date.unwrap_or_else(|| {
+            c.error(
+                "program.date",
+                &raw.program.date,
+                "expected a date that exists, as \"YYYY-MM-DD\"",
+            );
+            Date::new(2000, 1, 1).expect("valid constant date")
+        });
+        let program = Program {
+            name: raw.program.name,
+            currency: raw.program.currency.unwrap_or_else(|| "MAD".to_string()),
+            date,
+        };
+        let applicants = resolve(&raw.data.applicants);
+        let labour_market_file = resolve(&raw.data.labour_market);
+        let mut rules = Vec::new();
+        for (i, f) in raw.rules.files.iter().enumerate() {
+            let p = resolve(f.get_ref());
+            if !p.is_file() {
+                c.error(
+                    &format!("rules.files[{i}]"),
+                    f,
+                    format!("rule file {} not found", p.display()),
+                );
+            }
+            rules.push(p);
+        }
+        if raw.rules.files.is_empty() {
+            c.problems.push(
+                Problem::error(display, "no rule files; expected at least one").key("rules.files"),
+            );
+        }
+
+        // The labour market defines the scenario's cities; read it before the earmarks.
+        let market = match read_labour_market(&labour_market_file) {
+            Ok(m) => m,
+            Err(Error::Input(ps)) => {
+                c.problems.extend(ps);
+                LabourMarket::default()
+            }
+            Err(e) => return Err(e),
+        };
+        let have_market = !market.cities.is_empty();
+        let city_ok = |city: &str| !have_market || market.cities.iter().any(|c| c == city);
+        let city_hint = |city: &str| suggest::hint(city, market.cities.iter().map(String::as_str));
+
+        let budget_total = raw
+            .budget
+            .total
+            .as_ref()
+            .map(|t| c.money("budget.total", t));
+        let mut city_caps = BTreeMap::new();
+        for (city, cap) in &raw.budget.cities {
+            let key = format!("budget.cities.{city}");
+            let amount = c.money(&key, cap);
+            if !city_ok(city) {
+                let hint = city_hint(city);
+                c.error(&key, cap, format!("unknown city `{city}`{hint}; the scenario's cities are those of the labour-market file"));
+            }
+            city_caps.insert(city.clone(), amount);
+        }
+
+        let mut funders = Vec::new();
+        let mut funder_ids = HashSet::new();
+        for (i, f) in raw.funder.iter().enumerate() {
+            let key = |k: &str| format!("funder[{i}].{k}");
+            let id = f.id.get_ref().trim().to_string();
+            if id.is_empty() {
+                c.error(&key("id"), &f.id, "empty; expected a funder id");
+            } else if !funder_ids.insert(id.clone()) {
+                c.error(&key("id"), &f.id, format!("duplicate funder id `{id}`"));
+            }
+            let amount = c.money(&key("amount"), &f.amount);
+            let cities = f.cities.as_ref().map(|cs| {
+                for city in cs.get_ref() {
+                    if !city_ok(city) {
+                        let hint = city_hint(city);
+                        c.error(
+                            &key("cities"),
+                            cs,
+                            format!("funder `{id}` is earmarked to unknown city `{city}`{hint}"),
+                        );
+                    }
+                }
+                if cs.get_ref().is_empty() {
+                    c.error(
+                        &key("cities"),
+                        cs,
+                        "empty list; leave `cities` out to allow every city",
+                    );
+                }
+                cs.get_ref().clone()
+            });
+            let kinds = f.kinds.as_ref().map(|ks| {
+                let mut out = Vec::new();
+                for k in ks.get_ref() {
+                    match k.as_str() {
+                        "kit" => out.push(Kind::Kit),
+                        "cash" => out.push(Kind::Cash),
+                        other => {
+                            let hint = suggest::hint(other, ["kit", "cash"]);
+                            c.error(&key("kinds"), ks, format!("funder `{id}` is earmarked to unknown kind `{other}`{hint}; expected kit or cash"));
+                        }
+                    }
+                }
+                if ks.get_ref().is_empty() {
+                    c.error(&key("kinds"), ks, "empty list; leave `kinds` out to allow kit and cash");
+                }
+                out
+            });
+            funders.push(Funder {
+                id,
+                amount,
+                cities,
+                kinds,
+            });
+        }
+
+        let mut kits: Vec<Kit> = Vec::new();
+        for (i, k) in raw.kit.iter().enumerate() {
+            let key = |s: &str| format!("kit[{i}].{s}");
+            let id = k.id.get_ref().trim().to_string();
+            if id.is_empty() {
+                c.error(&key("id"), &k.id, "empty; expected a kit id");
+            } else if kits.iter().any(|x| x.id == id) {
+                c.error(&key("id"), &k.id, format!("duplicate kit id `{id}`"));
+            }
+            let trade = k.trade.get_ref().trim().to_string();
+            if let Some(other) = kits.iter().find(|x| x.trade == trade) {
+                let msg = format!("kits `{}` and `{id}` have the same trade `{trade}`; kit_for(trade) needs one kit per trade", other.id);
+                c.error(&key("trade"), &k.trade, msg);
+            }
+            let cost = c.money(&key("cost"), &k.cost);
+            let stock = match &k.stock {
+                Some(s) if *s.get_ref() < 0 || *s.get_ref() > u32::MAX as i64 => {
+                    c.error(
+                        &key("stock"),
+                        s,
+                        format!("must be a count ≥ 0, got {}", s.get_ref()),
+                    );
+                    None
+                }
+                Some(s) => Some(*s.get_ref() as u32),
+                None => None,
+            };
+            kits.push(Kit {
+                id,
+                trade,
+                cost,
+                stock,
+            });
+        }
+
+        let mut quotas: Vec<Quota> = Vec::new();
+        for (i, q) in raw.quota.iter().enumerate() {
+            let key = |s: &str| format!("quota[{i}].{s}");
+            let name = q.name.get_ref().trim().to_string();
+            if quotas.iter().any(|x| x.name == name) {
+                c.error(
+                    &key("name"),
+                    &q.name,
+                    format!("duplicate quota name `{name}`"),
+                );
+            }
+            let min_share = c.share(&key("min_share"), &q.min_share);
+            let max_share = c.share(&key("max_share"), &q.max_share);
+            let min_count = c.count(&key("min_count"), &q.min_count);
+            let max_count = c.count(&key("max_count"), &q.max_count);
+            if let (Some(lo), Some(hi)) = (min_share, max_share) {
+                if lo > hi {
+                    c.error(
+                        &key("min_share"),
+                        q.min_share.as_ref().expect("set"),
+                        format!("min_share {lo} is above max_share {hi}"),
+                    );
+                }
+            }
+            if let (Some(lo), Some(hi)) = (min_count, max_count) {
+                if lo > hi {
+                    c.error(
+                        &key("min_count"),
+                        q.min_count.as_ref().expect("set"),
+                        format!("min_count {lo} is above max_count {hi}"),
+                    );
+                }
+            }
+            if min_share.is_none()
+                && max_share.is_none()
+                && min_count.is_none()
+                && max_count.is_none()
+            {
+                c.error(&key("name"), &q.name, format!("quota `{name}` sets no bound; expected min_share, max_share, min_count or max_count"));
+            }
+            if q.when.get_ref().trim().is_empty() {
+                c.error(
+                    &key("when"),
+                    &q.when,
+                    "empty; expected a rhai expression such as applicant.gender == \"F\"",
+                );
+            }
+            quotas.push(Quota {
+                name,
+                when: q.when.get_ref().clone(),
+                when_line: c.lines.line(&q.when.span()),
+                min_share,
+                max_share,
+                min_count,
+                max_count,
+            });
+        }
+
+        let objective = match raw.objective.maximize.as_ref() {
+            None => Objective::Score,
+            Some(m) => match m.get_ref().as_str() {
+                "score" => Objective::Score,
+                "served" => Objective::Served,
+                "served_then_score" => Objective::ServedThenScore,
+                other => {
+                    let hint = suggest::hint(other, ["score", "served", "served_then_score"]);
+                    c.error("objective.maximize", m, format!("unknown objective `{other}`{hint}; expected score, served or served_then_score"));
+                    Objective::Score
+                }
+            },
+        };
+
+        let mut solver = SolverSettings::default();
+        if let Some(t) = &raw.solver.time_limit {
+            if !(*t.get_ref() > 0.0 && t.get_ref().is_finite()) {
+                c.error(
+                    "solver.time_limit",
+                    t,
+                    format!("must be a positive number of seconds, got {}", t.get_ref()),
+                );
+            }
+            solver.time_limit = *t.get_ref();
+        }
+        if let Some(g) = &raw.solver.gap {
+            if !(0.0..1.0).contains(g.get_ref()) {
+                c.error(
+                    "solver.gap",
+                    g,
+                    format!("must be a relative gap in [0, 1), got {}", g.get_ref()),
+                );
+            }
+            solver.gap = *g.get_ref();
+        }
+
+        if funders.is_empty() {
+            match budget_total {
+                Some(total) => funders.push(Funder {
+                    id: "programme".into(),
+                    amount: total,
+                    cities: None,
+                    kinds: None,
+                }),
+                None => c.problems.push(
+                    Problem::error(display, "no money: set budget.total or add a [[funder]]")
+                        .key("budget.total"),
+                ),
+            }
+        } else if let (Some(total), Some(t)) = (budget_total, &raw.budget.total) {
+            let sum: i64 = funders.iter().map(|f| f.amount).sum();
+            if sum < total {
+                c.warning("budget.total", t, format!("funders hold {} MAD in all, below budget.total {total}; the funders' amounts bind first", sum));
+            }
+        }
+
+        let (errors, warnings): (Vec<Problem>, Vec<Problem>) =
+            c.problems.list.iter().cloned().partition(Problem::is_error);
+        if !errors.is_empty() || c.problems.omitted > 0 {
+            return Err(Error::Input(Problems {
+                list: errors,
+                omitted: c.problems.omitted,
+            }));
+        }
+        Ok(Scenario {
+            path,
+            program,
+            applicants,
+            labour_market_file,
+            rules,
+            params: raw.params,
+            budget_total,
+            city_caps,
+            funders,
+            kits,
+            quotas,
+            objective,
+            solver,
+            market,
+            warnings,
+        })
+    }
+
+    /// The scenario's cities (those of the labour-market file), as a set.
+    pub fn city_set(&self) -> Arc<HashSet<String>> {
+        Arc::new(self.market.cities.iter().cloned().collect())
+    }
+
+    /// The kit with this id.
+    pub fn kit(&self, id: &str) -> Option<&Kit> {
+        self.kits.iter().find(|k| k.id == id)
+    }
+
+    /// The kit for this trade.
+    pub fn kit_for(&self, trade: &str) -> Option<&Kit> {
+        self.kits.iter().find(|k| k.trade == trade)
+    }
+
+    /// The applicants file as shown in messages.
+    pub fn applicants_display(&self) -> String {
+        self.applicants.display().to_string()
+    }
+
+    /// Money all funders hold together.
+    pub fn funders_total(&self) -> Mad {
+        self.funders.iter().map(|f| f.amount).sum()
+    }
+
+    /// Warnings that need the applicants: a city cap for a city nobody applied from.
+    pub fn applicant_warnings(&self, applicants_per_city: &BTreeMap<String, u64>) -> Vec<Problem> {
+        self.city_caps
+            .keys()
+            .filter(|c| applicants_per_city.get(*c).copied().unwrap_or(0) == 0)
+            .map(|c| {
+                Problem::warning(
+                    self.path.display().to_string(),
+                    format!("city cap for `{c}`, but no applicant is from {c}"),
+                )
+                .key(format!("budget.cities.{c}"))
+            })
+            .collect()
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Reads `labour_market.csv`: `city,trade,demand` with demand in [0, 1].
+pub fn read_labour_market(path: &Path) -> Result<LabourMarket> {
+    let display = path.display().to_string();
+    let mut input = CsvInput::open(path, &display)?;
+    let names = ["city", "trade", "demand"];
+    let (found, mut list) = input.columns(&names);
+    for (n, pos) in names.iter().zip(&found) {
+        if pos.is_none() {
+            let hint = suggest::hint(n, input.headers.iter().map(String::as_str));
+            list.push(
+                Problem::error(&display, format!("missing required column `{n}`{hint}")).at_line(1),
+            );
+        }
+    }
+    let mut problems = Problems::default();
+    list.into_iter().for_each(|p| problems.push(p));
+    problems.clone().into_result()?;
+    let [ci, ti, di] = [found[0], found[1], found[2]].map(|x| x.unwrap_or(0));
+    let mut market = LabourMarket::default();
+    let mut seen: HashMap<(String, String), u64> = HashMap::new();
+    let mut record = csv::StringRecord::new();
+    let width = input.headers.len();
+    loop {
+        match input.reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                problems.push(crate::dialect::csv_problem(&display, &e));
+                break;
+            }
+        }
+        let line = record.position().map_or(0, |p| p.line());
+        if record.len() != width {
+            problems.push(
+                Problem::error(
+                    &display,
+                    format!("row has {} fields, expected {width}", record.len()),
+                )
+                .at_line(line),
+            );
+            continue;
+        }
+        let city = record.get(ci).unwrap_or("").to_string();
+        let trade = record.get(ti).unwrap_or("").to_string();
+        let raw = record.get(di).unwrap_or("");
+        if city.is_empty() {
+            problems.push(
+                Problem::error(&display, "empty; expected a city")
+                    .at_line(line)
+                    .column("city"),
+            );
+        }
+        if trade.is_empty() {
+            problems.push(
+                Problem::error(&display, "empty; expected a trade")
+                    .at_line(line)
+                    .column("trade"),
+            );
+        }
+        let demand = match input.dialect.number(raw) {
+            Some(d) if (0.0..=1.0).contains(&d) => d,
+            Some(d) => {
+                problems.push(
+                    Problem::error(
+                        &display,
+                        format!("{d} is outside [0, 1]; expected a demand index between 0 and 1"),
+                    )
+                    .at_line(line)
+                    .column("demand"),
+                );
+                continue;
+            }
+            None => {
+                problems.push(
+                    Problem::error(
+                        &display,
+                        format!(
+                            "\"{raw}\" is not a number; expected a demand index between 0 and 1"
+                        ),
+                    )
+                    .at_line(line)
+                    .column("demand"),
+                );
+                continue;
+            }
+        };
+        if city.is_empty() || trade.is_empty() {
+            continue;
+        }
+        if let Some(first) = seen.insert((city.clone(), trade.clone()), line) {
+            problems.push(Problem::error(&display, format!("duplicate row for city `{city}` and trade `{trade}` (first on line {first})")).at_line(line));
+            continue;
+        }
+        market.set(&city, &trade, demand);
+    }
+    if market.cities.is_empty() && problems.is_empty() {
+        problems.push(
+            Problem::error(
+                &display,
+                "no rows; the labour-market file names the scenario's cities",
+            )
+            .at_line(2),
+        );
+    }
+    problems.into_result()?;
+    Ok(market)
+}
