@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use crate::date::Date;
 use crate::dialect::{self, CsvInput, Dialect};
-use crate::error::{Error, Problem, Problems, Result};
+use crate::error::{Problem, Problems, Result};
 use crate::suggest;
 
 /// The typed core columns, in the order DESIGN.md lists them.
@@ -132,39 +132,7 @@ impl ApplicantSource {
     /// Opens `path` (shown as `display`); `cities` are the scenario's cities.
     pub fn open(path: &Path, display: &str, cities: Arc<HashSet<String>>) -> Result<Self> {
         let input = CsvInput::open(path, display)?;
-        let (found, mut problems) = input.columns(&CORE_COLUMNS);
-        let mut core = [None; 14];
-        for (i, (name, pos)) in CORE_COLUMNS.iter().zip(&found).enumerate() {
-            core[i] = *pos;
-            if pos.is_none() && *name != "name" {
-                let hint = suggest::hint(name, input.headers.iter().map(String::as_str));
-                problems.push(
-                    Problem::error(display, format!("missing required column `{name}`{hint}"))
-                        .at_line(1),
-                );
-            }
-        }
-        if !problems.is_empty() {
-            let mut all = Problems::default();
-            problems.into_iter().for_each(|p| all.push(p));
-            return Err(Error::Input(all));
-        }
-        let extra_idx: Vec<usize> = (0..input.headers.len())
-            .filter(|i| !found.contains(&Some(*i)))
-            .collect();
-        let extra_names: Arc<[String]> = extra_idx
-            .iter()
-            .map(|&i| input.headers[i].clone())
-            .collect();
-        let parser = RowParser {
-            display: display.to_string(),
-            dialect: input.dialect,
-            core,
-            extra_idx,
-            extra_names,
-            width: input.headers.len(),
-            cities,
-        };
+        let parser = RowParser::new(display, input.dialect, &input.headers, cities)?;
         Ok(ApplicantSource {
             input,
             parser: Arc::new(parser),
@@ -201,6 +169,61 @@ fn quoted(s: &str) -> String {
 }
 
 impl RowParser {
+    /// A parser for rows with these `headers` (core columns required, others kept).
+    pub fn new(
+        display: &str,
+        dialect: Dialect,
+        headers: &[String],
+        cities: Arc<HashSet<String>>,
+    ) -> Result<RowParser> {
+        let mut problems = Problems::default();
+        for (i, h) in headers.iter().enumerate() {
+            if h.is_empty() {
+                problems
+                    .push(Problem::error(display, format!("header {} is empty", i + 1)).at_line(1));
+            } else if headers[..i].contains(h) {
+                problems.push(
+                    Problem::error(display, format!("column `{h}` appears twice")).at_line(1),
+                );
+            }
+        }
+        let mut core = [None; 14];
+        for (i, name) in CORE_COLUMNS.iter().enumerate() {
+            core[i] = headers.iter().position(|h| h == name);
+            if core[i].is_none() && *name != "name" {
+                let hint = suggest::hint(name, headers.iter().map(String::as_str));
+                problems.push(
+                    Problem::error(display, format!("missing required column `{name}`{hint}"))
+                        .at_line(1),
+                );
+            }
+        }
+        problems.into_result()?;
+        let extra_idx: Vec<usize> = (0..headers.len())
+            .filter(|i| !core.contains(&Some(*i)))
+            .collect();
+        let extra_names: Arc<[String]> = extra_idx.iter().map(|&i| headers[i].clone()).collect();
+        Ok(RowParser {
+            display: display.to_string(),
+            dialect,
+            core,
+            extra_idx,
+            extra_names,
+            width: headers.len(),
+            cities,
+        })
+    }
+
+    /// The id cell of a raw row, without parsing the rest.
+    pub fn id_of<'r>(&self, record: &'r csv::StringRecord) -> Option<&'r str> {
+        self.core[0].and_then(|i| record.get(i))
+    }
+
+    /// Names of the file's extra (non-core) columns.
+    pub fn extra_names(&self) -> &[String] {
+        &self.extra_names
+    }
+
     /// The file name shown in messages.
     pub fn display(&self) -> &str {
         &self.display

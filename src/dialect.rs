@@ -159,28 +159,6 @@ impl CsvInput {
             headers,
         })
     }
-
-    /// Position of each of `names` among the headers. Missing names are one problem each
-    /// (with a hint where a header is a near miss); duplicate headers are problems too.
-    pub fn columns(&self, names: &[&str]) -> (Vec<Option<usize>>, Vec<Problem>) {
-        let mut problems = Vec::new();
-        for (i, h) in self.headers.iter().enumerate() {
-            if h.is_empty() {
-                problems.push(
-                    Problem::error(&self.display, format!("header {} is empty", i + 1)).at_line(1),
-                );
-            } else if self.headers[..i].contains(h) {
-                problems.push(
-                    Problem::error(&self.display, format!("column `{h}` appears twice")).at_line(1),
-                );
-            }
-        }
-        let found = names
-            .iter()
-            .map(|n| self.headers.iter().position(|h| h == n))
-            .collect();
-        (found, problems)
-    }
 }
 
 /// A problem from the csv crate (bad UTF-8, unreadable file), with its line.

@@ -5,9 +5,12 @@
 pub mod allocate;
 pub mod applicant;
 pub mod assessment;
+pub mod cases;
 pub mod date;
 pub mod dialect;
 pub mod error;
+pub mod pipeline;
+pub mod report;
 pub mod rules;
 pub mod scenario;
 mod suggest;

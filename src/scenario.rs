@@ -812,7 +812,11 @@ pub fn read_labour_market(path: &Path) -> Result<LabourMarket> {
     let display = path.display().to_string();
     let mut input = CsvInput::open(path, &display)?;
     let names = ["city", "trade", "demand"];
-    let (found, mut list) = input.columns(&names);
+    let found: Vec<Option<usize>> = names
+        .iter()
+        .map(|n| input.headers.iter().position(|h| h == n))
+        .collect();
+    let mut list = Vec::new();
     for (n, pos) in names.iter().zip(&found) {
         if pos.is_none() {
             let hint = suggest::hint(n, input.headers.iter().map(String::as_str));

@@ -1,4 +1,27 @@
 //! The rule engine: sandboxed rhai scripts evaluated once per applicant.
+//!
+//! A [`RuleSet`] is checked and compiled once per scenario and is shared by all threads;
+//! each thread makes its own [`Evaluator`] (engine, compiled script and scope), because a
+//! rhai engine per thread scales better than one shared engine. Each applicant gets a
+//! fresh scope with `applicant`, `params` and `program` as constants.
+
+mod host;
+mod source;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use rhai::{Dynamic, Engine, EvalAltResult, Map, Position, Scope, AST, INT};
+
+use crate::applicant::Applicant;
+use crate::assessment::{Assessment, Status};
+use crate::error::{Error, Problem, Problems, Result};
+use crate::scenario::Scenario;
+use crate::suggest;
+
+use host::{HostData, Interner, RuleApplicant, State};
+pub use source::Sources;
 
 /// The shipped rule files, in evaluation order, as (file name, contents): generated
 /// scenarios carry a copy so they run anywhere.
@@ -10,3 +33,432 @@ pub const SHIPPED_RULES: &[(&str, &str)] = &[
     ("score.rhai", include_str!("../../rules/score.rhai")),
     ("options.rhai", include_str!("../../rules/options.rhai")),
 ];
+
+/// Limits every rule evaluation runs under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Operations per applicant (an infinite loop stops here, in milliseconds).
+    pub max_operations: u64,
+    /// Nested function calls.
+    pub max_call_levels: usize,
+    /// Expression nesting depth.
+    pub max_expr_depth: usize,
+    /// Length of any string.
+    pub max_string_size: usize,
+    /// Length of any array.
+    pub max_array_size: usize,
+    /// Entries of any map.
+    pub max_map_size: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_operations: 1_000_000,
+            max_call_levels: 32,
+            max_expr_depth: 64,
+            max_string_size: 10_000,
+            max_array_size: 10_000,
+            max_map_size: 1_000,
+        }
+    }
+}
+
+/// The sandboxed engine: only the packages rules need (no `sleep`, no `print` to stdout,
+/// no `eval`, no `import`, no file or network access), every limit set, strict variables,
+/// and comparisons of mismatched types made errors.
+pub fn sandboxed_engine(limits: &Limits) -> Engine {
+    use rhai::packages::{
+        ArithmeticPackage, BasicArrayPackage, BasicFnPackage, BasicIteratorPackage,
+        BasicMapPackage, BasicMathPackage, BasicStringPackage, LogicPackage, MoreStringPackage,
+        Package,
+    };
+    let mut engine = Engine::new_raw();
+    for lib in [
+        ArithmeticPackage::new().as_shared_module(),
+        LogicPackage::new().as_shared_module(),
+        BasicStringPackage::new().as_shared_module(),
+        MoreStringPackage::new().as_shared_module(),
+        BasicMathPackage::new().as_shared_module(),
+        BasicArrayPackage::new().as_shared_module(),
+        BasicMapPackage::new().as_shared_module(),
+        BasicIteratorPackage::new().as_shared_module(),
+        BasicFnPackage::new().as_shared_module(),
+    ] {
+        engine.register_global_module(lib);
+    }
+    engine
+        .set_max_operations(limits.max_operations)
+        .set_max_call_levels(limits.max_call_levels)
+        .set_max_expr_depths(limits.max_expr_depth, limits.max_expr_depth)
+        .set_max_string_size(limits.max_string_size)
+        .set_max_array_size(limits.max_array_size)
+        .set_max_map_size(limits.max_map_size)
+        .set_max_variables(256)
+        .set_max_functions(256)
+        .set_max_modules(0)
+        .set_strict_variables(true)
+        .set_fail_on_invalid_map_property(true)
+        .set_fast_operators(false)
+        .set_module_resolver(rhai::module_resolvers::DummyModuleResolver::new());
+    engine.disable_symbol("eval").disable_symbol("import");
+    host::register_type_checks(&mut engine);
+    host::register_applicant(&mut engine);
+    engine
+}
+
+/// Converts a TOML value to the rhai value rules see.
+fn to_dynamic(v: &toml::Value) -> Dynamic {
+    match v {
+        toml::Value::String(s) => s.clone().into(),
+        toml::Value::Integer(i) => (*i as INT).into(),
+        toml::Value::Float(f) => (*f).into(),
+        toml::Value::Boolean(b) => (*b).into(),
+        toml::Value::Datetime(d) => d.to_string().into(),
+        toml::Value::Array(a) => a.iter().map(to_dynamic).collect::<rhai::Array>().into(),
+        toml::Value::Table(t) => table_to_map(t).into(),
+    }
+}
+
+fn table_to_map(t: &toml::Table) -> Map {
+    t.iter()
+        .map(|(k, v)| (k.as_str().into(), to_dynamic(v)))
+        .collect()
+}
+
+static NEXT_SERIAL: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// A scenario's rules, checked and ready to evaluate on any thread.
+#[derive(Debug, Clone)]
+pub struct RuleSet {
+    sources: Arc<Sources>,
+    data: Arc<HostData>,
+    params: toml::Table,
+    program: (String, String, INT),
+    quotas: Vec<(String, String, u64)>,
+    scenario_file: String,
+    limits: Limits,
+    /// Tells apart rule sets, so a thread's cached evaluator is never reused for another.
+    serial: usize,
+}
+
+impl RuleSet {
+    /// Reads and checks the scenario's rule files and quota expressions. `extra_columns`
+    /// are the applicant file's non-core columns, which rules may also read.
+    pub fn load(scenario: &Scenario, extra_columns: &[String]) -> Result<RuleSet> {
+        let sources = Sources::read(&scenario.rules)?;
+        RuleSet::new(scenario, sources, extra_columns)
+    }
+
+    /// Checks rules given as joined sources (for embedding without files).
+    pub fn new(scenario: &Scenario, sources: Sources, extra_columns: &[String]) -> Result<RuleSet> {
+        let data = HostData {
+            kits: scenario
+                .kits
+                .iter()
+                .map(|k| (k.id.clone(), k.cost))
+                .collect(),
+            kit_for: scenario
+                .kits
+                .iter()
+                .map(|k| (k.trade.clone(), k.id.clone()))
+                .collect(),
+            market: Arc::new(scenario.market.clone()),
+            date: scenario.program.date,
+        };
+        let set = RuleSet {
+            sources: Arc::new(sources),
+            data: Arc::new(data),
+            params: scenario.params.clone(),
+            program: (
+                scenario.program.name.clone(),
+                scenario.program.date.to_string(),
+                scenario.program.date.year() as INT,
+            ),
+            quotas: scenario
+                .quotas
+                .iter()
+                .map(|q| (q.name.clone(), q.when.clone(), q.when_line))
+                .collect(),
+            scenario_file: scenario.path.display().to_string(),
+            limits: Limits::default(),
+            serial: NEXT_SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        };
+        set.check_names(extra_columns)?;
+        set.evaluator()?;
+        Ok(set)
+    }
+
+    /// Uses other limits (the defaults suit the shipped rules).
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self.serial = NEXT_SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self
+    }
+
+    /// Every `applicant.X` and `params.X` in the rules must name a column or parameter:
+    /// a misspelt name is an error here, before any applicant is assessed.
+    fn check_names(&self, extra_columns: &[String]) -> Result<()> {
+        let fields = host::known_fields(extra_columns);
+        let mut problems = Problems::default();
+        let mut check = |text: &str,
+                         word: &str,
+                         known: &[String],
+                         what: &str,
+                         at: &dyn Fn(u64, u64) -> Problem| {
+            for (name, line, col) in source::member_accesses(text, word) {
+                let allowed =
+                    known.iter().any(|k| k == name) || (word == "applicant" && name == "has");
+                if !allowed {
+                    let hint = suggest::hint(name, known.iter().map(String::as_str));
+                    let mut p = at(line, col);
+                    p.message = format!("unknown {what} `{name}`{hint}");
+                    problems.push(p);
+                }
+            }
+        };
+        let params: Vec<String> = self.params.keys().cloned().collect();
+        let program: Vec<String> = ["name", "date", "year"].map(String::from).to_vec();
+        let sources = &self.sources;
+        let in_rules = |l: u64, c: u64| sources.problem(Position::new(l as u16, c as u16), "");
+        check(
+            &sources.text,
+            "applicant",
+            &fields,
+            "applicant field",
+            &in_rules,
+        );
+        check(
+            &sources.text,
+            "params",
+            &params,
+            "parameter (not in [params] of the scenario)",
+            &in_rules,
+        );
+        check(
+            &sources.text,
+            "program",
+            &program,
+            "program field (expected name, date or year)",
+            &in_rules,
+        );
+        for (_, when, line) in &self.quotas {
+            let file = self.scenario_file.clone();
+            let in_quota = move |_l: u64, c: u64| Problem::error(&file, "").at(*line, c);
+            check(when, "applicant", &fields, "applicant field", &in_quota);
+        }
+        problems.into_result()
+    }
+
+    /// A new evaluator for this thread: its own engine, compiled script and scope.
+    pub fn evaluator(&self) -> Result<Evaluator> {
+        let state = Rc::new(RefCell::new(State::default()));
+        let mut engine = sandboxed_engine(&self.limits);
+        host::register_host(&mut engine, &state, &self.data);
+        let log_state = state.clone();
+        engine.on_print(move |s| log_state.borrow_mut().log.push(s.to_string()));
+        let log_state = state.clone();
+        engine.on_debug(move |s, _, pos| log_state.borrow_mut().log.push(format!("{s} ({pos})")));
+
+        // Names exist at compile time (strict variables) but are not constants there, so
+        // the optimiser cannot fold one applicant's values into the script.
+        let mut scope = Scope::new();
+        scope.push_dynamic("params", Dynamic::UNIT);
+        scope.push_dynamic("program", Dynamic::UNIT);
+        scope.push_dynamic("applicant", Dynamic::UNIT);
+        let ast = engine
+            .compile_with_scope(&scope, &self.sources.text)
+            .map_err(|e| {
+                Error::Input(
+                    self.sources
+                        .problem(e.position(), e.err_type().to_string())
+                        .into(),
+                )
+            })?;
+        let mut quota_asts = Vec::new();
+        for (name, when, line) in &self.quotas {
+            let ast = engine
+                .compile_expression_with_scope(&scope, when)
+                .map_err(|e| {
+                    Error::from(
+                        Problem::error(
+                            &self.scenario_file,
+                            format!(
+                                "quota `{name}`: `when` is not a valid expression: {}",
+                                e.err_type()
+                            ),
+                        )
+                        .at(*line, e.position().position().unwrap_or(1) as u64)
+                        .key(format!("quota.{name}.when")),
+                    )
+                })?;
+            quota_asts.push(ast);
+        }
+        let mut program = Map::new();
+        program.insert("name".into(), self.program.0.clone().into());
+        program.insert("date".into(), self.program.1.clone().into());
+        program.insert("year".into(), self.program.2.into());
+        let mut scope = Scope::new();
+        scope.push_constant_dynamic("params", table_to_map(&self.params).into());
+        scope.push_constant_dynamic("program", program.into());
+        Ok(Evaluator {
+            engine,
+            ast,
+            quota_asts,
+            scope,
+            state,
+            strings: Interner::default(),
+            set: self.clone(),
+        })
+    }
+
+    /// The joined rule sources (for positions in messages).
+    pub fn sources(&self) -> &Sources {
+        &self.sources
+    }
+}
+
+/// Evaluates rules for one applicant at a time, on one thread.
+pub struct Evaluator {
+    engine: Engine,
+    ast: AST,
+    quota_asts: Vec<AST>,
+    scope: Scope<'static>,
+    state: Rc<RefCell<State>>,
+    strings: Interner,
+    set: RuleSet,
+}
+
+impl Evaluator {
+    /// The assessment of `applicant`. A rule error does not stop anything: the assessment
+    /// has [`Status::Error`] with the message (rule file, line, column, applicant id).
+    pub fn assess(&mut self, applicant: Applicant) -> Assessment {
+        self.run(applicant, false)
+    }
+
+    /// Like [`Evaluator::assess`], also recording the fields each check read.
+    pub fn explain(&mut self, applicant: Applicant) -> Assessment {
+        self.run(applicant, true)
+    }
+
+    fn run(&mut self, applicant: Applicant, trace: bool) -> Assessment {
+        self.state
+            .borrow_mut()
+            .reset(trace, applicant.birth_year as INT);
+        let id = applicant.id.clone();
+        let (line, city, gender, trade) = (
+            applicant.line,
+            applicant.city.clone(),
+            applicant.gender,
+            applicant.plan_trade.clone(),
+        );
+        let ra = RuleApplicant::new(applicant, &mut self.strings, self.state.clone());
+        self.scope.rewind(2);
+        self.scope.push_constant("applicant", ra);
+        let mut result = self
+            .engine
+            .run_ast_with_scope(&mut self.scope, &self.ast)
+            .map_err(|e| self.rule_error(e, &id));
+        let mut groups = Vec::with_capacity(self.quota_asts.len());
+        let eligible = result.is_ok() && self.state.borrow().checks.iter().all(|c| c.passed);
+        if eligible {
+            for (i, ast) in self.quota_asts.iter().enumerate() {
+                match self
+                    .engine
+                    .eval_ast_with_scope::<Dynamic>(&mut self.scope, ast)
+                {
+                    Ok(v) if v.is_bool() => groups.push(v.as_bool().unwrap_or(false)),
+                    Ok(v) => {
+                        let (name, _, qline) = &self.set.quotas[i];
+                        result = Err(format!(
+                            "{}:{qline}: quota `{name}`: `when` gave {} for applicant {id}, expected true or false",
+                            self.set.scenario_file,
+                            v.type_name()
+                        ));
+                        break;
+                    }
+                    Err(e) => {
+                        let (name, _, qline) = &self.set.quotas[i];
+                        let mut e = *e;
+                        let pos = e.take_position();
+                        result = Err(format!(
+                            "{}:{qline}:{}: quota `{name}`: {e} (applicant {id})",
+                            self.set.scenario_file,
+                            pos.position().unwrap_or(1)
+                        ));
+                        break;
+                    }
+                }
+            }
+        }
+        self.scope.rewind(2);
+        let mut st = self.state.borrow_mut();
+        let status = match result {
+            Err(msg) => Status::Error(msg),
+            Ok(()) if eligible => Status::Eligible,
+            Ok(()) => Status::Ineligible,
+        };
+        let score = st.score_items.iter().map(|s| s.points).sum();
+        Assessment {
+            id,
+            line,
+            city,
+            gender,
+            trade,
+            status,
+            checks: std::mem::take(&mut st.checks),
+            score,
+            score_items: std::mem::take(&mut st.score_items),
+            offers: std::mem::take(&mut st.offers),
+            groups,
+            log: std::mem::take(&mut st.log),
+        }
+    }
+
+    fn rule_error(&self, e: Box<EvalAltResult>, id: &str) -> String {
+        #![allow(clippy::boxed_local)]
+        // The innermost error says what went wrong and where.
+        let mut inner = *e;
+        let mut pos = inner.position();
+        while let EvalAltResult::ErrorInFunctionCall(_, _, err, p) = inner {
+            pos = if err.position().is_none() {
+                p
+            } else {
+                err.position()
+            };
+            inner = *err;
+        }
+        inner.clear_position();
+        let message = match &inner {
+            EvalAltResult::ErrorTooManyOperations(_) => format!(
+                "the rules ran more than {} operations (an endless loop?)",
+                self.set.limits.max_operations
+            ),
+            EvalAltResult::ErrorRuntime(v, _) => v.to_string(),
+            other => other.to_string(),
+        };
+        format!(
+            "{} (applicant {id})",
+            self.set.sources.problem(pos, message)
+        )
+    }
+}
+
+/// Evaluates the rules for many applicants, one evaluator per thread.
+pub(crate) fn with_thread_evaluator<T>(
+    set: &RuleSet,
+    f: impl FnOnce(&mut Evaluator) -> T,
+) -> Result<T> {
+    thread_local! {
+        static EVAL: RefCell<Option<(usize, Evaluator)>> = const { RefCell::new(None) };
+    }
+    let key = set.serial;
+    EVAL.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.as_ref().is_none_or(|(k, _)| *k != key) {
+            *slot = Some((key, set.evaluator()?));
+        }
+        let (_, ev) = slot.as_mut().expect("evaluator just set");
+        Ok(f(ev))
+    })
+}

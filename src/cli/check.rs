@@ -1,0 +1,200 @@
+//! `idmaj check SCENARIO`: load and validate everything, print a summary and all problems.
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+
+use idmaj::applicant::{ApplicantSource, DuplicateIds};
+use idmaj::rules::RuleSet;
+use idmaj::{Error, Gender, Problems, Result, Scenario};
+
+use super::{mad, ScenarioPath};
+
+/// Arguments of `check`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Scenario TOML file, or a folder holding scenario.toml.
+    scenario: ScenarioPath,
+}
+
+pub fn run(args: Args) -> Result<ExitCode> {
+    let scenario = Scenario::load(&args.scenario)?;
+    let display = scenario.applicants_display();
+    let mut problems = Problems::default();
+    let mut per_city: BTreeMap<String, [u64; 2]> = BTreeMap::new();
+    let mut rows = 0u64;
+    let mut extra = Vec::new();
+    match ApplicantSource::open(&scenario.applicants, &display, scenario.city_set()) {
+        Err(Error::Input(ps)) => problems.extend(ps),
+        Err(e) => return Err(e),
+        Ok(mut source) => {
+            let parser = source.parser();
+            extra = parser.extra_names().to_vec();
+            let mut ids = DuplicateIds::default();
+            let mut rec = csv::StringRecord::new();
+            loop {
+                match source.next_raw(&mut rec) {
+                    Ok(true) => {}
+                    Ok(false) => break,
+                    Err(p) => {
+                        problems.push(p);
+                        break;
+                    }
+                }
+                rows += 1;
+                match parser.parse(&rec) {
+                    Ok(a) => {
+                        if let Some(p) = ids.see(&display, &a.id, a.line) {
+                            problems.push(p);
+                        }
+                        let n = per_city.entry(a.city).or_default();
+                        n[usize::from(a.gender == Gender::M)] += 1;
+                    }
+                    Err(ps) => ps.into_iter().for_each(|p| problems.push(p)),
+                }
+            }
+            if rows == 0 {
+                problems.push(
+                    idmaj::Problem::error(
+                        &display,
+                        "no applicants; expected at least one row after the header",
+                    )
+                    .at_line(2),
+                );
+            }
+        }
+    }
+    match RuleSet::load(&scenario, &extra) {
+        Ok(_) => {}
+        Err(Error::Input(ps)) => problems.extend(ps),
+        Err(e) => return Err(e),
+    }
+    let counts: BTreeMap<String, u64> = per_city
+        .iter()
+        .map(|(c, n)| (c.clone(), n[0] + n[1]))
+        .collect();
+    let warnings: Vec<_> = scenario
+        .warnings
+        .iter()
+        .cloned()
+        .chain(scenario.applicant_warnings(&counts))
+        .collect();
+
+    print_summary(&scenario, &per_city, rows, &extra);
+    for w in &warnings {
+        eprintln!("{w}");
+    }
+    if problems.has_errors() {
+        eprintln!("{problems}");
+        let n = problems.list.len() + problems.omitted;
+        eprintln!("{n} problem{} found", if n == 1 { "" } else { "s" });
+        return Ok(ExitCode::from(2));
+    }
+    println!(
+        "ok: no problems found{}",
+        if warnings.is_empty() {
+            String::new()
+        } else {
+            format!(" ({} warnings)", warnings.len())
+        }
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_summary(s: &Scenario, per_city: &BTreeMap<String, [u64; 2]>, rows: u64, extra: &[String]) {
+    println!("scenario   {} ({})", s.program.name, s.path.display());
+    println!(
+        "date       {}   objective: maximise {}",
+        s.program.date,
+        s.objective.as_str()
+    );
+    let (f, m) = per_city
+        .values()
+        .fold((0, 0), |(f, m), n| (f + n[0], m + n[1]));
+    println!(
+        "applicants {rows} read, {} valid: {f} women, {m} men, {} cities",
+        f + m,
+        per_city.len()
+    );
+    if !extra.is_empty() {
+        println!("           extra columns: {}", extra.join(", "));
+    }
+    println!();
+    println!(
+        "  {:<20} {:>10} {:>6} {:>6} {:>12}",
+        "city", "applicants", "F", "M", "cap (MAD)"
+    );
+    for city in &s.market.cities {
+        let n = per_city.get(city).copied().unwrap_or_default();
+        let cap = s.city_caps.get(city).map_or("-".to_string(), |c| mad(*c));
+        println!(
+            "  {:<20} {:>10} {:>6} {:>6} {:>12}",
+            city,
+            n[0] + n[1],
+            n[0],
+            n[1],
+            cap
+        );
+    }
+    println!();
+    println!(
+        "budget     total {}",
+        s.budget_total.map_or("not capped".to_string(), |t| format!(
+            "{} {}",
+            mad(t),
+            s.program.currency
+        ))
+    );
+    println!(
+        "funders    {} holding {} {}",
+        s.funders.len(),
+        mad(s.funders_total()),
+        s.program.currency
+    );
+    for fu in &s.funders {
+        let mut earmark = Vec::new();
+        if let Some(c) = &fu.cities {
+            earmark.push(format!("cities: {}", c.join(", ")));
+        }
+        if let Some(k) = &fu.kinds {
+            earmark.push(format!(
+                "kinds: {}",
+                k.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
+            ));
+        }
+        let earmark = if earmark.is_empty() {
+            String::new()
+        } else {
+            format!("  [{}]", earmark.join("; "))
+        };
+        println!("  {:<20} {:>12}{earmark}", fu.id, mad(fu.amount));
+    }
+    println!("kits       {}", s.kits.len());
+    for k in &s.kits {
+        let stock = k.stock.map_or(String::new(), |n| format!("  stock {n}"));
+        println!("  {:<24} {:<22} {:>9}{stock}", k.id, k.trade, mad(k.cost));
+    }
+    if !s.quotas.is_empty() {
+        println!("quotas     {}", s.quotas.len());
+        for q in &s.quotas {
+            let mut b = Vec::new();
+            if let Some(v) = q.min_share {
+                b.push(format!("min_share {v}"));
+            }
+            if let Some(v) = q.max_share {
+                b.push(format!("max_share {v}"));
+            }
+            if let Some(v) = q.min_count {
+                b.push(format!("min_count {v}"));
+            }
+            if let Some(v) = q.max_count {
+                b.push(format!("max_count {v}"));
+            }
+            println!("  {:<20} {}  when {}", q.name, b.join(", "), q.when);
+        }
+    }
+    println!("rules      {} files", s.rules.len());
+    for r in &s.rules {
+        println!("  {}", r.display());
+    }
+    println!();
+}

@@ -1,0 +1,110 @@
+//! `idmaj explain SCENARIO ID`: every check, score item and option for one applicant.
+
+use std::process::ExitCode;
+
+use idmaj::applicant::ApplicantSource;
+use idmaj::report::score_cell;
+use idmaj::rules::RuleSet;
+use idmaj::{Error, Problem, Result, Scenario, Status};
+
+use super::{mad, ScenarioPath};
+
+/// Arguments of `explain`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Scenario TOML file, or a folder holding scenario.toml.
+    scenario: ScenarioPath,
+    /// The applicant's id.
+    id: String,
+}
+
+pub fn run(args: Args) -> Result<ExitCode> {
+    let scenario = Scenario::load(&args.scenario)?;
+    let display = scenario.applicants_display();
+    let mut source = ApplicantSource::open(&scenario.applicants, &display, scenario.city_set())?;
+    let parser = source.parser();
+    let mut rec = csv::StringRecord::new();
+    let applicant = loop {
+        if !source.next_raw(&mut rec)? {
+            return Err(Error::from(Problem::error(
+                &display,
+                format!("no applicant with id `{}`", args.id),
+            )));
+        }
+        if parser.id_of(&rec) != Some(args.id.as_str()) {
+            continue;
+        }
+        match parser.parse(&rec) {
+            Ok(a) if a.id == args.id => break a,
+            Ok(_) => continue,
+            Err(ps) => {
+                return Err(Error::Input(ps.into_iter().fold(
+                    Default::default(),
+                    |mut all: idmaj::Problems, p| {
+                        all.push(p);
+                        all
+                    },
+                )))
+            }
+        }
+    };
+    let rules = RuleSet::load(&scenario, parser.extra_names())?;
+    let line = applicant.line;
+    let a = rules.evaluator()?.explain(applicant);
+
+    println!(
+        "applicant {} ({}:{line}), {} in {}, plans {}",
+        a.id,
+        display,
+        a.gender.as_str(),
+        a.city,
+        a.trade
+    );
+    let verdict = match &a.status {
+        Status::Eligible => "ELIGIBLE".to_string(),
+        Status::Ineligible => "NOT ELIGIBLE".to_string(),
+        Status::Error(m) => format!("RULE ERROR: {m}"),
+    };
+    println!("{verdict}\n");
+    println!("checks");
+    for c in &a.checks {
+        let read = c
+            .read
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let read = if read.is_empty() {
+            String::new()
+        } else {
+            format!("  [{read}]")
+        };
+        println!(
+            "  {} {:<16} {}{read}",
+            if c.passed { "pass" } else { "FAIL" },
+            c.id,
+            c.text
+        );
+    }
+    println!("\nscore {}", score_cell(a.score));
+    for s in &a.score_items {
+        println!("  {:>8}  {}", score_cell(s.points), s.why);
+    }
+    println!("\noptions");
+    if a.offers.is_empty() {
+        println!("  none");
+    }
+    for o in &a.offers {
+        println!(
+            "  {:<9} {:>10} {}  {}",
+            o.kind(),
+            mad(o.cost()),
+            scenario.program.currency,
+            o.label()
+        );
+    }
+    for l in &a.log {
+        println!("\nlog: {l}");
+    }
+    Ok(ExitCode::SUCCESS)
+}

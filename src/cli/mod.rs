@@ -1,0 +1,94 @@
+//! Subcommands, one file each; no logic of their own beyond wiring and printing.
+
+mod check;
+mod explain;
+mod score;
+mod test;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use idmaj::Result;
+
+/// Rules-based eligibility and allocation for reintegration programmes.
+#[derive(Parser, Debug)]
+#[command(name = "idmaj", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// Worker threads for scoring (default: all cores). Output is the same for any count.
+    #[arg(long, global = true)]
+    threads: Option<usize>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Validate a scenario, its data and its rules; print a summary and every problem.
+    Check(check::Args),
+    /// Assess every applicant (eligibility, score, options), streamed to CSV.
+    Score(score::Args),
+    /// Show every check, score item and option for one applicant.
+    Explain(explain::Args),
+    /// Run rule test cases (TOML files) and report pass/fail per case.
+    Test(test::Args),
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    if let Some(n) = cli.threads {
+        // Only fails when a pool already exists, which cannot happen this early.
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .build_global();
+    }
+    match cli.command {
+        Command::Check(a) => check::run(a),
+        Command::Score(a) => score::run(a),
+        Command::Explain(a) => explain::run(a),
+        Command::Test(a) => test::run(a),
+    }
+}
+
+/// A scenario argument: a scenario TOML file, or a folder holding `scenario.toml`.
+pub type ScenarioPath = PathBuf;
+
+/// Whole MAD with thousands separators: `5,200,000`.
+pub fn mad(v: i64) -> String {
+    let digits = v.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    if v < 0 {
+        format!("-{out}")
+    } else {
+        out
+    }
+}
+
+/// A progress bar on stderr for long runs, only when stderr is a terminal.
+pub fn progress_bar(total_bytes: u64) -> indicatif::ProgressBar {
+    if !std::io::stderr().is_terminal() || total_bytes < 4 << 20 {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(total_bytes);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {percent:>3}% {bytes}/{total_bytes} {elapsed} (eta {eta})",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar
+}
+
+/// Prints warnings of a loaded scenario to stderr.
+pub fn print_warnings(problems: &[idmaj::Problem]) {
+    for w in problems {
+        eprintln!("{w}");
+    }
+}

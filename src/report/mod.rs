@@ -1,0 +1,75 @@
+//! Outputs: assessment rows (`score`), and the allocation's decisions and summaries.
+//!
+//! Every text cell that comes from input or rules goes through [`crate::dialect::cell`] so
+//! a spreadsheet never runs it as a formula.
+
+use crate::assessment::{Assessment, Status};
+use crate::dialect::cell;
+use crate::pipeline::Outcome;
+
+/// Columns of `score --out`.
+pub const SCORE_COLUMNS: [&str; 6] = [
+    "id",
+    "eligible",
+    "failed_checks",
+    "reasons",
+    "score",
+    "options",
+];
+
+/// A score as written: two decimals, no `-0.00`.
+pub fn score_cell(v: f64) -> String {
+    let s = format!("{v:.2}");
+    if s == "-0.00" {
+        "0.00".to_string()
+    } else {
+        s
+    }
+}
+
+/// Failed check ids joined by `|`.
+pub fn failed_ids(a: &Assessment) -> String {
+    a.failed()
+        .map(|c| c.id.as_str())
+        .collect::<Vec<_>>()
+        .join("|")
+}
+
+/// Why the applicant is not eligible (failed check texts joined by `; `), or the rule
+/// error.
+pub fn reasons(a: &Assessment) -> String {
+    match &a.status {
+        Status::Error(m) => m.clone(),
+        _ => a
+            .failed()
+            .map(|c| c.text.as_str())
+            .collect::<Vec<_>>()
+            .join("; "),
+    }
+}
+
+/// The cells of one `score` row.
+pub fn score_row(o: &Outcome) -> [String; 6] {
+    match o {
+        Outcome::Assessed(a) => [
+            cell(&a.id).into_owned(),
+            a.eligible_cell().to_string(),
+            failed_ids(a),
+            cell(&reasons(a)).into_owned(),
+            score_cell(a.score),
+            a.offers
+                .iter()
+                .map(|o| o.label())
+                .collect::<Vec<_>>()
+                .join("|"),
+        ],
+        Outcome::Invalid { id, message, .. } => [
+            cell(id).into_owned(),
+            "error".to_string(),
+            String::new(),
+            cell(message).into_owned(),
+            String::new(),
+            String::new(),
+        ],
+    }
+}
