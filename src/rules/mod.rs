@@ -99,7 +99,7 @@ pub fn sandboxed_engine(limits: &Limits) -> Engine {
         .set_max_modules(0)
         .set_strict_variables(true)
         .set_fail_on_invalid_map_property(true)
-        .set_fast_operators(false)
+        .set_fast_operators(std::env::var_os("IDMAJ_FAST").is_some())
         .set_module_resolver(rhai::module_resolvers::DummyModuleResolver::new());
     engine.disable_symbol("eval").disable_symbol("import");
     host::register_type_checks(&mut engine);
@@ -260,11 +260,17 @@ impl RuleSet {
         let log_state = state.clone();
         engine.on_debug(move |s, _, pos| log_state.borrow_mut().log.push(format!("{s} ({pos})")));
 
-        // Names exist at compile time (strict variables) but are not constants there, so
-        // the optimiser cannot fold one applicant's values into the script.
+        // `params` and `program` are constants at compile time, so the optimiser folds
+        // `params.x` into its value (names were checked first: a misspelt one never folds
+        // silently to `()`). `applicant` exists (strict variables) but is not a constant,
+        // so no applicant's values are folded into the script.
+        let mut program = Map::new();
+        program.insert("name".into(), self.program.0.clone().into());
+        program.insert("date".into(), self.program.1.clone().into());
+        program.insert("year".into(), self.program.2.into());
         let mut scope = Scope::new();
-        scope.push_dynamic("params", Dynamic::UNIT);
-        scope.push_dynamic("program", Dynamic::UNIT);
+        scope.push_constant_dynamic("params", table_to_map(&self.params).into());
+        scope.push_constant_dynamic("program", program.into());
         scope.push_dynamic("applicant", Dynamic::UNIT);
         let ast = engine
             .compile_with_scope(&scope, &self.sources.text)
@@ -294,18 +300,17 @@ impl RuleSet {
                 })?;
             quota_asts.push(ast);
         }
-        let mut program = Map::new();
-        program.insert("name".into(), self.program.0.clone().into());
-        program.insert("date".into(), self.program.1.clone().into());
-        program.insert("year".into(), self.program.2.into());
-        let mut scope = Scope::new();
-        scope.push_constant_dynamic("params", table_to_map(&self.params).into());
-        scope.push_constant_dynamic("program", program.into());
+        scope.rewind(2);
         Ok(Evaluator {
             engine,
             ast,
             quota_asts,
             scope,
+            caches: {
+                let mut c = rhai::Caches::new();
+                c.push_fn_resolution_cache();
+                c
+            },
             state,
             strings: Interner::default(),
             set: self.clone(),
@@ -324,6 +329,7 @@ pub struct Evaluator {
     ast: AST,
     quota_asts: Vec<AST>,
     scope: Scope<'static>,
+    caches: rhai::Caches,
     state: Rc<RefCell<State>>,
     strings: Interner,
     set: RuleSet,
@@ -355,10 +361,7 @@ impl Evaluator {
         let ra = RuleApplicant::new(applicant, &mut self.strings, self.state.clone());
         self.scope.rewind(2);
         self.scope.push_constant("applicant", ra);
-        let mut result = self
-            .engine
-            .run_ast_with_scope(&mut self.scope, &self.ast)
-            .map_err(|e| self.rule_error(e, &id));
+        let mut result = self.run_script().map_err(|e| self.rule_error(e, &id));
         let mut groups = Vec::with_capacity(self.quota_asts.len());
         let eligible = result.is_ok() && self.state.borrow().checks.iter().all(|c| c.passed);
         if eligible {
@@ -413,6 +416,18 @@ impl Evaluator {
             groups,
             log: std::mem::take(&mut st.log),
         }
+    }
+
+    /// Runs the compiled rules in the current scope. Unlike `Engine::run_ast_with_scope`,
+    /// keeps rhai's function-resolution cache from one applicant to the next: rebuilding
+    /// it for every applicant was the largest single cost of scoring.
+    fn run_script(&mut self) -> Result<(), Box<EvalAltResult>> {
+        let mut global = self.engine.new_global_runtime_state();
+        global.lib.push(self.ast.shared_lib().clone());
+        #[allow(deprecated)]
+        self.engine
+            .eval_statements_raw(&mut global, &mut self.caches, &mut self.scope, self.ast.statements())
+            .map(|_| ())
     }
 
     fn rule_error(&self, e: Box<EvalAltResult>, id: &str) -> String {
