@@ -8,6 +8,7 @@ pub mod assessment;
 pub mod date;
 pub mod dialect;
 pub mod error;
+pub mod generate;
 pub mod rules;
 pub mod scenario;
 mod suggest;
