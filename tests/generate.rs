@@ -3,8 +3,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use idmaj::generate::{generate, GenerateOptions, CITIES, TRADES};
+use idmaj::generate::{
+    generate, write_applicants, write_labour_market, GenerateOptions, Population, CITIES,
+    RAMADAN_2016_SEED, TRADES,
+};
 use idmaj::{read_applicants, Applicant, Gender, Scenario};
+
+fn ramadan_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/ramadan-2016")
+}
 
 fn load(dir: &Path) -> (Scenario, Vec<Applicant>) {
     let scenario = Scenario::load(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
@@ -183,6 +190,58 @@ fn tiny_scenarios_still_load() {
         .unwrap();
         assert_eq!(applicants.len() as u64, n);
     }
+}
+
+#[test]
+fn ramadan_2016_loads_with_13_cities_and_its_budget() {
+    let (scenario, applicants) = load(&ramadan_dir());
+    assert_eq!(scenario.market.cities.len(), 13);
+    assert!(
+        (450..=600).contains(&applicants.len()),
+        "{}",
+        applicants.len()
+    );
+    assert_eq!(scenario.budget_total, Some(5_200_000));
+    assert!(scenario.funders_total() >= 5_200_000);
+    assert!(scenario.warnings.is_empty(), "{:?}", scenario.warnings);
+    assert_eq!(scenario.program.date.to_string(), "2016-06-06");
+    assert_eq!(scenario.rules.len(), 6);
+
+    let cities: BTreeSet<&str> = applicants.iter().map(|a| a.city.as_str()).collect();
+    assert_eq!(cities.len(), 13);
+    let tangier = applicants.iter().filter(|a| a.city == "Tangier").count();
+    assert!((40..=60).contains(&tangier), "{tangier}");
+    assert!(applicants.iter().all(|a| a.id.starts_with("R16-")));
+    let avg = applicants.iter().map(|a| a.plan_cost).sum::<f64>() / applicants.len() as f64;
+    assert!((14_800.0..16_400.0).contains(&avg), "{avg}");
+}
+
+/// The committed data is exactly what the documented call writes.
+#[test]
+fn ramadan_2016_data_is_reproducible() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, m) = (dir.path().join("a.csv"), dir.path().join("m.csv"));
+    write_applicants(&Population::ramadan_2016(), &a).unwrap();
+    write_labour_market(RAMADAN_2016_SEED, &m).unwrap();
+    let committed = ramadan_dir();
+    assert!(
+        std::fs::read(&a).unwrap() == std::fs::read(committed.join("applicants.csv")).unwrap(),
+        "applicants.csv differs from a fresh generation; see scenarios/ramadan-2016/README.md"
+    );
+    assert!(
+        std::fs::read(&m).unwrap() == std::fs::read(committed.join("labour_market.csv")).unwrap(),
+        "labour_market.csv differs from a fresh generation"
+    );
+}
+
+/// Rewrites the shipped data: `cargo test --test generate -- --ignored regenerate`.
+#[test]
+#[ignore]
+fn regenerate_ramadan_2016_data() {
+    let dir = ramadan_dir();
+    let stats = write_applicants(&Population::ramadan_2016(), &dir.join("applicants.csv")).unwrap();
+    write_labour_market(RAMADAN_2016_SEED, &dir.join("labour_market.csv")).unwrap();
+    println!("{stats:#?}");
 }
 
 /// How long a million applicants take (not a timed test; run in release with
