@@ -9,6 +9,7 @@ pub mod cases;
 pub mod date;
 pub mod dialect;
 pub mod error;
+pub mod generate;
 pub mod pipeline;
 pub mod report;
 pub mod rules;
