@@ -2,6 +2,7 @@
 
 mod check;
 mod explain;
+mod generate;
 mod score;
 mod test;
 
@@ -33,6 +34,8 @@ enum Command {
     Explain(explain::Args),
     /// Run rule test cases (TOML files) and report pass/fail per case.
     Test(test::Args),
+    /// Write a synthetic scenario of any size (for benchmarks and trying the tool).
+    Generate(generate::Args),
 }
 
 /// Runs the parsed command line.
@@ -48,6 +51,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Score(a) => score::run(a),
         Command::Explain(a) => explain::run(a),
         Command::Test(a) => test::run(a),
+        Command::Generate(a) => generate::run(a),
     }
 }
 

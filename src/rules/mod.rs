@@ -426,7 +426,12 @@ impl Evaluator {
         global.lib.push(self.ast.shared_lib().clone());
         #[allow(deprecated)]
         self.engine
-            .eval_statements_raw(&mut global, &mut self.caches, &mut self.scope, self.ast.statements())
+            .eval_statements_raw(
+                &mut global,
+                &mut self.caches,
+                &mut self.scope,
+                self.ast.statements(),
+            )
             .map(|_| ())
     }
 
