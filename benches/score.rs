@@ -19,22 +19,45 @@ fn peak_rss_mb() -> Option<f64> {
 }
 
 fn main() {
-    let n: u64 = std::env::var("IDMAJ_BENCH_APPLICANTS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    let n: u64 = std::env::var("IDMAJ_BENCH_APPLICANTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
     let dir = std::env::temp_dir().join(format!("idmaj-bench-score-{n}"));
     let t = Instant::now();
-    generate(&GenerateOptions { applicants: n, seed: 42 }, &dir).expect("generate");
-    println!("generated {n} applicants in {:.2} s", t.elapsed().as_secs_f64());
+    generate(
+        &GenerateOptions {
+            applicants: n,
+            seed: 42,
+        },
+        &dir,
+    )
+    .expect("generate");
+    println!(
+        "generated {n} applicants in {:.2} s",
+        t.elapsed().as_secs_f64()
+    );
     let scenario = Scenario::load(&dir).expect("load");
     let out = dir.join("assessments.csv");
     let mut base = None;
     for threads in [1, 2] {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool");
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("pool");
         let t = Instant::now();
         let summary = pool.install(|| {
             let mut w = csv::Writer::from_path(&out).expect("out");
             w.write_record(SCORE_COLUMNS).expect("write");
-            pipeline::score_stream(&scenario, |o| Ok(w.write_record(score_row(o)).expect("write")), |_| {})
-                .expect("score")
+            pipeline::score_stream(
+                &scenario,
+                |o| {
+                    w.write_record(score_row(o)).expect("write");
+                    Ok(())
+                },
+                |_| {},
+            )
+            .expect("score")
         });
         let secs = t.elapsed().as_secs_f64();
         let rate = summary.applicants as f64 / secs;

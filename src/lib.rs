@@ -1,4 +1,29 @@
 //! idmaj: rules-based eligibility and allocation for reintegration programmes.
+//!
+//! Planners write eligibility and scoring rules as rhai scripts, keep thresholds and
+//! budgets in a TOML [`Scenario`], and feed applicant lists as CSV. Each stage is a
+//! function with plain data in and out:
+//!
+//! ```
+//! use idmaj::{pipeline, Scenario, Status};
+//!
+//! # fn main() -> idmaj::Result<()> {
+//! let scenario = Scenario::load("scenarios/tangier-2016".as_ref())?;
+//! let assessments = pipeline::assess_all(&scenario)?;
+//! let eligible = assessments.iter().filter(|a| a.status == Status::Eligible).count();
+//! assert_eq!(assessments.len(), 44);
+//! assert_eq!(eligible, 24);
+//! for a in assessments.iter().filter(|a| !a.eligible()) {
+//!     // Every ineligible applicant has at least one failed check, with its text.
+//!     assert!(a.failed().next().is_some());
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Stages: [`scenario`] (TOML, checked), [`applicant`] (CSV in any spreadsheet dialect),
+//! [`rules`] (the sandboxed rhai engine), [`pipeline`] (streaming, parallel assessment),
+//! [`allocate`] (the optimal allocation), [`report`] (outputs).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

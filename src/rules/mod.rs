@@ -365,11 +365,13 @@ impl Evaluator {
         let mut groups = Vec::with_capacity(self.quota_asts.len());
         let eligible = result.is_ok() && self.state.borrow().checks.iter().all(|c| c.passed);
         if eligible {
-            for (i, ast) in self.quota_asts.iter().enumerate() {
-                match self
-                    .engine
-                    .eval_ast_with_scope::<Dynamic>(&mut self.scope, ast)
-                {
+            for i in 0..self.quota_asts.len() {
+                match Self::eval_raw(
+                    &self.engine,
+                    &mut self.caches,
+                    &mut self.scope,
+                    &self.quota_asts[i],
+                ) {
                     Ok(v) if v.is_bool() => groups.push(v.as_bool().unwrap_or(false)),
                     Ok(v) => {
                         let (name, _, qline) = &self.set.quotas[i];
@@ -422,17 +424,19 @@ impl Evaluator {
     /// keeps rhai's function-resolution cache from one applicant to the next: rebuilding
     /// it for every applicant was the largest single cost of scoring.
     fn run_script(&mut self) -> Result<(), Box<EvalAltResult>> {
-        let mut global = self.engine.new_global_runtime_state();
-        global.lib.push(self.ast.shared_lib().clone());
+        Self::eval_raw(&self.engine, &mut self.caches, &mut self.scope, &self.ast).map(|_| ())
+    }
+
+    fn eval_raw(
+        engine: &Engine,
+        caches: &mut rhai::Caches,
+        scope: &mut Scope<'static>,
+        ast: &AST,
+    ) -> Result<Dynamic, Box<EvalAltResult>> {
+        let mut global = engine.new_global_runtime_state();
+        global.lib.push(ast.shared_lib().clone());
         #[allow(deprecated)]
-        self.engine
-            .eval_statements_raw(
-                &mut global,
-                &mut self.caches,
-                &mut self.scope,
-                self.ast.statements(),
-            )
-            .map(|_| ())
+        engine.eval_statements_raw(&mut global, caches, scope, ast.statements())
     }
 
     fn rule_error(&self, e: Box<EvalAltResult>, id: &str) -> String {
