@@ -401,7 +401,7 @@ fn funder_rows(
             .filter(|&c| cells[c])
             .map(|c| max_demand[c])
             .sum();
-        if money >= demand {
+        if money >= demand || scenario.budget_total.is_some_and(|t| money >= t) {
             continue;
         }
         cuts.entry(cells).or_insert((union, money));
