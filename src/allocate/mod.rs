@@ -1,1 +1,208 @@
 //! Allocation of kits and cash under every budget (see DESIGN.md, "Allocation").
+//!
+//! The model is a multiple-choice knapsack: a binary per (eligible applicant, offer), at most
+//! one offer each, and a few dozen coupling rows (total budget, city caps, funder cuts, kit
+//! stock, quotas). A general MIP solver does not exploit that shape, so this module does:
+//! the LP relaxation is solved through its ~50 prices ([`lp`]), an integer allocation is built
+//! from the prices and proven within the gap by a branch-and-bound over the few applicants the
+//! prices leave in doubt ([`search`]). The result is re-checked in exact integers
+//! ([`verify`]) before anyone sees it, and every eligible applicant left out gets a reason.
+
+mod explain;
+mod funding;
+mod lp;
+mod model;
+mod search;
+mod verify;
+
+use std::time::{Duration, Instant};
+
+use crate::assessment::{Assessment, Status};
+use crate::error::{Error, Result};
+use crate::scenario::{Mad, Objective, Scenario};
+
+use model::{Model, RowKind};
+
+/// The outcome of [`allocate`]: who gets what, who pays, and how good it is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Allocation {
+    /// Per input assessment (same index): index of the chosen offer, `None` if not served.
+    pub choices: Vec<Option<usize>>,
+    /// Per input assessment: `(funder id, MAD)` pairs paying it, in scenario funder order;
+    /// they sum to the chosen offer's cost. Empty when not served.
+    pub funding: Vec<Vec<(String, Mad)>>,
+    /// Per input assessment: why an eligible applicant was left unfunded (plain text, no
+    /// personal data); `None` for the served and the ineligible.
+    pub why_not: Vec<Option<String>>,
+    /// Value of the allocation in the scenario's objective: total score (`score`), number
+    /// served (`served`), or total score among allocations serving the most people
+    /// (`served_then_score`).
+    pub objective: f64,
+    /// Proven upper bound on `objective` (LP relaxation or better). For
+    /// `served_then_score` it bounds the score among allocations serving at least
+    /// [`served`](Self::served) people; that is the lexicographic bound when the first
+    /// stage (most people served) was proven optimal.
+    pub bound: f64,
+    /// `(bound - objective) / max(|bound|, 1e-9)`.
+    pub gap: f64,
+    /// True when no allocation is better (bound equals objective).
+    pub proven_optimal: bool,
+    /// True when the time limit stopped the search; the allocation is the best found.
+    pub timed_out: bool,
+    /// Number of applicants served.
+    pub served: usize,
+    /// Money spent in all.
+    pub spent: Mad,
+    /// Every budget, city cap, funder, kit stock and quota bound, in that order.
+    pub constraints: Vec<ConstraintReport>,
+    /// Wall-clock time of the allocation (the only field that differs between two runs).
+    pub elapsed: Duration,
+}
+
+/// How one constraint came out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConstraintReport {
+    /// `budget.total`, `budget.cities.Fes`, `funder.wilaya-tth`, `kit.plumbing.stock`,
+    /// `quota.women.min_share`, `quota.women.min_count`, ...
+    pub name: String,
+    /// The limit: MAD for budgets and funders, kits for stock, a share (0-1) or a count for
+    /// quotas.
+    pub limit: f64,
+    /// What the allocation uses, in the same unit (for shares: the group's share of those
+    /// served).
+    pub used: f64,
+    /// True when the constraint holds someone back: its LP price is positive, it is the
+    /// reason given to an applicant left out, or it is met exactly.
+    pub binding: bool,
+    /// Change of the LP relaxation's optimum per unit increase of the limit (objective units
+    /// per MAD, per kit, per person, or per unit of share), from the LP prices. `None` when
+    /// there was no LP to solve.
+    pub shadow_price: Option<f64>,
+}
+
+/// Allocates offers to eligible applicants under every budget, stock and quota of the
+/// scenario, maximising its objective within `scenario.solver.gap` and
+/// `scenario.solver.time_limit`.
+///
+/// Same inputs give the same allocation (apart from `elapsed`). Errors:
+/// [`Error::Infeasible`] when no allocation meets the quotas (naming them and by how much),
+/// [`Error::Internal`] when the result fails its exact re-check (a bug).
+pub fn allocate(scenario: &Scenario, assessments: &[Assessment]) -> Result<Allocation> {
+    let start = Instant::now();
+    let limit = scenario.solver.time_limit.max(0.0);
+    // Leave a little time for funding, checks and explanations.
+    let deadline = start + Duration::from_secs_f64((limit * 0.97 - 0.01).max(0.0));
+    let mut m = model::build(scenario, assessments)?;
+    explain::check_min_counts(scenario, assessments, &m, deadline)?;
+
+    let (outcome, first_stage_timed_out) = match scenario.objective {
+        Objective::Score | Objective::Served => (
+            search::solve(&m, scenario.solver.gap, deadline, None),
+            false,
+        ),
+        Objective::ServedThenScore => {
+            let scores = m.value.clone();
+            m.set_values(vec![1.0; m.cands.len()]);
+            let half = start + (deadline - start) / 2;
+            let first = search::solve(&m, 0.0, half, None);
+            let Some(best) = first.best else {
+                return Err(no_allocation(&m, first.timed_out, limit));
+            };
+            let most = best.choice.iter().filter(|c| c.is_some()).count() as i64;
+            if most > 0 {
+                m.add_served_row(most);
+            }
+            m.set_values(scores);
+            let second = search::solve(&m, scenario.solver.gap, deadline, Some(best.choice));
+            (second, first.timed_out || first.bound > most as f64)
+        }
+    };
+    let Some(best) = &outcome.best else {
+        return Err(no_allocation(&m, outcome.timed_out, limit));
+    };
+
+    // Choices in input order; the served in id order for the funding split.
+    let mut choices = vec![None; assessments.len()];
+    let mut served_list = Vec::new();
+    for (c, o) in best.choice.iter().enumerate() {
+        if let Some(o) = o {
+            let cand = &m.cands[c];
+            choices[cand.input] = Some(cand.opts[*o].offer);
+            served_list.push((cand.input, cand.opts[*o].offer));
+        }
+    }
+    let paid = funding::fund(scenario, assessments, &served_list)?;
+    let mut parts = vec![Vec::new(); assessments.len()];
+    for ((i, _), p) in served_list.iter().zip(paid) {
+        parts[*i] = p;
+    }
+    verify::check(scenario, assessments, &choices, &parts)?;
+    let funding: Vec<Vec<(String, Mad)>> =
+        parts.iter().map(|p| funding::merge(scenario, p)).collect();
+
+    let served = served_list.len();
+    let spent: Mad = served_list
+        .iter()
+        .map(|&(i, o)| assessments[i].offers[o].cost())
+        .sum();
+    let objective = match scenario.objective {
+        Objective::Served => served as f64,
+        _ => served_list.iter().map(|&(i, _)| assessments[i].score).sum(),
+    };
+    let bound = outcome.bound.max(objective);
+    let gap = (bound - objective) / bound.abs().max(1e-9);
+    let why_not = explain::why_not(scenario, assessments, &m, best, &outcome.lambda);
+    let constraints = explain::reports(
+        scenario,
+        assessments,
+        &m,
+        &choices,
+        &funding,
+        &why_not,
+        &outcome.lambda,
+    );
+    let timed_out = outcome.timed_out || first_stage_timed_out;
+    Ok(Allocation {
+        choices,
+        funding,
+        why_not,
+        objective,
+        bound,
+        gap,
+        proven_optimal: !timed_out && !first_stage_timed_out && gap <= 1e-9,
+        timed_out,
+        served,
+        spent,
+        constraints,
+        elapsed: start.elapsed(),
+    })
+}
+
+/// The error when the search ends without any allocation meeting every row.
+fn no_allocation(m: &Model, timed_out: bool, limit: f64) -> Error {
+    let quotas: Vec<&str> = m
+        .rows
+        .iter()
+        .filter(|r| r.b < 0 && matches!(r.kind, RowKind::Quota(..)))
+        .map(|r| r.name.as_str())
+        .collect();
+    let quotas = if quotas.is_empty() {
+        "the quotas".to_string()
+    } else {
+        quotas.join(" and ")
+    };
+    if timed_out {
+        Error::Infeasible(format!(
+            "no allocation meeting {quotas} was found within the time limit of {limit} s"
+        ))
+    } else {
+        Error::Infeasible(format!(
+            "no allocation meets {quotas} together with the budgets, stock and other quotas"
+        ))
+    }
+}
+
+/// True when `a` is eligible (used by explanations).
+fn is_eligible(a: &Assessment) -> bool {
+    a.status == Status::Eligible
+}

@@ -1,0 +1,312 @@
+//! Allocation benchmark: synthetic programmes of 333 to 100,000 applicants, solved by
+//! `idmaj::allocate` and, next to it, by a plain good_lp MIP (microlp) of the same model.
+//!
+//! Run with `cargo bench --bench allocate` (sizes can be chosen: `-- 333 3000`; add `mip` to
+//! also run the plain MIP, `nomip` to skip it).
+
+use std::fmt::Write as _;
+use std::time::Instant;
+
+use good_lp::{
+    constraint, microlp, variable, Expression, IntoAffineExpression, ProblemVariables, Solution,
+    SolverModel, WithMipGap, WithTimeLimit,
+};
+use idmaj::allocate::allocate;
+use idmaj::{Assessment, Gender, Kind, Offer, Scenario, Status};
+
+const CITIES: [&str; 13] = [
+    "Tangier",
+    "Fes",
+    "Rabat",
+    "Casablanca",
+    "Marrakesh",
+    "Agadir",
+    "Oujda",
+    "Meknes",
+    "Tetouan",
+    "Kenitra",
+    "Safi",
+    "Laayoune",
+    "Nador",
+];
+const KITS: [(&str, i64, Option<u32>); 6] = [
+    ("plumbing", 11_500, Some(0)),
+    ("aluminium-carpentry", 19_000, Some(0)),
+    ("hairdressing", 9_000, None),
+    ("welding", 16_000, Some(0)),
+    ("tailoring", 8_500, None),
+    ("electricity", 13_000, None),
+];
+
+/// splitmix64: a small deterministic generator.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn chance(&mut self, p: f64) -> bool {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64 <= p
+    }
+}
+
+/// Synthetic assessments and the scenario for them, deterministic from `seed`.
+fn synthetic(n: usize, seed: u64, dir: &std::path::Path) -> (Scenario, Vec<Assessment>) {
+    let mut rng = Rng(seed);
+    let mut out = Vec::with_capacity(n);
+    let mut demand = 0i64;
+    for i in 0..n {
+        let city = CITIES[(rng.below(100) as usize * rng.below(100) as usize / 770).min(12)];
+        let eligible = rng.chance(0.4);
+        let woman = rng.chance(0.22);
+        let score = (rng.below(8000) as f64 + 1000.0) / 100.0;
+        let (kit, kit_cost, _) = KITS[rng.below(KITS.len() as u64) as usize];
+        let mut offers = Vec::new();
+        let count = 1 + rng.below(3);
+        if count >= 1 {
+            offers.push(Offer {
+                kit: Some(kit.into()),
+                kit_cost,
+                cash: 0,
+            });
+        }
+        if count >= 2 {
+            offers.push(Offer {
+                kit: None,
+                kit_cost: 0,
+                cash: 8_000 + rng.below(17_001) as i64,
+            });
+        }
+        if count >= 3 {
+            let extra = (2_000 + rng.below(6_000) as i64).min(25_000 - kit_cost);
+            offers.push(Offer {
+                kit: Some(kit.into()),
+                kit_cost,
+                cash: extra,
+            });
+        }
+        if eligible {
+            demand += offers.iter().map(Offer::cost).sum::<i64>() / offers.len() as i64;
+        }
+        out.push(Assessment {
+            id: format!("A{i:06}"),
+            line: i as u64 + 2,
+            city: city.into(),
+            gender: if woman { Gender::F } else { Gender::M },
+            trade: kit.into(),
+            status: if eligible {
+                Status::Eligible
+            } else {
+                Status::Ineligible
+            },
+            checks: Vec::new(),
+            score,
+            score_items: Vec::new(),
+            offers,
+            groups: vec![woman],
+            log: Vec::new(),
+        });
+    }
+    let budget = demand * 6 / 10;
+    let mut lm = String::from("city,trade,demand\n");
+    for c in CITIES {
+        lm.push_str(&format!("{c},plumbing,0.5\n"));
+    }
+    std::fs::write(dir.join("lm.csv"), lm).unwrap();
+    std::fs::write(dir.join("r.rhai"), "// benchmark: rules are not run\n").unwrap();
+    let mut toml = format!(
+        "[program]\nname = \"bench\"\ndate = \"2016-06-06\"\n[data]\napplicants = \"a.csv\"\n\
+         labour_market = \"lm.csv\"\n[rules]\nfiles = [\"r.rhai\"]\n[budget]\ntotal = {budget}\n\
+         [budget.cities]\nTangier = {}\nFes = {}\nOujda = {}\nSafi = {}\nNador = {}\n",
+        budget / 12,
+        budget / 10,
+        budget / 25,
+        budget / 40,
+        budget / 60
+    );
+    write!(
+        toml,
+        "[[funder]]\nid = \"state\"\namount = {}\n[[funder]]\nid = \"wilaya-tth\"\namount = {}\n\
+         cities = [\"Tangier\"]\n[[funder]]\nid = \"cash-fund\"\namount = {}\nkinds = [\"cash\"]\n",
+        budget * 7 / 10,
+        budget / 20,
+        budget / 4
+    )
+    .unwrap();
+    let eligible = out.iter().filter(|a| a.eligible()).count() as u32;
+    for (id, cost, stock) in KITS {
+        let stock = stock.map(|_| (eligible / 25).max(2));
+        write!(
+            toml,
+            "[[kit]]\nid = \"{id}\"\ntrade = \"{id}\"\ncost = {cost}\n"
+        )
+        .unwrap();
+        if let Some(s) = stock {
+            writeln!(toml, "stock = {s}").unwrap();
+        }
+    }
+    toml.push_str(
+        "[[quota]]\nname = \"women\"\nwhen = 'applicant.gender == \"F\"'\nmin_share = 0.25\n",
+    );
+    let limit = std::env::var("LIMIT").unwrap_or_else(|_| "120".into());
+    write!(toml, "[solver]\ntime_limit = {limit}\ngap = 0.0001\n").unwrap();
+    let path = dir.join("scenario.toml");
+    let s = Scenario::from_toml(&toml, "scenario.toml", dir, path).unwrap();
+    (s, out)
+}
+
+/// The same model as one plain MIP through good_lp + microlp: (objective, seconds) or why not.
+fn plain_mip(s: &Scenario, a: &[Assessment], limit: f64) -> Result<(f64, f64), String> {
+    let t = Instant::now();
+    let mut vars = ProblemVariables::new();
+    let mut x = Vec::new();
+    for (i, ass) in a.iter().enumerate() {
+        if ass.eligible() {
+            for o in 0..ass.offers.len() {
+                let v = if std::env::var_os("RELAX").is_some() {
+                    variable().min(0.0).max(1.0)
+                } else {
+                    variable().binary()
+                };
+                x.push((i, o, vars.add(v)));
+            }
+        }
+    }
+    let mut cells: Vec<(String, Kind)> = Vec::new();
+    for c in CITIES {
+        cells.push((c.into(), Kind::Kit));
+        cells.push((c.into(), Kind::Cash));
+    }
+    let mut z = Vec::new();
+    for (f, funder) in s.funders.iter().enumerate() {
+        for (k, (c, kind)) in cells.iter().enumerate() {
+            if funder.may_pay(c, *kind) {
+                z.push((f, k, vars.add(variable().min(0.0))));
+            }
+        }
+    }
+    let mut obj = Expression::default();
+    for &(i, _, v) in &x {
+        obj.add_mul(a[i].score, v);
+    }
+    let mut p = vars.maximise(obj).using(microlp).with_time_limit(limit);
+    p = p.with_mip_gap(1e-4).map_err(|e| e.to_string())?;
+    let mut one: Vec<Expression> = vec![Expression::default(); a.len()];
+    let mut total = Expression::default();
+    let mut city: Vec<Expression> = vec![Expression::default(); CITIES.len()];
+    let mut demand: Vec<Expression> = vec![Expression::default(); cells.len()];
+    let mut stock: Vec<Expression> = vec![Expression::default(); s.kits.len()];
+    let mut quota = Expression::default();
+    for &(i, o, v) in &x {
+        let offer = &a[i].offers[o];
+        one[i].add_mul(1.0, v);
+        total.add_mul(offer.cost() as f64, v);
+        let ci = CITIES.iter().position(|c| *c == a[i].city).unwrap();
+        city[ci].add_mul(offer.cost() as f64, v);
+        demand[ci * 2].add_mul(offer.kit_cost as f64, v);
+        demand[ci * 2 + 1].add_mul(offer.cash as f64, v);
+        if let Some(k) = &offer.kit {
+            stock[s.kits.iter().position(|x| x.id == *k).unwrap()].add_mul(1.0, v);
+        }
+        quota.add_mul(if a[i].groups[0] { 0.75 } else { -0.25 }, v);
+    }
+    for e in one
+        .into_iter()
+        .filter(|e| e.clone().linear_coefficients().next().is_some())
+    {
+        p.add_constraint(constraint!(e <= 1.0));
+    }
+    if let Some(b) = s.budget_total {
+        p.add_constraint(constraint!(total <= b as f64));
+    }
+    for (ci, e) in city.into_iter().enumerate() {
+        if let Some(cap) = s.city_caps.get(CITIES[ci]) {
+            p.add_constraint(constraint!(e <= *cap as f64));
+        }
+    }
+    for (k, mut d) in demand.into_iter().enumerate() {
+        for &(_, kk, v) in &z {
+            if kk == k {
+                d.add_mul(-1.0, v);
+            }
+        }
+        p.add_constraint(constraint!(d == 0.0));
+    }
+    for (f, funder) in s.funders.iter().enumerate() {
+        let mut e = Expression::default();
+        for &(ff, _, v) in &z {
+            if ff == f {
+                e.add_mul(1.0, v);
+            }
+        }
+        p.add_constraint(constraint!(e <= funder.amount as f64));
+    }
+    for (k, e) in stock.into_iter().enumerate() {
+        if let Some(st) = s.kits[k].stock {
+            p.add_constraint(constraint!(e <= st as f64));
+        }
+    }
+    p.add_constraint(constraint!(quota >= 0.0));
+    let sol = p
+        .solve()
+        .map_err(|e| format!("{e} after {:.1} s", t.elapsed().as_secs_f64()))?;
+    let value: f64 = x.iter().map(|&(i, _, v)| a[i].score * sol.value(v)).sum();
+    Ok((value, t.elapsed().as_secs_f64()))
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let mut sizes: Vec<usize> = args.iter().filter_map(|a| a.parse().ok()).collect();
+    if sizes.is_empty() {
+        sizes = vec![333, 3_000, 30_000, 100_000];
+    }
+    let mip_always = args.iter().any(|a| a == "mip");
+    let mip_never = args.iter().any(|a| a == "nomip");
+    println!(
+        "{:>8} {:>9} {:>9} {:>14} {:>14} {:>10} {:>7} {:>7} | plain MIP (microlp)",
+        "size", "eligible", "time s", "objective", "bound", "gap", "served", "proven"
+    );
+    for n in sizes {
+        let dir = tempfile::tempdir().unwrap();
+        let (s, a) = synthetic(n, 0x1d3a_u64 + n as u64, dir.path());
+        let eligible = a.iter().filter(|x| x.eligible()).count();
+        let t = Instant::now();
+        let r = allocate(&s, &a);
+        let secs = t.elapsed().as_secs_f64();
+        let line = match &r {
+            Ok(r) => format!(
+                "{n:>8} {eligible:>9} {secs:>9.3} {:>14.3} {:>14.3} {:>9.5}% {:>7} {:>7}",
+                r.objective,
+                r.bound,
+                r.gap * 100.0,
+                r.served,
+                if r.proven_optimal {
+                    "yes"
+                } else if r.timed_out {
+                    "timeout"
+                } else {
+                    "gap"
+                }
+            ),
+            Err(e) => format!("{n:>8} {eligible:>9} {secs:>9.3} error: {e}"),
+        };
+        let mip = if mip_never || (n > 3_000 && !mip_always) {
+            "skipped (microlp cannot finish at this size; pass `mip` to try)".to_string()
+        } else {
+            match plain_mip(&s, &a, 120.0) {
+                Ok((v, t)) => format!("objective {v:.3} in {t:.1} s"),
+                Err(e) => format!("no solution: {e}"),
+            }
+        };
+        println!("{line} | {mip}");
+    }
+}

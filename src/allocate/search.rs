@@ -1,0 +1,452 @@
+//! Integer allocations: a price-guided heuristic (round, repair, fill) and an exact
+//! branch-and-bound over the few candidates whose choice the prices leave in doubt.
+//!
+//! Reduced-cost fixing keeps the search small: at prices `λ`, an allocation that gives a
+//! candidate anything but its best option is worth at most `g(λ)` minus that candidate's
+//! margin, so candidates whose margin exceeds `g(λ) − incumbent` are held at their best option.
+
+use std::time::Instant;
+
+use super::lp::{self, Allowed};
+use super::model::Model;
+
+/// An integer allocation with its exact row usage.
+#[derive(Debug, Clone)]
+pub(crate) struct State {
+    /// Option chosen per candidate.
+    pub choice: Vec<Option<usize>>,
+    /// Exact usage per row.
+    pub usage: Vec<i128>,
+    /// Objective value.
+    pub value: f64,
+}
+
+impl State {
+    fn new(m: &Model, choice: Vec<Option<usize>>) -> State {
+        let mut usage = vec![0i128; m.nrows()];
+        let mut value = 0.0;
+        for (c, o) in choice.iter().enumerate() {
+            if let Some(o) = o {
+                let opt = &m.cands[c].opts[*o];
+                for k in opt.start..opt.end {
+                    usage[m.row_of[k] as usize] += i128::from(m.coef[k]);
+                }
+                value += m.value[c];
+            }
+        }
+        State {
+            choice,
+            usage,
+            value,
+        }
+    }
+
+    /// True when every row holds.
+    pub(crate) fn feasible(&self, m: &Model) -> bool {
+        self.usage
+            .iter()
+            .zip(&m.rows)
+            .all(|(u, r)| *u <= i128::from(r.b))
+    }
+
+    fn set(&mut self, m: &Model, c: usize, to: Option<usize>) {
+        if let Some(o) = self.choice[c] {
+            let opt = &m.cands[c].opts[o];
+            for k in opt.start..opt.end {
+                self.usage[m.row_of[k] as usize] -= i128::from(m.coef[k]);
+            }
+            self.value -= m.value[c];
+        }
+        if let Some(o) = to {
+            let opt = &m.cands[c].opts[o];
+            for k in opt.start..opt.end {
+                self.usage[m.row_of[k] as usize] += i128::from(m.coef[k]);
+            }
+            self.value += m.value[c];
+        }
+        self.choice[c] = to;
+    }
+
+    /// True when candidate `c` can switch to `to` with every row still holding.
+    fn fits(&self, m: &Model, c: usize, to: usize) -> bool {
+        let new = &m.cands[c].opts[to];
+        let old = self.choice[c].map(|o| &m.cands[c].opts[o]);
+        for k in new.start..new.end {
+            let r = m.row_of[k] as usize;
+            let mut u = self.usage[r] + i128::from(m.coef[k]);
+            if let Some(old) = old {
+                for j in old.start..old.end {
+                    if m.row_of[j] as usize == r {
+                        u -= i128::from(m.coef[j]);
+                    }
+                }
+            }
+            if u > i128::from(m.rows[r].b) {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Violation after switching `c` to `to`, minus the violation now (rows touched only).
+    fn violation_change(
+        &self,
+        m: &Model,
+        c: usize,
+        to: Option<usize>,
+        buf: &mut Vec<(usize, i128)>,
+    ) -> f64 {
+        buf.clear();
+        if let Some(o) = self.choice[c] {
+            let opt = &m.cands[c].opts[o];
+            for k in opt.start..opt.end {
+                buf.push((m.row_of[k] as usize, -i128::from(m.coef[k])));
+            }
+        }
+        if let Some(o) = to {
+            let opt = &m.cands[c].opts[o];
+            for k in opt.start..opt.end {
+                buf.push((m.row_of[k] as usize, i128::from(m.coef[k])));
+            }
+        }
+        buf.sort_unstable();
+        let mut change = 0.0;
+        let mut i = 0;
+        while i < buf.len() {
+            let r = buf[i].0;
+            let mut d = 0i128;
+            while i < buf.len() && buf[i].0 == r {
+                d += buf[i].1;
+                i += 1;
+            }
+            let b = i128::from(m.rows[r].b);
+            let before = (self.usage[r] - b).max(0);
+            let after = (self.usage[r] + d - b).max(0);
+            change += (after - before) as f64 / m.rows[r].scale;
+        }
+        change
+    }
+
+    fn violation(&self, m: &Model) -> f64 {
+        self.usage
+            .iter()
+            .zip(&m.rows)
+            .map(|(u, r)| (*u - i128::from(r.b)).max(0) as f64 / r.scale)
+            .sum()
+    }
+}
+
+/// Rounds the prices' choice, repairs broken rows and fills what is left, best profit first.
+pub(crate) fn heuristic(
+    m: &Model,
+    allowed: &[Allowed],
+    lambda: &[f64],
+    deadline: Instant,
+) -> State {
+    let t = lp::tol(m);
+    let n = m.cands.len();
+    let mut profit = vec![0.0; n];
+    let choice: Vec<Option<usize>> = (0..n)
+        .map(|c| match allowed[c] {
+            Allowed::Forced(o) => o,
+            Allowed::Free => {
+                let (o, p, _) = lp::best(m, c, lambda);
+                profit[c] = p;
+                if p > t {
+                    o
+                } else {
+                    None
+                }
+            }
+        })
+        .collect();
+    let mut s = State::new(m, choice);
+    repair(m, allowed, lambda, &mut s, deadline);
+    if !s.feasible(m) {
+        return s;
+    }
+    let mut order: Vec<usize> = (0..n).filter(|&c| allowed[c] == Allowed::Free).collect();
+    order.sort_by(|&a, &b| profit[b].total_cmp(&profit[a]).then(a.cmp(&b)));
+    let mut opts_by_profit: Vec<usize> = Vec::new();
+    for _pass in 0..2 {
+        let mut changed = false;
+        for &c in &order {
+            if s.choice[c].is_some() || m.value[c] <= 0.0 {
+                continue;
+            }
+            opts_by_profit.clear();
+            opts_by_profit.extend(0..m.cands[c].opts.len());
+            opts_by_profit.sort_by(|&a, &b| {
+                m.profit(c, b, lambda)
+                    .total_cmp(&m.profit(c, a, lambda))
+                    .then(a.cmp(&b))
+            });
+            if let Some(&o) = opts_by_profit.iter().find(|&&o| s.fits(m, c, o)) {
+                s.set(m, c, Some(o));
+                changed = true;
+            }
+        }
+        if !changed || Instant::now() >= deadline {
+            break;
+        }
+    }
+    s
+}
+
+/// Greedy repair of broken rows: the move that removes most violation per profit lost.
+fn repair(m: &Model, allowed: &[Allowed], lambda: &[f64], s: &mut State, deadline: Instant) {
+    let mut buf = Vec::new();
+    let mut steps = 0;
+    while s.violation(m) > 0.0 && steps < 10 * m.nrows() + 100 && Instant::now() < deadline {
+        steps += 1;
+        // Only candidates touching a broken row can help.
+        let broken: Vec<bool> = s
+            .usage
+            .iter()
+            .zip(&m.rows)
+            .map(|(u, r)| *u > i128::from(r.b))
+            .collect();
+        let mut best: Option<(f64, usize, Option<usize>)> = None;
+        for (c, a) in allowed.iter().enumerate() {
+            if *a != Allowed::Free {
+                continue;
+            }
+            let touches = m.cands[c]
+                .opts
+                .iter()
+                .any(|o| (o.start..o.end).any(|k| broken[m.row_of[k] as usize]));
+            if !touches {
+                continue;
+            }
+            let now = s.choice[c].map_or(0.0, |o| m.profit(c, o, lambda));
+            let targets = std::iter::once(None).chain((0..m.cands[c].opts.len()).map(Some));
+            for to in targets {
+                if to == s.choice[c] {
+                    continue;
+                }
+                let gain = -s.violation_change(m, c, to, &mut buf);
+                if gain <= 1e-12 {
+                    continue;
+                }
+                let loss = now - to.map_or(0.0, |o| m.profit(c, o, lambda));
+                let key = loss / gain;
+                if best.map_or(true, |(k, _, _)| key < k) {
+                    best = Some((key, c, to));
+                }
+            }
+        }
+        match best {
+            Some((_, c, to)) => s.set(m, c, to),
+            None => return,
+        }
+    }
+}
+
+/// Result of the search.
+#[derive(Debug, Clone)]
+pub(crate) struct Outcome {
+    /// Best allocation found (`None`: none meets every row).
+    pub best: Option<State>,
+    /// Proven upper bound.
+    pub bound: f64,
+    /// Prices at the root (for shadow prices and explanations).
+    pub lambda: Vec<f64>,
+    /// True when the search ran out of time.
+    pub timed_out: bool,
+}
+
+struct Search<'a> {
+    m: &'a Model,
+    deadline: Instant,
+    best: Option<State>,
+    /// Largest bound of a subtree closed without being searched to the end.
+    closed: f64,
+    prune_tol: f64,
+    timed_out: bool,
+    nodes: usize,
+}
+
+impl Search<'_> {
+    fn round(&self, bound: f64) -> f64 {
+        if self.m.integral_values {
+            (bound + 1e-6).floor()
+        } else {
+            bound
+        }
+    }
+
+    fn incumbent(&self) -> f64 {
+        self.best.as_ref().map_or(f64::NEG_INFINITY, |s| s.value)
+    }
+
+    fn offer(&mut self, s: State) {
+        if s.feasible(self.m) && s.value > self.incumbent() {
+            self.best = Some(s);
+        }
+    }
+
+    fn close(&mut self, bound: f64) {
+        self.closed = self.closed.max(bound);
+    }
+
+    /// Searches a subtree; false when it stopped before accounting for all of it.
+    fn node(&mut self, allowed: &mut [Allowed], warm: &[f64]) -> bool {
+        if Instant::now() >= self.deadline {
+            self.timed_out = true;
+            return false;
+        }
+        self.nodes += 1;
+        let Some(lp) = lp::solve(self.m, allowed, Some(warm), self.deadline) else {
+            self.timed_out |= Instant::now() >= self.deadline;
+            return false;
+        };
+        let bound = self.round(lp.bound);
+        if bound <= self.incumbent() + self.prune_tol {
+            self.close(bound);
+            return true;
+        }
+        let h = heuristic(self.m, allowed, &lp.lambda, self.deadline);
+        self.offer(h);
+        if bound <= self.incumbent() + self.prune_tol {
+            self.close(bound);
+            return true;
+        }
+        // Branch on the free candidate whose choice is closest to a tie.
+        let t = lp::tol(self.m);
+        let mut pick: Option<(usize, f64, f64)> = None; // (cand, margin, priced usage)
+        for (c, a) in allowed.iter().enumerate() {
+            if *a != Allowed::Free {
+                continue;
+            }
+            let (o, p, margin) = lp::best(self.m, c, &lp.lambda);
+            let priced = o.map_or(0.0, |_| self.m.value[c] - p);
+            let key_margin = if margin <= t { 0.0 } else { margin };
+            let better = match pick {
+                None => true,
+                Some((_, pm, pu)) => key_margin < pm || (key_margin == pm && priced > pu),
+            };
+            if better {
+                pick = Some((c, key_margin, priced));
+            }
+        }
+        let Some((c, _, _)) = pick else {
+            // Everything is held: the heuristic evaluated the only allocation.
+            return true;
+        };
+        let (_, best_profit, _) = lp::best(self.m, c, &lp.lambda);
+        let mut children: Vec<(f64, Option<usize>)> = std::iter::once(None)
+            .chain((0..self.m.cands[c].opts.len()).map(Some))
+            .map(|o| {
+                let p = o.map_or(0.0, |o| self.m.profit(c, o, &lp.lambda));
+                (lp.bound - (best_profit - p), o)
+            })
+            .collect();
+        children.sort_by(|a, b| b.0.total_cmp(&a.0));
+        for (est, o) in children {
+            let est = self.round(est);
+            if self.timed_out {
+                self.close(est);
+                continue;
+            }
+            if est <= self.incumbent() + self.prune_tol {
+                self.close(est);
+                continue;
+            }
+            allowed[c] = Allowed::Forced(o);
+            if !self.node(allowed, &lp.lambda) {
+                self.close(est);
+            }
+            allowed[c] = Allowed::Free;
+        }
+        true
+    }
+}
+
+/// Finds an allocation within `gap` of the optimum, or the best one by `deadline`.
+/// `seed` is an allocation to start from (it is used only if it meets every row).
+pub(crate) fn solve(
+    m: &Model,
+    gap: f64,
+    deadline: Instant,
+    seed: Option<Vec<Option<usize>>>,
+) -> Outcome {
+    let n = m.cands.len();
+    let mut allowed = vec![Allowed::Free; n];
+    let Some(root) = lp::solve(m, &allowed, None, deadline) else {
+        return Outcome {
+            best: None,
+            bound: f64::INFINITY,
+            lambda: vec![0.0; m.nrows()],
+            timed_out: true,
+        };
+    };
+    let mut search = Search {
+        m,
+        deadline,
+        best: None,
+        closed: f64::NEG_INFINITY,
+        prune_tol: 0.0,
+        timed_out: false,
+        nodes: 0,
+    };
+    let ub = search.round(root.bound);
+    search.prune_tol = (gap * ub.abs()).max(lp::tol(m));
+    let h = heuristic(m, &allowed, &root.lambda, deadline);
+    let dbg = std::env::var_os("IDMAJ_DEBUG").is_some();
+    if dbg {
+        eprintln!(
+            "root bound {} converged {} heuristic {} feasible {} rows {}",
+            root.bound,
+            root.converged,
+            h.value,
+            h.feasible(m),
+            m.nrows()
+        );
+    }
+    search.offer(h);
+    if let Some(seed) = seed {
+        search.offer(State::new(m, seed));
+    }
+    if search.incumbent() + search.prune_tol >= ub {
+        let bound = ub;
+        return Outcome {
+            best: search.best,
+            bound,
+            lambda: root.lambda,
+            timed_out: false,
+        };
+    }
+    // Hold candidates whose margin rules out any better allocation that moves them.
+    let slack = root.bound - search.incumbent() - search.prune_tol;
+    let mut excluded = f64::NEG_INFINITY;
+    for (c, a) in allowed.iter_mut().enumerate() {
+        let (o, _, margin) = lp::best(m, c, &root.lambda);
+        if search.best.is_some() && margin > slack {
+            *a = Allowed::Forced(o);
+            excluded = excluded.max(root.bound - margin);
+        }
+    }
+    search.close(search.round(excluded));
+    if dbg {
+        let free = allowed.iter().filter(|a| **a == Allowed::Free).count();
+        eprintln!("core {free} slack {slack}");
+    }
+    if !search.node(&mut allowed, &root.lambda) {
+        search.close(ub);
+    }
+    let bound = ub.min(search.closed.max(search.incumbent()));
+    if dbg {
+        eprintln!(
+            "nodes {} incumbent {} bound {bound} timed_out {}",
+            search.nodes,
+            search.incumbent(),
+            search.timed_out
+        );
+    }
+    Outcome {
+        best: search.best,
+        bound,
+        lambda: root.lambda,
+        timed_out: search.timed_out,
+    }
+}
