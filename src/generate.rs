@@ -334,7 +334,7 @@ impl Population {
             seed: RAMADAN_2016_SEED,
             city_weights: CITY_WEIGHTS,
             id_prefix: "R16-".to_string(),
-            readiness: 0.9,
+            readiness: 0.85,
         }
     }
 }

@@ -16,6 +16,28 @@ pub struct Args {
     scenario: ScenarioPath,
     /// The applicant's id.
     id: String,
+    /// Skip the allocation (it scores every applicant and solves the whole programme).
+    #[arg(long)]
+    no_allocation: bool,
+}
+
+/// What the allocation gives applicant `id`, in words.
+fn outcome(scenario: &Scenario, id: &str) -> Result<String> {
+    let assessments = idmaj::pipeline::assess_all(scenario)?;
+    let alloc = idmaj::allocate::allocate(scenario, &assessments)?;
+    let Some(i) = assessments.iter().position(|a| a.id == id) else {
+        return Ok("not found".to_string());
+    };
+    let a = &assessments[i];
+    let cur = &scenario.program.currency;
+    Ok(match (alloc.choices[i].and_then(|o| a.offers.get(o)), &alloc.why_not[i]) {
+        (Some(o), _) => {
+            let paid = alloc.funding[i].iter().map(|(f, m)| format!("{f} {} {cur}", mad(*m))).collect::<Vec<_>>().join(", ");
+            format!("FUNDED: {} ({} {cur}), paid by {paid}", o.label(), mad(o.cost()))
+        }
+        (None, Some(why)) => format!("not funded: {why}"),
+        (None, None) => "not funded: not eligible".to_string(),
+    })
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
@@ -105,6 +127,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
     for l in &a.log {
         println!("\nlog: {l}");
+    }
+    if args.no_allocation {
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("\nallocation");
+    match outcome(&scenario, &a.id) {
+        Ok(text) => println!("  {text}"),
+        Err(e) => println!("  not computed: {}", e.to_string().lines().next().unwrap_or("")),
     }
     Ok(ExitCode::SUCCESS)
 }

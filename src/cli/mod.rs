@@ -1,5 +1,6 @@
 //! Subcommands, one file each; no logic of their own beyond wiring and printing.
 
+mod allocate;
 mod check;
 mod explain;
 mod generate;
@@ -30,6 +31,9 @@ enum Command {
     Check(check::Args),
     /// Assess every applicant (eligibility, score, options), streamed to CSV.
     Score(score::Args),
+    /// Score every applicant and allocate kits and cash under every budget; writes
+    /// decisions.csv, summary.json and summary.md.
+    Allocate(allocate::Args),
     /// Show every check, score item and option for one applicant.
     Explain(explain::Args),
     /// Run rule test cases (TOML files) and report pass/fail per case.
@@ -49,6 +53,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Check(a) => check::run(a),
         Command::Score(a) => score::run(a),
+        Command::Allocate(a) => allocate::run(a),
         Command::Explain(a) => explain::run(a),
         Command::Test(a) => test::run(a),
         Command::Generate(a) => generate::run(a),

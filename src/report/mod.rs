@@ -3,6 +3,8 @@
 //! Every text cell that comes from input or rules goes through [`crate::dialect::cell`] so
 //! a spreadsheet never runs it as a formula.
 
+pub mod allocation;
+
 use crate::assessment::{Assessment, Status};
 use crate::dialect::cell;
 use crate::pipeline::Outcome;

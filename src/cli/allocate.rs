@@ -1,0 +1,74 @@
+//! `idmaj allocate SCENARIO [--out DIR]`: score every applicant, allocate kits and cash
+//! under every budget, write decisions.csv, summary.json and summary.md.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use idmaj::allocate::allocate;
+use idmaj::report::allocation::write_all;
+use idmaj::{pipeline, Result, Scenario};
+
+use super::{mad, ScenarioPath};
+
+/// Arguments of `allocate`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Scenario TOML file, or a folder holding scenario.toml.
+    scenario: ScenarioPath,
+    /// Folder for decisions.csv, summary.json and summary.md (created if missing).
+    #[arg(long, short, default_value = "out")]
+    out: PathBuf,
+}
+
+pub fn run(args: Args) -> Result<ExitCode> {
+    let scenario = Scenario::load(&args.scenario)?;
+    super::print_warnings(&scenario.warnings);
+    let assessments = pipeline::assess_all(&scenario)?;
+    let alloc = allocate(&scenario, &assessments)?;
+    let s = write_all(&args.out, &scenario, &assessments, &alloc)?;
+    let cur = &scenario.program.currency;
+    println!("{}", scenario.program.name);
+    println!(
+        "served     {} of {} eligible ({} applicants)",
+        s.served, s.eligible, s.applicants
+    );
+    let women = s.by_gender.get("F").map_or(0, |t| t.served);
+    if s.served > 0 {
+        println!("women      {women} ({:.1}%)", 100.0 * women as f64 / s.served as f64);
+    }
+    println!(
+        "spent      {} {cur}{}",
+        mad(s.spent),
+        scenario.budget_total.map_or(String::new(), |t| format!(" of {} {cur}", mad(t)))
+    );
+    println!(
+        "objective  {} = {:.2}, bound {:.2}, gap {:.4}%{}{}",
+        s.objective_kind,
+        s.objective,
+        s.bound,
+        100.0 * s.gap,
+        if s.proven_optimal { " (optimal)" } else { "" },
+        if s.timed_out { " (time limit reached: best found)" } else { "" }
+    );
+    println!("solved in  {:.2} s", alloc.elapsed.as_secs_f64());
+    let binding: Vec<_> = s.constraints.iter().filter(|c| c.binding).collect();
+    if !binding.is_empty() {
+        println!("binding    ");
+        for c in binding {
+            let extra = c.per_1000_mad.as_deref().map_or(String::new(), |t| format!(": {t}"));
+            println!("  {:<28} used {} of {}{extra}", c.name, num(c.used), num(c.limit));
+        }
+    }
+    for f in ["decisions.csv", "summary.json", "summary.md"] {
+        println!("wrote      {}", args.out.join(f).display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn num(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        mad(v as i64)
+    } else {
+        format!("{v:.3}")
+    }
+}

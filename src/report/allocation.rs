@@ -1,0 +1,356 @@
+//! The allocation's outputs: `decisions.csv` (one row per applicant), `summary.json` and
+//! `summary.md` (the programme at a glance, binding budgets with their shadow prices).
+//!
+//! Nothing here depends on time or thread count: the same allocation always writes the
+//! same bytes.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::allocate::Allocation;
+use crate::assessment::{Assessment, Status};
+use crate::dialect::cell;
+use crate::error::{Error, Result};
+use crate::report::{failed_ids, reasons, score_cell};
+use crate::scenario::{Mad, Scenario};
+
+/// Columns of `decisions.csv`.
+pub const DECISION_COLUMNS: [&str; 11] = [
+    "id",
+    "eligible",
+    "failed_checks",
+    "reasons",
+    "score",
+    "option",
+    "kit",
+    "cash",
+    "amount",
+    "funders",
+    "why_not",
+];
+
+/// The cells of one `decisions.csv` row.
+pub fn decision_row(a: &Assessment, choice: Option<usize>, funding: &[(String, Mad)], why_not: Option<&str>) -> [String; 11] {
+    let offer = choice.and_then(|o| a.offers.get(o));
+    [
+        cell(&a.id).into_owned(),
+        a.eligible_cell().to_string(),
+        failed_ids(a),
+        cell(&reasons(a)).into_owned(),
+        score_cell(a.score),
+        offer.map_or("none", |o| o.kind()).to_string(),
+        offer.and_then(|o| o.kit.clone()).unwrap_or_default(),
+        offer.map_or(0, |o| o.cash).to_string(),
+        offer.map_or(0, |o| o.cost()).to_string(),
+        funding.iter().map(|(f, m)| format!("{f}:{m}")).collect::<Vec<_>>().join("|"),
+        cell(why_not.unwrap_or("")).into_owned(),
+    ]
+}
+
+/// Writes `decisions.csv`: exactly one row per assessment, in input order.
+pub fn write_decisions(path: &Path, assessments: &[Assessment], alloc: &Allocation) -> Result<()> {
+    let io = |e: csv::Error| Error::Internal(format!("writing {}: {e}", path.display()));
+    let mut w = csv::Writer::from_path(path).map_err(io)?;
+    w.write_record(DECISION_COLUMNS).map_err(io)?;
+    for (i, a) in assessments.iter().enumerate() {
+        let row = decision_row(a, alloc.choices[i], &alloc.funding[i], alloc.why_not[i].as_deref());
+        w.write_record(row).map_err(io)?;
+    }
+    w.flush().map_err(|e| Error::io(path, e))
+}
+
+/// Counts and money for one group (a city, a trade, a gender, a funder).
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Tally {
+    /// Applicants in the group.
+    pub applicants: u64,
+    /// Eligible applicants.
+    pub eligible: u64,
+    /// Applicants served.
+    pub served: u64,
+    /// Money allocated, MAD.
+    pub spent: Mad,
+    /// The group's cap or amount, MAD, where it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<Mad>,
+}
+
+/// One constraint of the allocation, as reported.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ConstraintSummary {
+    /// `budget.total`, `budget.cities.Fes`, `funder.x`, `kit.x.stock`, `quota.x.min_share`.
+    pub name: String,
+    /// The limit.
+    pub limit: f64,
+    /// What the allocation uses.
+    pub used: f64,
+    /// Whether it holds someone back.
+    pub binding: bool,
+    /// Objective units per unit of the limit (per MAD for budgets), from the LP relaxation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shadow_price: Option<f64>,
+    /// What 1,000 MAD more would buy, in words (budgets only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub per_1000_mad: Option<String>,
+}
+
+/// `summary.json`: the programme at a glance.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Summary {
+    /// Programme name.
+    pub program: String,
+    /// Currency of every amount.
+    pub currency: String,
+    /// `score`, `served` or `served_then_score`.
+    pub objective_kind: String,
+    /// Value of the allocation in that objective.
+    pub objective: f64,
+    /// Proven upper bound on the objective.
+    pub bound: f64,
+    /// Relative gap between objective and bound.
+    pub gap: f64,
+    /// True when no better allocation exists.
+    pub proven_optimal: bool,
+    /// True when the time limit stopped the search.
+    pub timed_out: bool,
+    /// Applicants read.
+    pub applicants: u64,
+    /// Eligible applicants.
+    pub eligible: u64,
+    /// Applicants served.
+    pub served: u64,
+    /// Money allocated, MAD.
+    pub spent: Mad,
+    /// `budget.total`, where set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub budget_total: Option<Mad>,
+    /// Sum of the served applicants' scores.
+    pub score_served: f64,
+    /// By funder id: `spent` is what the funder pays, `limit` its amount.
+    pub by_funder: BTreeMap<String, Tally>,
+    /// By city, with its cap as `limit`.
+    pub by_city: BTreeMap<String, Tally>,
+    /// By planned trade.
+    pub by_trade: BTreeMap<String, Tally>,
+    /// By gender (`F`, `M`).
+    pub by_gender: BTreeMap<String, Tally>,
+    /// By option kind (`kit`, `cash`, `kit+cash`): served and spent.
+    pub by_option: BTreeMap<String, Tally>,
+    /// Applicants excluded by each check.
+    pub excluded_by: BTreeMap<String, u64>,
+    /// Every constraint, binding ones with shadow prices.
+    pub constraints: Vec<ConstraintSummary>,
+}
+
+/// Rounds a float to 9 significant digits so tiny solver noise never changes the output.
+fn tidy(v: f64) -> f64 {
+    if v == 0.0 || !v.is_finite() {
+        return 0.0;
+    }
+    let mag = 10f64.powi(8 - v.abs().log10().floor() as i32);
+    (v * mag).round() / mag
+}
+
+/// Builds the summary of an allocation.
+pub fn summarize(scenario: &Scenario, assessments: &[Assessment], alloc: &Allocation) -> Summary {
+    let mut s = Summary {
+        program: scenario.program.name.clone(),
+        currency: scenario.program.currency.clone(),
+        objective_kind: scenario.objective.as_str().to_string(),
+        objective: tidy(alloc.objective),
+        bound: tidy(alloc.bound),
+        gap: tidy(alloc.gap),
+        proven_optimal: alloc.proven_optimal,
+        timed_out: alloc.timed_out,
+        applicants: assessments.len() as u64,
+        eligible: 0,
+        served: alloc.served as u64,
+        spent: alloc.spent,
+        budget_total: scenario.budget_total,
+        score_served: 0.0,
+        by_funder: BTreeMap::new(),
+        by_city: BTreeMap::new(),
+        by_trade: BTreeMap::new(),
+        by_gender: BTreeMap::new(),
+        by_option: BTreeMap::new(),
+        excluded_by: BTreeMap::new(),
+        constraints: Vec::new(),
+    };
+    for f in &scenario.funders {
+        s.by_funder.insert(f.id.clone(), Tally { limit: Some(f.amount), ..Tally::default() });
+    }
+    for c in &scenario.market.cities {
+        s.by_city.insert(c.clone(), Tally { limit: scenario.city_caps.get(c).copied(), ..Tally::default() });
+    }
+    let mut score_served = 0.0;
+    for (i, a) in assessments.iter().enumerate() {
+        let eligible = a.status == Status::Eligible;
+        s.eligible += u64::from(eligible);
+        for c in a.failed() {
+            *s.excluded_by.entry(c.id.clone()).or_default() += 1;
+        }
+        let offer = alloc.choices[i].and_then(|o| a.offers.get(o));
+        let cost = offer.map_or(0, |o| o.cost());
+        for t in [
+            s.by_city.entry(a.city.clone()).or_default(),
+            s.by_trade.entry(a.trade.clone()).or_default(),
+            s.by_gender.entry(a.gender.as_str().to_string()).or_default(),
+        ] {
+            t.applicants += 1;
+            t.eligible += u64::from(eligible);
+            t.served += u64::from(offer.is_some());
+            t.spent += cost;
+        }
+        if let Some(o) = offer {
+            score_served += a.score;
+            let t = s.by_option.entry(o.kind().to_string()).or_default();
+            t.served += 1;
+            t.spent += cost;
+        }
+        for (f, m) in &alloc.funding[i] {
+            let t = s.by_funder.entry(f.clone()).or_default();
+            t.served += 1;
+            t.spent += m;
+        }
+    }
+    s.score_served = tidy(score_served);
+    let avg_cost = if alloc.served > 0 { alloc.spent as f64 / alloc.served as f64 } else { 0.0 };
+    for c in &alloc.constraints {
+        let money = c.name.starts_with("budget.") || c.name.starts_with("funder.");
+        let per_1000_mad = match (money, c.shadow_price) {
+            (true, Some(p)) if c.binding && p > 0.0 => Some(match scenario.objective {
+                crate::scenario::Objective::Served => format!("1,000 MAD more funds about {:.2} more people", 1000.0 * p),
+                _ => format!(
+                    "1,000 MAD more adds about {:.1} score (about {:.2} more people at the average grant)",
+                    1000.0 * p,
+                    if avg_cost > 0.0 { 1000.0 / avg_cost } else { 0.0 }
+                ),
+            }),
+            _ => None,
+        };
+        s.constraints.push(ConstraintSummary {
+            name: c.name.clone(),
+            limit: tidy(c.limit),
+            used: tidy(c.used),
+            binding: c.binding,
+            shadow_price: c.shadow_price.map(tidy),
+            per_1000_mad,
+        });
+    }
+    s
+}
+
+fn mad(v: Mad) -> String {
+    let digits = v.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    if v < 0 {
+        format!("-{out}")
+    } else {
+        out
+    }
+}
+
+/// `summary.md`: the same as `summary.json`, for people.
+pub fn summary_markdown(s: &Summary) -> String {
+    let mut o = String::new();
+    let cur = &s.currency;
+    o.push_str(&format!("# {}\n\n", s.program));
+    o.push_str(&format!(
+        "**{} served** of {} eligible ({} applicants), **{} {cur} allocated**{}.\n\n",
+        s.served,
+        s.eligible,
+        s.applicants,
+        mad(s.spent),
+        s.budget_total.map_or(String::new(), |t| format!(" of a {} {cur} budget", mad(t)))
+    ));
+    let women = s.by_gender.get("F").map_or(0, |t| t.served);
+    if s.served > 0 {
+        o.push_str(&format!(
+            "Women served: {women} ({:.1}%).\n\n",
+            100.0 * women as f64 / s.served as f64
+        ));
+    }
+    o.push_str(&format!(
+        "Objective ({}): {:.2}; proven upper bound {:.2}; gap {:.4}%{}{}.\n\n",
+        s.objective_kind,
+        s.objective,
+        s.bound,
+        100.0 * s.gap,
+        if s.proven_optimal { " (optimal)" } else { "" },
+        if s.timed_out { "; the time limit stopped the search" } else { "" }
+    ));
+    o.push_str("## By city\n\n| city | applicants | eligible | served | spent (MAD) | cap (MAD) |\n|---|---:|---:|---:|---:|---:|\n");
+    for (c, t) in &s.by_city {
+        o.push_str(&format!(
+            "| {c} | {} | {} | {} | {} | {} |\n",
+            t.applicants,
+            t.eligible,
+            t.served,
+            mad(t.spent),
+            t.limit.map_or("-".to_string(), mad)
+        ));
+    }
+    o.push_str("\n## By funder\n\n| funder | served | spent (MAD) | amount (MAD) |\n|---|---:|---:|---:|\n");
+    for (f, t) in &s.by_funder {
+        o.push_str(&format!("| {f} | {} | {} | {} |\n", t.served, mad(t.spent), t.limit.map_or("-".to_string(), mad)));
+    }
+    o.push_str("\n## By trade\n\n| trade | applicants | eligible | served | spent (MAD) |\n|---|---:|---:|---:|---:|\n");
+    for (tr, t) in &s.by_trade {
+        o.push_str(&format!("| {tr} | {} | {} | {} | {} |\n", t.applicants, t.eligible, t.served, mad(t.spent)));
+    }
+    o.push_str("\n## By gender\n\n| gender | applicants | eligible | served | spent (MAD) |\n|---|---:|---:|---:|---:|\n");
+    for (g, t) in &s.by_gender {
+        o.push_str(&format!("| {g} | {} | {} | {} | {} |\n", t.applicants, t.eligible, t.served, mad(t.spent)));
+    }
+    o.push_str("\n## Excluded by each check\n\n| check | applicants |\n|---|---:|\n");
+    let mut ex: Vec<_> = s.excluded_by.iter().collect();
+    ex.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    for (c, n) in ex {
+        o.push_str(&format!("| {c} | {n} |\n"));
+    }
+    o.push_str("\n## Constraints\n\n| constraint | limit | used | binding | shadow price | 1,000 MAD more |\n|---|---:|---:|:---:|---:|---|\n");
+    for c in &s.constraints {
+        o.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} |\n",
+            c.name,
+            fmt_num(c.limit),
+            fmt_num(c.used),
+            if c.binding { "yes" } else { "" },
+            c.shadow_price.map_or(String::new(), |p| format!("{p:.6}")),
+            c.per_1000_mad.clone().unwrap_or_default()
+        ));
+    }
+    o
+}
+
+fn fmt_num(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        mad(v as Mad)
+    } else {
+        format!("{v:.3}")
+    }
+}
+
+/// Writes `decisions.csv`, `summary.json` and `summary.md` into `dir` (created if missing).
+pub fn write_all(dir: &Path, scenario: &Scenario, assessments: &[Assessment], alloc: &Allocation) -> Result<Summary> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    write_decisions(&dir.join("decisions.csv"), assessments, alloc)?;
+    let summary = summarize(scenario, assessments, alloc);
+    let json = serde_json::to_string_pretty(&summary).map_err(|e| Error::Internal(e.to_string()))?;
+    let path = dir.join("summary.json");
+    std::fs::File::create(&path)
+        .and_then(|mut f| f.write_all(json.as_bytes()).and_then(|_| f.write_all(b"\n")))
+        .map_err(|e| Error::io(&path, e))?;
+    let path = dir.join("summary.md");
+    std::fs::write(&path, summary_markdown(&summary)).map_err(|e| Error::io(&path, e))?;
+    Ok(summary)
+}
