@@ -587,3 +587,22 @@ fn type_mismatch_is_an_error_with_idmaj_fast_too() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("type mismatch"), "{stderr}");
 }
+
+#[test]
+#[ignore = "BUG: the load-time name check (source::member_accesses) skips only spaces and \
+            tabs between `applicant`/`params`/`program` and `.`, so a chain split across \
+            lines escapes it: `applicant\\n  .trainig_hours` fails only at run time, and \
+            `program\\n.dat == ()` (folded to `()`) is silently true"]
+fn a_misspelt_name_split_across_lines_is_caught_at_load_time() {
+    for script in [
+        "check(\"t\", \"t\", applicant\n  .trainig_hours >= 120);\n",
+        "check(\"t\", \"t\", 240 >= params\n  .min_trainig_hours);\n",
+        "check(\"t\", \"t\", program\n  .dat == ());\n",
+    ] {
+        let err = rules(script)
+            .map(|_| ())
+            .expect_err("a misspelt name must not load")
+            .to_string();
+        assert!(err.contains(&format!("{FILE}:2:4")), "{script}: {err}");
+    }
+}
