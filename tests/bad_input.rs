@@ -16,7 +16,8 @@
 //! ```
 //!
 //! For every case the binary must exit 2, print the fragments and the location, never
-//! panic, and never print an applicant's name (names are personal data). All failing
+//! panic, and never print an applicant's name (names are personal data) on stderr, stdout
+//! or in the `score` output. All failing
 //! cases are collected and reported together. Run with `cargo test --test bad_input`;
 //! `cargo test --test bad_input -- --ignored` also runs the cases marked as known bugs;
 //! `IDMAJ_CORPUS_SHOW=1 cargo test --test bad_input -- --nocapture` prints every answer.
@@ -164,9 +165,17 @@ fn judge(case: &Case, dir: &Path, out: &Output) -> Vec<String> {
             wrong.push(format!("stderr shows a panic (`{bad}`)"));
         }
     }
+    let scored = fs::read(dir.join("scored.csv")).unwrap_or_default();
+    let scored = String::from_utf8_lossy(&scored);
     for name in applicant_names(&dir.join("applicants.csv")) {
-        if stderr.contains(name.as_str()) || stdout.contains(name.as_str()) {
-            wrong.push(format!("output shows the applicant name `{name}`"));
+        for (what, out) in [
+            ("stderr", &stderr),
+            ("stdout", &stdout),
+            ("scored.csv", &scored),
+        ] {
+            if out.contains(name.as_str()) {
+                wrong.push(format!("{what} shows the applicant name `{name}`"));
+            }
         }
     }
     if !wrong.is_empty() {
