@@ -122,6 +122,24 @@ pub struct RowParser {
     cities: Arc<HashSet<String>>,
 }
 
+/// What [`ApplicantSource::next_row`] read.
+#[derive(Debug)]
+pub enum Row {
+    /// A row, in the record passed in.
+    Record,
+    /// The end of the file.
+    End,
+    /// A row that cannot be read as text; it is reported and reading goes on.
+    Unreadable {
+        /// The id cell, as well as it can be read.
+        id: String,
+        /// Line of the row.
+        line: u64,
+        /// What is wrong.
+        problem: Problem,
+    },
+}
+
 /// The applicants file opened for streaming, header checked.
 pub struct ApplicantSource {
     input: CsvInput,
@@ -144,12 +162,39 @@ impl ApplicantSource {
         Arc::clone(&self.parser)
     }
 
-    /// Reads the next raw row into `record`; `Ok(false)` at the end of the file.
-    pub fn next_raw(&mut self, record: &mut csv::StringRecord) -> Result<bool, Problem> {
-        self.input
-            .reader
-            .read_record(record)
-            .map_err(|e| dialect::csv_problem(&self.input.display, &e))
+    /// Reads the next row into `record`. A row that is not valid UTF-8 is
+    /// [`Row::Unreadable`] and reading goes on; only a failing file is an error.
+    pub fn next_row(&mut self, record: &mut csv::StringRecord) -> Result<Row, Problem> {
+        let mut bytes = std::mem::take(record).into_byte_record();
+        match self.input.reader.read_byte_record(&mut bytes) {
+            Ok(false) => return Ok(Row::End),
+            Ok(true) => {}
+            Err(e) => return Err(dialect::csv_problem(&self.input.display, &e)),
+        }
+        match csv::StringRecord::from_byte_record(bytes) {
+            Ok(r) => {
+                *record = r;
+                Ok(Row::Record)
+            }
+            Err(e) => {
+                let bytes = e.into_byte_record();
+                let line = bytes.position().map_or(0, |p| p.line());
+                let id = self.parser.core[0]
+                    .and_then(|i| bytes.get(i))
+                    .map(|b| String::from_utf8_lossy(b).trim().to_string())
+                    .unwrap_or_default();
+                let p = Problem::error(
+                    &self.input.display,
+                    "the row is not valid UTF-8; save the file as UTF-8 (CSV UTF-8 in Excel)",
+                )
+                .at_line(line);
+                Ok(Row::Unreadable {
+                    id,
+                    line,
+                    problem: p,
+                })
+            }
+        }
     }
 
     /// The file's dialect.
@@ -478,9 +523,13 @@ pub fn read_applicants(
     let mut problems = Problems::default();
     let mut ids = DuplicateIds::default();
     loop {
-        match source.next_raw(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
+        match source.next_row(&mut record) {
+            Ok(Row::End) => break,
+            Ok(Row::Record) => {}
+            Ok(Row::Unreadable { problem, .. }) => {
+                problems.push(problem);
+                continue;
+            }
             Err(p) => {
                 problems.push(p);
                 break;

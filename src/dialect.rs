@@ -144,6 +144,9 @@ impl CsvInput {
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(dialect.delimiter)
             .trim(csv::Trim::All)
+            // Rows end at `\n` only: the csv crate's CRLF handling counts lines one short,
+            // and a `\r` left at the end of a row is trimmed with the other spaces.
+            .terminator(csv::Terminator::Any(b'\n'))
             .flexible(true)
             .has_headers(true)
             .buffer_capacity(1 << 16)

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use rayon::prelude::*;
 
-use crate::applicant::{read_applicants, ApplicantSource, DuplicateIds};
+use crate::applicant::{read_applicants, ApplicantSource, DuplicateIds, Row};
 use crate::assessment::{Assessment, Status};
 use crate::error::{Error, Problem, Problems, Result};
 use crate::rules::{with_thread_evaluator, RuleSet};
@@ -31,6 +31,12 @@ pub enum Outcome {
         /// Every problem of the row, joined.
         message: String,
     },
+}
+
+/// A row waiting in a batch.
+enum Item {
+    Record(csv::StringRecord),
+    Invalid(Box<Outcome>),
 }
 
 /// Counts over a scoring run.
@@ -89,16 +95,28 @@ pub fn score_stream(
     let rules = RuleSet::load(scenario, parser.extra_names())?;
     let mut summary = ScoreSummary::default();
     let mut ids = DuplicateIds::default();
-    let mut batch: Vec<csv::StringRecord> = Vec::with_capacity(BATCH);
+    let mut batch: Vec<Item> = Vec::with_capacity(BATCH);
     let mut spare: Vec<csv::StringRecord> = Vec::new();
     let mut fatal: Option<Problem> = None;
     loop {
         batch.clear();
+        let mut last_byte = 0;
         while batch.len() < BATCH {
             let mut rec = spare.pop().unwrap_or_default();
-            match source.next_raw(&mut rec) {
-                Ok(true) => batch.push(rec),
-                Ok(false) => break,
+            match source.next_row(&mut rec) {
+                Ok(Row::Record) => {
+                    last_byte = rec.position().map_or(last_byte, |p| p.byte());
+                    batch.push(Item::Record(rec));
+                }
+                Ok(Row::Unreadable { id, line, problem }) => {
+                    spare.push(rec);
+                    batch.push(Item::Invalid(Box::new(Outcome::Invalid {
+                        id,
+                        line,
+                        message: problem.to_string(),
+                    })));
+                }
+                Ok(Row::End) => break,
                 Err(p) => {
                     fatal = Some(p);
                     break;
@@ -110,17 +128,20 @@ pub fn score_stream(
         }
         let outcomes: Vec<Outcome> = batch
             .par_iter()
-            .map(|rec| match parser.parse(rec) {
-                Ok(a) => with_thread_evaluator(&rules, |ev| Outcome::Assessed(ev.assess(a))),
-                Err(ps) => Ok(Outcome::Invalid {
-                    id: rec.get(0).unwrap_or("").to_string(),
-                    line: rec.position().map_or(0, |p| p.line()),
-                    message: ps
-                        .iter()
-                        .map(|p| p.to_string())
-                        .collect::<Vec<_>>()
-                        .join("; "),
-                }),
+            .map(|item| match item {
+                Item::Invalid(o) => Ok((**o).clone()),
+                Item::Record(rec) => match parser.parse(rec) {
+                    Ok(a) => with_thread_evaluator(&rules, |ev| Outcome::Assessed(ev.assess(a))),
+                    Err(ps) => Ok(Outcome::Invalid {
+                        id: parser.id_of(rec).unwrap_or("").to_string(),
+                        line: rec.position().map_or(0, |p| p.line()),
+                        message: ps
+                            .iter()
+                            .map(|p| p.to_string())
+                            .collect::<Vec<_>>()
+                            .join("; "),
+                    }),
+                },
             })
             .collect::<Result<_>>()?;
         for mut o in outcomes {
@@ -136,13 +157,12 @@ pub fn score_stream(
             summary.count(&o);
             sink(&o)?;
         }
-        progress(
-            batch
-                .last()
-                .and_then(|r| r.position())
-                .map_or(0, |p| p.byte()),
-        );
-        spare.append(&mut batch);
+        progress(last_byte);
+        for item in batch.drain(..) {
+            if let Item::Record(r) = item {
+                spare.push(r);
+            }
+        }
         if fatal.is_some() {
             break;
         }

@@ -22,6 +22,10 @@ use crate::suggest;
 /// Whole Moroccan dirhams (or the programme's currency unit). Money is never a float.
 pub type Mad = i64;
 
+/// The largest amount accepted anywhere (10^12): sums of any number of amounts stay far
+/// from overflowing `i64`.
+pub const MAX_MONEY: Mad = 1_000_000_000_000;
+
 /// What a funder's money may pay for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Kind {
@@ -378,17 +382,20 @@ impl Checker<'_> {
     }
 
     fn money(&mut self, key: &str, v: &Spanned<i64>) -> Mad {
-        if *v.get_ref() <= 0 {
+        let x = *v.get_ref();
+        if x <= 0 {
             self.error(
                 key,
                 v,
-                format!(
-                    "must be a positive amount of whole MAD, got {}",
-                    v.get_ref()
-                ),
+                format!("must be a positive amount of whole MAD, got {x}"),
             );
+        } else if x > MAX_MONEY {
+            let msg =
+                format!("amount {x} is above the {MAX_MONEY} MAD idmaj accepts for one amount");
+            self.error(key, v, msg);
+            return MAX_MONEY;
         }
-        *v.get_ref()
+        x
     }
 
     fn share(&mut self, key: &str, v: &Option<Spanned<f64>>) -> Option<f64> {
@@ -426,11 +433,70 @@ fn toml_problem(file: &str, text: &str, e: &toml::de::Error) -> Problem {
             );
         }
     }
+    for (rust, plain) in [
+        (
+            "expected i64",
+            "expected a whole number (money is whole MAD, no decimals)",
+        ),
+        ("expected u32", "expected a whole number"),
+        ("expected f64", "expected a number"),
+        ("expected a boolean", "expected true or false"),
+    ] {
+        message = message.replace(rust, plain);
+    }
     let p = Problem::error(file, message);
     match e.span() {
-        Some(span) => p.at_line(Lines(text).line(&span)),
+        Some(span) => {
+            let p = p.at_line(Lines(text).line(&span));
+            match key_at(text, span.start) {
+                Some(k) => p.key(k),
+                None => p,
+            }
+        }
         None => p,
     }
+}
+
+/// The key path of the `key = value` line holding byte `at`, such as `kit[1].cost` or
+/// `budget.total`: TOML errors give only a position, planners think in keys.
+fn key_at(text: &str, at: usize) -> Option<String> {
+    let at = at.min(text.len());
+    let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[start..].lines().next().unwrap_or("");
+    let (key, _) = line.split_once('=')?;
+    let key = key.trim().trim_matches('"');
+    if key.is_empty() || key.starts_with('[') || key.starts_with('#') {
+        return None;
+    }
+    let mut table: Option<String> = None;
+    for l in text[..start].lines().rev() {
+        let l = l.trim();
+        if let Some(name) = l
+            .strip_prefix("[[")
+            .and_then(|r| r.split_once("]]"))
+            .map(|(n, _)| n.trim())
+        {
+            let header = format!("[[{name}]]");
+            let index = text[..start]
+                .lines()
+                .filter(|x| x.trim().starts_with(&header))
+                .count();
+            table = Some(format!("{name}[{}]", index.saturating_sub(1)));
+            break;
+        }
+        if let Some(name) = l
+            .strip_prefix('[')
+            .and_then(|r| r.split_once(']'))
+            .map(|(n, _)| n.trim())
+        {
+            table = Some(name.to_string());
+            break;
+        }
+    }
+    Some(match table {
+        Some(t) => format!("{t}.{key}"),
+        None => key.to_string(),
+    })
 }
 
 impl Scenario {

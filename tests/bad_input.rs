@@ -373,7 +373,6 @@ fn score_writes_a_row_for_a_bad_applicant_and_exits_2() {
 /// Pins: `score` stopped at the first row that is not UTF-8 and dropped it and every row
 /// after it from the output (5 input rows, 1 output row, "1 applicants" in the summary).
 #[test]
-#[ignore = "BUG: score drops the non-UTF-8 row and every row after it from the output"]
 fn score_keeps_every_row_when_one_row_is_not_utf8() {
     let tmp = tempfile::tempdir().unwrap();
     base_into(tmp.path());

@@ -386,7 +386,6 @@ fn score_escapes_cells_a_spreadsheet_would_run_as_formulas() {
 /// A bad row's output names it by its id cell; with `id` not the first column, the row
 /// must still show the id, never another cell (such as the name: personal data).
 #[test]
-#[ignore = "BUG: score writes cell 0, not the id column, as the id of an unreadable row"]
 fn score_names_a_bad_row_by_its_id_column_when_id_is_not_first() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = base_copy(tmp.path());
@@ -597,7 +596,6 @@ fn tab_separated_applicants_read_like_the_plain_ones() {
 /// Pins: with CRLF line ends (Excel's), every row was read with its line number one too
 /// small, so messages and `explain` pointed at the row above.
 #[test]
-#[ignore = "BUG: rows of a CRLF file get line numbers one too small (row on line 2 has line 1)"]
 fn crlf_rows_keep_their_line_numbers() {
     let (header, rows) = tangier_with_fractions();
     let tmp = tempfile::tempdir().unwrap();
@@ -613,7 +611,6 @@ fn crlf_rows_keep_their_line_numbers() {
 /// Pins: `idmaj explain ... | head -1` panicked ("failed printing to stdout: Broken
 /// pipe") instead of stopping quietly.
 #[test]
-#[ignore = "BUG: check and explain panic when stdout is closed early (println! on a broken pipe)"]
 fn a_closed_stdout_is_not_a_panic() {
     use std::process::Stdio;
     let tmp = tempfile::tempdir().unwrap();

@@ -230,7 +230,7 @@ fn repair(m: &Model, allowed: &[Allowed], lambda: &[f64], s: &mut State, deadlin
                 }
                 let loss = now - to.map_or(0.0, |o| m.profit(c, o, lambda));
                 let key = loss / gain;
-                if best.map_or(true, |(k, _, _)| key < k) {
+                if best.is_none_or(|(k, _, _)| key < k) {
                     best = Some((key, c, to));
                 }
             }

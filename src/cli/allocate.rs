@@ -27,40 +27,59 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let alloc = allocate(&scenario, &assessments)?;
     let s = write_all(&args.out, &scenario, &assessments, &alloc)?;
     let cur = &scenario.program.currency;
-    println!("{}", scenario.program.name);
-    println!(
+    say!("{}", scenario.program.name);
+    say!(
         "served     {} of {} eligible ({} applicants)",
-        s.served, s.eligible, s.applicants
+        s.served,
+        s.eligible,
+        s.applicants
     );
     let women = s.by_gender.get("F").map_or(0, |t| t.served);
     if s.served > 0 {
-        println!("women      {women} ({:.1}%)", 100.0 * women as f64 / s.served as f64);
+        say!(
+            "women      {women} ({:.1}%)",
+            100.0 * women as f64 / s.served as f64
+        );
     }
-    println!(
+    say!(
         "spent      {} {cur}{}",
         mad(s.spent),
-        scenario.budget_total.map_or(String::new(), |t| format!(" of {} {cur}", mad(t)))
+        scenario
+            .budget_total
+            .map_or(String::new(), |t| format!(" of {} {cur}", mad(t)))
     );
-    println!(
+    say!(
         "objective  {} = {:.2}, bound {:.2}, gap {:.4}%{}{}",
         s.objective_kind,
         s.objective,
         s.bound,
         100.0 * s.gap,
         if s.proven_optimal { " (optimal)" } else { "" },
-        if s.timed_out { " (time limit reached: best found)" } else { "" }
+        if s.timed_out {
+            " (time limit reached: best found)"
+        } else {
+            ""
+        }
     );
-    println!("solved in  {:.2} s", alloc.elapsed.as_secs_f64());
+    say!("solved in  {:.2} s", alloc.elapsed.as_secs_f64());
     let binding: Vec<_> = s.constraints.iter().filter(|c| c.binding).collect();
     if !binding.is_empty() {
-        println!("binding    ");
+        say!("binding    ");
         for c in binding {
-            let extra = c.per_1000_mad.as_deref().map_or(String::new(), |t| format!(": {t}"));
-            println!("  {:<28} used {} of {}{extra}", c.name, num(c.used), num(c.limit));
+            let extra = c
+                .per_1000_mad
+                .as_deref()
+                .map_or(String::new(), |t| format!(": {t}"));
+            say!(
+                "  {:<28} used {} of {}{extra}",
+                c.name,
+                num(c.used),
+                num(c.limit)
+            );
         }
     }
     for f in ["decisions.csv", "summary.json", "summary.md"] {
-        println!("wrote      {}", args.out.join(f).display());
+        say!("wrote      {}", args.out.join(f).display());
     }
     Ok(ExitCode::SUCCESS)
 }

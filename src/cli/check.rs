@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
-use idmaj::applicant::{ApplicantSource, DuplicateIds};
+use idmaj::applicant::{ApplicantSource, DuplicateIds, Row};
 use idmaj::rules::RuleSet;
 use idmaj::{Error, Gender, Problems, Result, Scenario};
 
@@ -32,15 +32,22 @@ pub fn run(args: Args) -> Result<ExitCode> {
             let mut ids = DuplicateIds::default();
             let mut rec = csv::StringRecord::new();
             loop {
-                match source.next_raw(&mut rec) {
-                    Ok(true) => {}
-                    Ok(false) => break,
+                rows += 1;
+                match source.next_row(&mut rec) {
+                    Ok(Row::Record) => {}
+                    Ok(Row::End) => {
+                        rows -= 1;
+                        break;
+                    }
+                    Ok(Row::Unreadable { problem, .. }) => {
+                        problems.push(problem);
+                        continue;
+                    }
                     Err(p) => {
                         problems.push(p);
                         break;
                     }
                 }
-                rows += 1;
                 match parser.parse(&rec) {
                     Ok(a) => {
                         if let Some(p) = ids.see(&display, &a.id, a.line) {
@@ -72,11 +79,17 @@ pub fn run(args: Args) -> Result<ExitCode> {
         .iter()
         .map(|(c, n)| (c.clone(), n[0] + n[1]))
         .collect();
+    // Without readable applicants, "no applicant from this city" would only mislead.
+    let per_city_warnings = if problems.has_errors() {
+        Vec::new()
+    } else {
+        scenario.applicant_warnings(&counts)
+    };
     let warnings: Vec<_> = scenario
         .warnings
         .iter()
         .cloned()
-        .chain(scenario.applicant_warnings(&counts))
+        .chain(per_city_warnings)
         .collect();
 
     print_summary(&scenario, &per_city, rows, &extra);
@@ -89,7 +102,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         eprintln!("{n} problem{} found", if n == 1 { "" } else { "s" });
         return Ok(ExitCode::from(2));
     }
-    println!(
+    say!(
         "ok: no problems found{}",
         if warnings.is_empty() {
             String::new()
@@ -101,8 +114,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
 }
 
 fn print_summary(s: &Scenario, per_city: &BTreeMap<String, [u64; 2]>, rows: u64, extra: &[String]) {
-    println!("scenario   {} ({})", s.program.name, s.path.display());
-    println!(
+    say!("scenario   {} ({})", s.program.name, s.path.display());
+    say!(
         "date       {}   objective: maximise {}",
         s.program.date,
         s.objective.as_str()
@@ -110,23 +123,27 @@ fn print_summary(s: &Scenario, per_city: &BTreeMap<String, [u64; 2]>, rows: u64,
     let (f, m) = per_city
         .values()
         .fold((0, 0), |(f, m), n| (f + n[0], m + n[1]));
-    println!(
+    say!(
         "applicants {rows} read, {} valid: {f} women, {m} men, {} cities",
         f + m,
         per_city.len()
     );
     if !extra.is_empty() {
-        println!("           extra columns: {}", extra.join(", "));
+        say!("           extra columns: {}", extra.join(", "));
     }
-    println!();
-    println!(
+    say!();
+    say!(
         "  {:<20} {:>10} {:>6} {:>6} {:>12}",
-        "city", "applicants", "F", "M", "cap (MAD)"
+        "city",
+        "applicants",
+        "F",
+        "M",
+        "cap (MAD)"
     );
     for city in &s.market.cities {
         let n = per_city.get(city).copied().unwrap_or_default();
         let cap = s.city_caps.get(city).map_or("-".to_string(), |c| mad(*c));
-        println!(
+        say!(
             "  {:<20} {:>10} {:>6} {:>6} {:>12}",
             city,
             n[0] + n[1],
@@ -135,8 +152,8 @@ fn print_summary(s: &Scenario, per_city: &BTreeMap<String, [u64; 2]>, rows: u64,
             cap
         );
     }
-    println!();
-    println!(
+    say!();
+    say!(
         "budget     total {}",
         s.budget_total.map_or("not capped".to_string(), |t| format!(
             "{} {}",
@@ -144,7 +161,7 @@ fn print_summary(s: &Scenario, per_city: &BTreeMap<String, [u64; 2]>, rows: u64,
             s.program.currency
         ))
     );
-    println!(
+    say!(
         "funders    {} holding {} {}",
         s.funders.len(),
         mad(s.funders_total()),
@@ -166,15 +183,15 @@ fn print_summary(s: &Scenario, per_city: &BTreeMap<String, [u64; 2]>, rows: u64,
         } else {
             format!("  [{}]", earmark.join("; "))
         };
-        println!("  {:<20} {:>12}{earmark}", fu.id, mad(fu.amount));
+        say!("  {:<20} {:>12}{earmark}", fu.id, mad(fu.amount));
     }
-    println!("kits       {}", s.kits.len());
+    say!("kits       {}", s.kits.len());
     for k in &s.kits {
         let stock = k.stock.map_or(String::new(), |n| format!("  stock {n}"));
-        println!("  {:<24} {:<22} {:>9}{stock}", k.id, k.trade, mad(k.cost));
+        say!("  {:<24} {:<22} {:>9}{stock}", k.id, k.trade, mad(k.cost));
     }
     if !s.quotas.is_empty() {
-        println!("quotas     {}", s.quotas.len());
+        say!("quotas     {}", s.quotas.len());
         for q in &s.quotas {
             let mut b = Vec::new();
             if let Some(v) = q.min_share {
@@ -189,12 +206,12 @@ fn print_summary(s: &Scenario, per_city: &BTreeMap<String, [u64; 2]>, rows: u64,
             if let Some(v) = q.max_count {
                 b.push(format!("max_count {v}"));
             }
-            println!("  {:<20} {}  when {}", q.name, b.join(", "), q.when);
+            say!("  {:<20} {}  when {}", q.name, b.join(", "), q.when);
         }
     }
-    println!("rules      {} files", s.rules.len());
+    say!("rules      {} files", s.rules.len());
     for r in &s.rules {
-        println!("  {}", r.display());
+        say!("  {}", r.display());
     }
-    println!();
+    say!();
 }

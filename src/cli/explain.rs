@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use idmaj::applicant::ApplicantSource;
+use idmaj::applicant::{ApplicantSource, Row};
 use idmaj::report::score_cell;
 use idmaj::rules::RuleSet;
 use idmaj::{Error, Problem, Result, Scenario, Status};
@@ -30,14 +30,27 @@ fn outcome(scenario: &Scenario, id: &str) -> Result<String> {
     };
     let a = &assessments[i];
     let cur = &scenario.program.currency;
-    Ok(match (alloc.choices[i].and_then(|o| a.offers.get(o)), &alloc.why_not[i]) {
-        (Some(o), _) => {
-            let paid = alloc.funding[i].iter().map(|(f, m)| format!("{f} {} {cur}", mad(*m))).collect::<Vec<_>>().join(", ");
-            format!("FUNDED: {} ({} {cur}), paid by {paid}", o.label(), mad(o.cost()))
-        }
-        (None, Some(why)) => format!("not funded: {why}"),
-        (None, None) => "not funded: not eligible".to_string(),
-    })
+    Ok(
+        match (
+            alloc.choices[i].and_then(|o| a.offers.get(o)),
+            &alloc.why_not[i],
+        ) {
+            (Some(o), _) => {
+                let paid = alloc.funding[i]
+                    .iter()
+                    .map(|(f, m)| format!("{f} {} {cur}", mad(*m)))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                format!(
+                    "FUNDED: {} ({} {cur}), paid by {paid}",
+                    o.label(),
+                    mad(o.cost())
+                )
+            }
+            (None, Some(why)) => format!("not funded: {why}"),
+            (None, None) => "not funded: not eligible".to_string(),
+        },
+    )
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
@@ -47,11 +60,15 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let parser = source.parser();
     let mut rec = csv::StringRecord::new();
     let applicant = loop {
-        if !source.next_raw(&mut rec)? {
-            return Err(Error::from(Problem::error(
-                &display,
-                format!("no applicant with id `{}`", args.id),
-            )));
+        match source.next_row(&mut rec)? {
+            Row::Record => {}
+            Row::Unreadable { .. } => continue,
+            Row::End => {
+                return Err(Error::from(Problem::error(
+                    &display,
+                    format!("no applicant with id `{}`", args.id),
+                )))
+            }
         }
         if parser.id_of(&rec) != Some(args.id.as_str()) {
             continue;
@@ -74,7 +91,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let line = applicant.line;
     let a = rules.evaluator()?.explain(applicant);
 
-    println!(
+    say!(
         "applicant {} ({}:{line}), {} in {}, plans {}",
         a.id,
         display,
@@ -87,8 +104,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
         Status::Ineligible => "NOT ELIGIBLE".to_string(),
         Status::Error(m) => format!("RULE ERROR: {m}"),
     };
-    println!("{verdict}\n");
-    println!("checks");
+    say!("{verdict}\n");
+    say!("checks");
     for c in &a.checks {
         let read = c
             .read
@@ -101,23 +118,23 @@ pub fn run(args: Args) -> Result<ExitCode> {
         } else {
             format!("  [{read}]")
         };
-        println!(
+        say!(
             "  {} {:<16} {}{read}",
             if c.passed { "pass" } else { "FAIL" },
             c.id,
             c.text
         );
     }
-    println!("\nscore {}", score_cell(a.score));
+    say!("\nscore {}", score_cell(a.score));
     for s in &a.score_items {
-        println!("  {:>8}  {}", score_cell(s.points), s.why);
+        say!("  {:>8}  {}", score_cell(s.points), s.why);
     }
-    println!("\noptions");
+    say!("\noptions");
     if a.offers.is_empty() {
-        println!("  none");
+        say!("  none");
     }
     for o in &a.offers {
-        println!(
+        say!(
             "  {:<9} {:>10} {}  {}",
             o.kind(),
             mad(o.cost()),
@@ -126,15 +143,18 @@ pub fn run(args: Args) -> Result<ExitCode> {
         );
     }
     for l in &a.log {
-        println!("\nlog: {l}");
+        say!("\nlog: {l}");
     }
     if args.no_allocation {
         return Ok(ExitCode::SUCCESS);
     }
-    println!("\nallocation");
+    say!("\nallocation");
     match outcome(&scenario, &a.id) {
-        Ok(text) => println!("  {text}"),
-        Err(e) => println!("  not computed: {}", e.to_string().lines().next().unwrap_or("")),
+        Ok(text) => say!("  {text}"),
+        Err(e) => say!(
+            "  not computed: {}",
+            e.to_string().lines().next().unwrap_or("")
+        ),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -10,8 +10,8 @@ use idmaj::Result;
 /// Arguments of `generate`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// How many applicants to write.
-    #[arg(long, default_value_t = 1000)]
+    /// How many applicants to write (at least 1).
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
     applicants: u64,
     /// Seed: the same seed writes byte-identical files.
     #[arg(long, default_value_t = 1)]
@@ -37,7 +37,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         start.elapsed().as_secs_f64()
     );
     for f in &summary.files {
-        println!("{}", f.display());
+        say!("{}", f.display());
     }
     Ok(ExitCode::SUCCESS)
 }

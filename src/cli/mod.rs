@@ -1,5 +1,12 @@
 //! Subcommands, one file each; no logic of their own beyond wiring and printing.
 
+/// `println!` that treats a closed stdout (`idmaj ... | head`) as the end of the run
+/// instead of a panic.
+macro_rules! say {
+    () => { $crate::cli::write_line(format_args!("")) };
+    ($($t:tt)*) => { $crate::cli::write_line(format_args!($($t)*)) };
+}
+
 mod allocate;
 mod check;
 mod explain;
@@ -57,6 +64,19 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Explain(a) => explain::run(a),
         Command::Test(a) => test::run(a),
         Command::Generate(a) => generate::run(a),
+    }
+}
+
+/// Writes one line to stdout; exits quietly when the reader has gone away.
+pub fn write_line(args: std::fmt::Arguments) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_fmt(args).and_then(|_| out.write_all(b"\n")) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write to standard output: {e}");
+        std::process::exit(2);
     }
 }
 

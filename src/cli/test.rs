@@ -27,17 +27,17 @@ pub fn run(args: Args) -> Result<ExitCode> {
         for r in cases::run_file(&f)? {
             if r.passed() {
                 passed += 1;
-                println!("pass  {}: {}", r.file, r.name);
+                say!("pass  {}: {}", r.file, r.name);
             } else {
                 failed += 1;
-                println!("FAIL  {}: {}", r.file, r.name);
+                say!("FAIL  {}: {}", r.file, r.name);
                 for why in &r.failures {
-                    println!("        {why}");
+                    say!("        {why}");
                 }
             }
         }
     }
-    println!("\n{passed} passed, {failed} failed");
+    say!("\n{passed} passed, {failed} failed");
     Ok(if failed > 0 {
         ExitCode::from(1)
     } else {

@@ -33,7 +33,12 @@ pub const DECISION_COLUMNS: [&str; 11] = [
 ];
 
 /// The cells of one `decisions.csv` row.
-pub fn decision_row(a: &Assessment, choice: Option<usize>, funding: &[(String, Mad)], why_not: Option<&str>) -> [String; 11] {
+pub fn decision_row(
+    a: &Assessment,
+    choice: Option<usize>,
+    funding: &[(String, Mad)],
+    why_not: Option<&str>,
+) -> [String; 11] {
     let offer = choice.and_then(|o| a.offers.get(o));
     [
         cell(&a.id).into_owned(),
@@ -45,7 +50,11 @@ pub fn decision_row(a: &Assessment, choice: Option<usize>, funding: &[(String, M
         offer.and_then(|o| o.kit.clone()).unwrap_or_default(),
         offer.map_or(0, |o| o.cash).to_string(),
         offer.map_or(0, |o| o.cost()).to_string(),
-        funding.iter().map(|(f, m)| format!("{f}:{m}")).collect::<Vec<_>>().join("|"),
+        funding
+            .iter()
+            .map(|(f, m)| format!("{f}:{m}"))
+            .collect::<Vec<_>>()
+            .join("|"),
         cell(why_not.unwrap_or("")).into_owned(),
     ]
 }
@@ -56,7 +65,12 @@ pub fn write_decisions(path: &Path, assessments: &[Assessment], alloc: &Allocati
     let mut w = csv::Writer::from_path(path).map_err(io)?;
     w.write_record(DECISION_COLUMNS).map_err(io)?;
     for (i, a) in assessments.iter().enumerate() {
-        let row = decision_row(a, alloc.choices[i], &alloc.funding[i], alloc.why_not[i].as_deref());
+        let row = decision_row(
+            a,
+            alloc.choices[i],
+            &alloc.funding[i],
+            alloc.why_not[i].as_deref(),
+        );
         w.write_record(row).map_err(io)?;
     }
     w.flush().map_err(|e| Error::io(path, e))
@@ -180,10 +194,22 @@ pub fn summarize(scenario: &Scenario, assessments: &[Assessment], alloc: &Alloca
         constraints: Vec::new(),
     };
     for f in &scenario.funders {
-        s.by_funder.insert(f.id.clone(), Tally { limit: Some(f.amount), ..Tally::default() });
+        s.by_funder.insert(
+            f.id.clone(),
+            Tally {
+                limit: Some(f.amount),
+                ..Tally::default()
+            },
+        );
     }
     for c in &scenario.market.cities {
-        s.by_city.insert(c.clone(), Tally { limit: scenario.city_caps.get(c).copied(), ..Tally::default() });
+        s.by_city.insert(
+            c.clone(),
+            Tally {
+                limit: scenario.city_caps.get(c).copied(),
+                ..Tally::default()
+            },
+        );
     }
     let mut score_served = 0.0;
     for (i, a) in assessments.iter().enumerate() {
@@ -197,7 +223,9 @@ pub fn summarize(scenario: &Scenario, assessments: &[Assessment], alloc: &Alloca
         for t in [
             s.by_city.entry(a.city.clone()).or_default(),
             s.by_trade.entry(a.trade.clone()).or_default(),
-            s.by_gender.entry(a.gender.as_str().to_string()).or_default(),
+            s.by_gender
+                .entry(a.gender.as_str().to_string())
+                .or_default(),
         ] {
             t.applicants += 1;
             t.eligible += u64::from(eligible);
@@ -217,7 +245,11 @@ pub fn summarize(scenario: &Scenario, assessments: &[Assessment], alloc: &Alloca
         }
     }
     s.score_served = tidy(score_served);
-    let avg_cost = if alloc.served > 0 { alloc.spent as f64 / alloc.served as f64 } else { 0.0 };
+    let avg_cost = if alloc.served > 0 {
+        alloc.spent as f64 / alloc.served as f64
+    } else {
+        0.0
+    };
     for c in &alloc.constraints {
         let money = c.name.starts_with("budget.") || c.name.starts_with("funder.");
         let per_1000_mad = match (money, c.shadow_price) {
@@ -270,7 +302,8 @@ pub fn summary_markdown(s: &Summary) -> String {
         s.eligible,
         s.applicants,
         mad(s.spent),
-        s.budget_total.map_or(String::new(), |t| format!(" of a {} {cur} budget", mad(t)))
+        s.budget_total
+            .map_or(String::new(), |t| format!(" of a {} {cur} budget", mad(t)))
     ));
     let women = s.by_gender.get("F").map_or(0, |t| t.served);
     if s.served > 0 {
@@ -286,7 +319,11 @@ pub fn summary_markdown(s: &Summary) -> String {
         s.bound,
         100.0 * s.gap,
         if s.proven_optimal { " (optimal)" } else { "" },
-        if s.timed_out { "; the time limit stopped the search" } else { "" }
+        if s.timed_out {
+            "; the time limit stopped the search"
+        } else {
+            ""
+        }
     ));
     o.push_str("## By city\n\n| city | applicants | eligible | served | spent (MAD) | cap (MAD) |\n|---|---:|---:|---:|---:|---:|\n");
     for (c, t) in &s.by_city {
@@ -301,15 +338,32 @@ pub fn summary_markdown(s: &Summary) -> String {
     }
     o.push_str("\n## By funder\n\n| funder | served | spent (MAD) | amount (MAD) |\n|---|---:|---:|---:|\n");
     for (f, t) in &s.by_funder {
-        o.push_str(&format!("| {f} | {} | {} | {} |\n", t.served, mad(t.spent), t.limit.map_or("-".to_string(), mad)));
+        o.push_str(&format!(
+            "| {f} | {} | {} | {} |\n",
+            t.served,
+            mad(t.spent),
+            t.limit.map_or("-".to_string(), mad)
+        ));
     }
     o.push_str("\n## By trade\n\n| trade | applicants | eligible | served | spent (MAD) |\n|---|---:|---:|---:|---:|\n");
     for (tr, t) in &s.by_trade {
-        o.push_str(&format!("| {tr} | {} | {} | {} | {} |\n", t.applicants, t.eligible, t.served, mad(t.spent)));
+        o.push_str(&format!(
+            "| {tr} | {} | {} | {} | {} |\n",
+            t.applicants,
+            t.eligible,
+            t.served,
+            mad(t.spent)
+        ));
     }
     o.push_str("\n## By gender\n\n| gender | applicants | eligible | served | spent (MAD) |\n|---|---:|---:|---:|---:|\n");
     for (g, t) in &s.by_gender {
-        o.push_str(&format!("| {g} | {} | {} | {} | {} |\n", t.applicants, t.eligible, t.served, mad(t.spent)));
+        o.push_str(&format!(
+            "| {g} | {} | {} | {} | {} |\n",
+            t.applicants,
+            t.eligible,
+            t.served,
+            mad(t.spent)
+        ));
     }
     o.push_str("\n## Excluded by each check\n\n| check | applicants |\n|---|---:|\n");
     let mut ex: Vec<_> = s.excluded_by.iter().collect();
@@ -341,14 +395,23 @@ fn fmt_num(v: f64) -> String {
 }
 
 /// Writes `decisions.csv`, `summary.json` and `summary.md` into `dir` (created if missing).
-pub fn write_all(dir: &Path, scenario: &Scenario, assessments: &[Assessment], alloc: &Allocation) -> Result<Summary> {
+pub fn write_all(
+    dir: &Path,
+    scenario: &Scenario,
+    assessments: &[Assessment],
+    alloc: &Allocation,
+) -> Result<Summary> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     write_decisions(&dir.join("decisions.csv"), assessments, alloc)?;
     let summary = summarize(scenario, assessments, alloc);
-    let json = serde_json::to_string_pretty(&summary).map_err(|e| Error::Internal(e.to_string()))?;
+    let json =
+        serde_json::to_string_pretty(&summary).map_err(|e| Error::Internal(e.to_string()))?;
     let path = dir.join("summary.json");
     std::fs::File::create(&path)
-        .and_then(|mut f| f.write_all(json.as_bytes()).and_then(|_| f.write_all(b"\n")))
+        .and_then(|mut f| {
+            f.write_all(json.as_bytes())
+                .and_then(|_| f.write_all(b"\n"))
+        })
         .map_err(|e| Error::io(&path, e))?;
     let path = dir.join("summary.md");
     std::fs::write(&path, summary_markdown(&summary)).map_err(|e| Error::io(&path, e))?;

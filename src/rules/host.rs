@@ -235,8 +235,9 @@ pub fn register_host(engine: &mut Engine, state: &Rc<RefCell<State>>, data: &Arc
     engine.register_fn(
         "check",
         |id: ImmutableString, _text: ImmutableString, passed: Dynamic| -> Fallible<()> {
+            // The value itself is never shown: it may be personal data (e.g. a name).
             Err(format!(
-                "check `{id}`: the condition is {} `{passed}`, expected true or false (is a field or parameter misspelt?)",
+                "check `{id}`: the condition is {}, expected true or false",
                 passed.type_name()
             )
             .into())
@@ -342,7 +343,9 @@ pub fn register_host(engine: &mut Engine, state: &Rc<RefCell<State>>, data: &Arc
     engine.register_fn("months_since", move |d: &str| -> Fallible<INT> {
         match Date::parse(d) {
             Some(from) => Ok(from.months_until(date)),
-            None => Err(format!("months_since(\"{d}\"): not a date; expected YYYY-MM-DD").into()),
+            None => {
+                Err("months_since: the argument is not a date; expected text YYYY-MM-DD".into())
+            }
         }
     });
     let st = state.clone();

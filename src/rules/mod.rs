@@ -12,7 +12,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use rhai::{Dynamic, Engine, EvalAltResult, Map, Position, Scope, AST, INT};
+use rhai::{Dynamic, Engine, EvalAltResult, Map, Scope, AST, INT};
 
 use crate::applicant::Applicant;
 use crate::assessment::{Assessment, Status};
@@ -99,7 +99,7 @@ pub fn sandboxed_engine(limits: &Limits) -> Engine {
         .set_max_modules(0)
         .set_strict_variables(true)
         .set_fail_on_invalid_map_property(true)
-        .set_fast_operators(std::env::var_os("IDMAJ_FAST").is_some())
+        .set_fast_operators(false)
         .set_module_resolver(rhai::module_resolvers::DummyModuleResolver::new());
     engine.disable_symbol("eval").disable_symbol("import");
     host::register_type_checks(&mut engine);
@@ -196,56 +196,79 @@ impl RuleSet {
         self
     }
 
-    /// Every `applicant.X` and `params.X` in the rules must name a column or parameter:
-    /// a misspelt name is an error here, before any applicant is assessed.
+    /// Checks each rule file on its own before the files are joined: a comment, string or
+    /// bracket left open (which would swallow the next file), an assignment to the
+    /// read-only `params` or `program`, and every `applicant.X`, `params.X` and
+    /// `program.X` must name a column, parameter or programme field. A misspelt name is an
+    /// error here, before any applicant is assessed.
     fn check_names(&self, extra_columns: &[String]) -> Result<()> {
         let fields = host::known_fields(extra_columns);
-        let mut problems = Problems::default();
-        let mut check = |text: &str,
-                         word: &str,
-                         known: &[String],
-                         what: &str,
-                         at: &dyn Fn(u64, u64) -> Problem| {
-            for (name, line, col) in source::member_accesses(text, word) {
-                let allowed =
-                    known.iter().any(|k| k == name) || (word == "applicant" && name == "has");
-                if !allowed {
-                    let hint = suggest::hint(name, known.iter().map(String::as_str));
-                    let mut p = at(line, col);
-                    p.message = format!("unknown {what} `{name}`{hint}");
-                    problems.push(p);
-                }
-            }
-        };
         let params: Vec<String> = self.params.keys().cloned().collect();
         let program: Vec<String> = ["name", "date", "year"].map(String::from).to_vec();
-        let sources = &self.sources;
-        let in_rules = |l: u64, c: u64| sources.problem(Position::new(l as u16, c as u16), "");
-        check(
-            &sources.text,
-            "applicant",
-            &fields,
-            "applicant field",
-            &in_rules,
-        );
-        check(
-            &sources.text,
-            "params",
-            &params,
-            "parameter (not in [params] of the scenario)",
-            &in_rules,
-        );
-        check(
-            &sources.text,
-            "program",
-            &program,
-            "program field (expected name, date or year)",
-            &in_rules,
-        );
+        let mut problems = Problems::default();
+        let mut names =
+            |file: &str, text: &str, line0: u64, word: &str, known: &[String], what: &str| {
+                for (name, line, col) in source::member_accesses(text, word) {
+                    let allowed =
+                        known.iter().any(|k| k == name) || (word == "applicant" && name == "has");
+                    if !allowed {
+                        let hint = suggest::hint(name, known.iter().map(String::as_str));
+                        problems.push(
+                            Problem::error(file, format!("unknown {what} `{name}`{hint}"))
+                                .at(line0 + line - 1, col),
+                        );
+                    }
+                }
+            };
+        for (file, text) in self.sources.files() {
+            names(file, text, 1, "applicant", &fields, "applicant field");
+            names(
+                file,
+                text,
+                1,
+                "params",
+                &params,
+                "parameter (not in [params] of the scenario)",
+            );
+            names(
+                file,
+                text,
+                1,
+                "program",
+                &program,
+                "program field (expected name, date or year)",
+            );
+        }
         for (_, when, line) in &self.quotas {
-            let file = self.scenario_file.clone();
-            let in_quota = move |_l: u64, c: u64| Problem::error(&file, "").at(*line, c);
-            check(when, "applicant", &fields, "applicant field", &in_quota);
+            names(
+                &self.scenario_file,
+                when,
+                *line,
+                "applicant",
+                &fields,
+                "applicant field",
+            );
+        }
+        for (file, text) in self.sources.files() {
+            if let Some((line, col, what)) = source::scan(text).unclosed {
+                problems.push(
+                    Problem::error(file, format!("{what} before the end of the file"))
+                        .at(line, col),
+                );
+            }
+            for word in ["params", "program"] {
+                for (line, col) in source::assignments_to(text, word) {
+                    problems.push(
+                        Problem::error(
+                            file,
+                            format!(
+                                "`{word}` is read-only; copy a value into a variable to change it"
+                            ),
+                        )
+                        .at(line, col),
+                    );
+                }
+            }
         }
         problems.into_result()
     }
@@ -282,7 +305,7 @@ impl RuleSet {
                 )
             })?;
         let mut quota_asts = Vec::new();
-        for (name, when, line) in &self.quotas {
+        for (i, (name, when, line)) in self.quotas.iter().enumerate() {
             let ast = engine
                 .compile_expression_with_scope(&scope, when)
                 .map_err(|e| {
@@ -295,7 +318,7 @@ impl RuleSet {
                             ),
                         )
                         .at(*line, e.position().position().unwrap_or(1) as u64)
-                        .key(format!("quota.{name}.when")),
+                        .key(format!("quota[{i}].when")),
                     )
                 })?;
             quota_asts.push(ast);
