@@ -35,6 +35,7 @@ pub mod date;
 pub mod dialect;
 pub mod error;
 pub mod generate;
+pub mod overrides;
 pub mod pipeline;
 pub mod report;
 pub mod rules;
