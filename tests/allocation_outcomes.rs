@@ -1,0 +1,175 @@
+//! The allocation as planners see it: the real Tangier outcome pinned, the output files'
+//! columns and rows, determinism, and an infeasible quota reported with exit code 1.
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use idmaj::allocate::allocate;
+use idmaj::report::allocation::DECISION_COLUMNS;
+use idmaj::{pipeline, Gender, Scenario};
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn idmaj(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_idmaj"))
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .expect("run idmaj")
+}
+
+/// PROGRAM.md: the first Tangier batch funded 21 people, 6 of them women, for 262,519 MAD.
+#[test]
+fn tangier_2016_funds_21_people_6_women_within_262519() {
+    let scenario = Scenario::load(&repo().join("scenarios/tangier-2016")).unwrap();
+    let assessments = pipeline::assess_all(&scenario).unwrap();
+    let alloc = allocate(&scenario, &assessments).unwrap();
+    let funded: Vec<_> = assessments
+        .iter()
+        .zip(&alloc.choices)
+        .filter(|(_, c)| c.is_some())
+        .map(|(a, _)| a)
+        .collect();
+    assert_eq!(funded.len(), 21);
+    assert_eq!(alloc.served, 21);
+    assert_eq!(funded.iter().filter(|a| a.gender == Gender::F).count(), 6);
+    let spent: i64 = assessments
+        .iter()
+        .zip(&alloc.choices)
+        .filter_map(|(a, c)| c.map(|o| a.offers[o].cost()))
+        .sum();
+    assert_eq!(spent, alloc.spent);
+    assert!(spent <= 262_519, "spent {spent}");
+    // Every funded applicant is paid exactly the cost of their option.
+    for (i, a) in assessments.iter().enumerate() {
+        let paid: i64 = alloc.funding[i].iter().map(|(_, m)| m).sum();
+        assert_eq!(
+            paid,
+            alloc.choices[i].map_or(0, |o| a.offers[o].cost()),
+            "{}",
+            a.id
+        );
+    }
+    assert!(alloc.proven_optimal && alloc.gap <= 1e-4);
+}
+
+fn allocate_to(dir: &Path, scenario: &str, threads: &str) -> Output {
+    idmaj(&[
+        "--threads",
+        threads,
+        "allocate",
+        scenario,
+        "--out",
+        dir.to_str().unwrap(),
+    ])
+}
+
+#[test]
+fn decisions_have_one_row_per_applicant_in_input_order() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = allocate_to(tmp.path(), "scenarios/tangier-2016", "2");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut r = csv::Reader::from_path(tmp.path().join("decisions.csv")).unwrap();
+    assert_eq!(
+        r.headers().unwrap().iter().collect::<Vec<_>>(),
+        DECISION_COLUMNS
+    );
+    let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+    let mut input =
+        csv::Reader::from_path(repo().join("scenarios/tangier-2016/applicants.csv")).unwrap();
+    let ids: Vec<String> = input.records().map(|r| r.unwrap()[0].to_string()).collect();
+    assert_eq!(
+        rows.iter().map(|r| r[0].to_string()).collect::<Vec<_>>(),
+        ids
+    );
+    let served = rows.iter().filter(|r| &r[5] != "none").count();
+    assert_eq!(served, 21);
+    for r in &rows {
+        let amount: i64 = r[8].parse().unwrap();
+        let funders: i64 = r[9]
+            .split('|')
+            .filter(|s| !s.is_empty())
+            .map(|p| p.rsplit(':').next().unwrap().parse::<i64>().unwrap())
+            .sum();
+        assert_eq!(amount, funders, "row {:?}", r);
+        // Every eligible applicant left out is told why; nobody else is.
+        let unfunded_eligible = &r[1] == "true" && &r[5] == "none";
+        assert_eq!(!r[10].is_empty(), unfunded_eligible, "row {:?}", r);
+    }
+    let summary: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(tmp.path().join("summary.json")).unwrap())
+            .unwrap();
+    for key in [
+        "objective",
+        "served",
+        "eligible",
+        "applicants",
+        "spent",
+        "by_funder",
+        "by_city",
+        "by_trade",
+        "by_gender",
+        "constraints",
+    ] {
+        assert!(summary.get(key).is_some(), "summary.json lacks {key}");
+    }
+    assert_eq!(summary["served"], 21);
+    assert_eq!(summary["by_gender"]["F"]["served"], 6);
+    let md = fs::read_to_string(tmp.path().join("summary.md")).unwrap();
+    assert!(md.contains("**21 served**"), "{md}");
+}
+
+#[test]
+fn allocation_outputs_are_identical_for_any_thread_count() {
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    assert!(allocate_to(a.path(), "scenarios/ramadan-2016", "1")
+        .status
+        .success());
+    assert!(allocate_to(b.path(), "scenarios/ramadan-2016", "2")
+        .status
+        .success());
+    for f in ["decisions.csv", "summary.json", "summary.md"] {
+        assert!(
+            fs::read(a.path().join(f)).unwrap() == fs::read(b.path().join(f)).unwrap(),
+            "{f} differs"
+        );
+    }
+}
+
+#[test]
+fn a_quota_the_pool_cannot_meet_exits_1_naming_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = fs::read_to_string(repo().join("scenarios/tangier-2016/scenario.toml"))
+        .unwrap()
+        .replace("../../rules", &repo().join("rules").display().to_string())
+        .replace("min_share = 0.25", "min_count = 15");
+    fs::write(tmp.path().join("scenario.toml"), text).unwrap();
+    for f in ["applicants.csv", "labour_market.csv"] {
+        fs::copy(
+            repo().join("scenarios/tangier-2016").join(f),
+            tmp.path().join(f),
+        )
+        .unwrap();
+    }
+    let out = idmaj(&[
+        "allocate",
+        tmp.path().to_str().unwrap(),
+        "--out",
+        tmp.path().join("out").to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("quota.women.min_count"), "{err}");
+    assert!(
+        !tmp.path().join("out/decisions.csv").exists(),
+        "no empty result is written"
+    );
+}
