@@ -10,7 +10,7 @@
 use std::path::Path;
 
 use crate::error::{Error, Problem, Result};
-use crate::scenario::{scenario_file, Scenario};
+use crate::scenario::{read_scenario_text, Scenario};
 use crate::suggest;
 
 /// One `KEY=VALUE` override.
@@ -146,14 +146,7 @@ impl Scenario {
         if overrides.is_empty() {
             return Scenario::load(path);
         }
-        let file = scenario_file(path);
-        let display = file.display().to_string();
-        let text = std::fs::read_to_string(&file).map_err(|e| {
-            Error::from(Problem::error(
-                &display,
-                format!("cannot read the scenario: {e}"),
-            ))
-        })?;
+        let (file, display, text) = read_scenario_text(path)?;
         // Check the file itself first, so its own mistakes are reported with its lines.
         let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
         Scenario::from_toml(&text, &display, &dir, file.clone())?;

@@ -328,6 +328,19 @@ pub fn scenario_file(path: &Path) -> PathBuf {
     }
 }
 
+/// The scenario file for `path`, its name as shown in messages, and its text.
+pub(crate) fn read_scenario_text(path: &Path) -> Result<(PathBuf, String, String)> {
+    let file = scenario_file(path);
+    let display = file.display().to_string();
+    let text = std::fs::read_to_string(&file).map_err(|e| {
+        Error::from(Problem::error(
+            &display,
+            format!("cannot read the scenario: {e}"),
+        ))
+    })?;
+    Ok((file, display, text))
+}
+
 /// `path` with `.` and `dir/..` removed, without touching the file system.
 pub fn tidy(path: &Path) -> PathBuf {
     let mut out: Vec<Component> = Vec::new();
@@ -503,16 +516,9 @@ impl Scenario {
     /// Loads and checks the scenario at `path` (a file, or a folder with `scenario.toml`),
     /// including its labour-market file. Applicants are read separately, streaming.
     pub fn load(path: &Path) -> Result<Scenario> {
-        let file = scenario_file(path);
-        let display = file.display().to_string();
-        let text = std::fs::read_to_string(&file).map_err(|e| {
-            Error::from(Problem::error(
-                &display,
-                format!("cannot read the scenario: {e}"),
-            ))
-        })?;
+        let (file, display, text) = read_scenario_text(path)?;
         let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
-        Scenario::from_toml(&text, &display, &dir, file.clone())
+        Scenario::from_toml(&text, &display, &dir, file)
     }
 
     /// Checks a scenario given as TOML text; `display` names it in messages and relative

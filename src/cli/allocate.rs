@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use idmaj::allocate::allocate;
 use idmaj::report::allocation::write_all;
+use idmaj::report::number;
 use idmaj::{pipeline, Result, Scenario};
 
 use super::{mad, ScenarioPath};
@@ -73,8 +74,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
             say!(
                 "  {:<28} used {} of {}{extra}",
                 c.name,
-                num(c.used),
-                num(c.limit)
+                number(c.used),
+                number(c.limit)
             );
         }
     }
@@ -82,12 +83,4 @@ pub fn run(args: Args) -> Result<ExitCode> {
         say!("wrote      {}", args.out.join(f).display());
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn num(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e15 {
-        mad(v as i64)
-    } else {
-        format!("{v:.3}")
-    }
 }

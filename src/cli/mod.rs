@@ -83,22 +83,7 @@ pub fn write_line(args: std::fmt::Arguments) {
 /// A scenario argument: a scenario TOML file, or a folder holding `scenario.toml`.
 pub type ScenarioPath = PathBuf;
 
-/// Whole MAD with thousands separators: `5,200,000`.
-pub fn mad(v: i64) -> String {
-    let digits = v.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    if v < 0 {
-        format!("-{out}")
-    } else {
-        out
-    }
-}
+pub use idmaj::report::thousands as mad;
 
 /// A progress bar on stderr for long runs, only when stderr is a terminal.
 pub fn progress_bar(total_bytes: u64) -> indicatif::ProgressBar {

@@ -14,7 +14,7 @@ use crate::allocate::Allocation;
 use crate::assessment::{Assessment, Status};
 use crate::dialect::cell;
 use crate::error::{Error, Result};
-use crate::report::{failed_ids, reasons, score_cell};
+use crate::report::{failed_ids, number, reasons, score_cell, thousands};
 use crate::scenario::{Mad, Scenario};
 
 /// Columns of `decisions.csv`.
@@ -275,22 +275,6 @@ pub fn summarize(scenario: &Scenario, assessments: &[Assessment], alloc: &Alloca
     s
 }
 
-fn mad(v: Mad) -> String {
-    let digits = v.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    if v < 0 {
-        format!("-{out}")
-    } else {
-        out
-    }
-}
-
 /// `summary.md`: the same as `summary.json`, for people.
 pub fn summary_markdown(s: &Summary) -> String {
     let mut o = String::new();
@@ -301,9 +285,11 @@ pub fn summary_markdown(s: &Summary) -> String {
         s.served,
         s.eligible,
         s.applicants,
-        mad(s.spent),
-        s.budget_total
-            .map_or(String::new(), |t| format!(" of a {} {cur} budget", mad(t)))
+        thousands(s.spent),
+        s.budget_total.map_or(String::new(), |t| format!(
+            " of a {} {cur} budget",
+            thousands(t)
+        ))
     ));
     let women = s.by_gender.get("F").map_or(0, |t| t.served);
     if s.served > 0 {
@@ -332,8 +318,8 @@ pub fn summary_markdown(s: &Summary) -> String {
             t.applicants,
             t.eligible,
             t.served,
-            mad(t.spent),
-            t.limit.map_or("-".to_string(), mad)
+            thousands(t.spent),
+            t.limit.map_or("-".to_string(), thousands)
         ));
     }
     o.push_str("\n## By funder\n\n| funder | served | spent (MAD) | amount (MAD) |\n|---|---:|---:|---:|\n");
@@ -341,8 +327,8 @@ pub fn summary_markdown(s: &Summary) -> String {
         o.push_str(&format!(
             "| {f} | {} | {} | {} |\n",
             t.served,
-            mad(t.spent),
-            t.limit.map_or("-".to_string(), mad)
+            thousands(t.spent),
+            t.limit.map_or("-".to_string(), thousands)
         ));
     }
     o.push_str("\n## By trade\n\n| trade | applicants | eligible | served | spent (MAD) |\n|---|---:|---:|---:|---:|\n");
@@ -352,7 +338,7 @@ pub fn summary_markdown(s: &Summary) -> String {
             t.applicants,
             t.eligible,
             t.served,
-            mad(t.spent)
+            thousands(t.spent)
         ));
     }
     o.push_str("\n## By gender\n\n| gender | applicants | eligible | served | spent (MAD) |\n|---|---:|---:|---:|---:|\n");
@@ -362,7 +348,7 @@ pub fn summary_markdown(s: &Summary) -> String {
             t.applicants,
             t.eligible,
             t.served,
-            mad(t.spent)
+            thousands(t.spent)
         ));
     }
     o.push_str("\n## Excluded by each check\n\n| check | applicants |\n|---|---:|\n");
@@ -376,22 +362,14 @@ pub fn summary_markdown(s: &Summary) -> String {
         o.push_str(&format!(
             "| {} | {} | {} | {} | {} | {} |\n",
             c.name,
-            fmt_num(c.limit),
-            fmt_num(c.used),
+            number(c.limit),
+            number(c.used),
             if c.binding { "yes" } else { "" },
             c.shadow_price.map_or(String::new(), |p| format!("{p:.6}")),
             c.per_1000_mad.clone().unwrap_or_default()
         ));
     }
     o
-}
-
-fn fmt_num(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e15 {
-        mad(v as Mad)
-    } else {
-        format!("{v:.3}")
-    }
 }
 
 /// Writes `decisions.csv`, `summary.json` and `summary.md` into `dir` (created if missing).

@@ -19,6 +19,31 @@ pub const SCORE_COLUMNS: [&str; 6] = [
     "options",
 ];
 
+/// Whole MAD (or any integer) with thousands separators: `5,200,000`.
+pub fn thousands(v: i64) -> String {
+    let digits = v.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if v < 0 {
+        out.push('-');
+    }
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// A limit or use as people read it: whole numbers with separators, else 3 decimals.
+pub fn number(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        thousands(v as i64)
+    } else {
+        format!("{v:.3}")
+    }
+}
+
 /// A score as written: two decimals, no `-0.00`.
 pub fn score_cell(v: f64) -> String {
     let s = format!("{v:.2}");
@@ -73,5 +98,20 @@ pub fn score_row(o: &Outcome) -> [String; 6] {
             String::new(),
             String::new(),
         ],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_read_like_money() {
+        assert_eq!(thousands(5_200_000), "5,200,000");
+        assert_eq!(thousands(-1_000), "-1,000");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(number(262519.0), "262,519");
+        assert_eq!(number(0.25), "0.250");
+        assert_eq!(score_cell(-0.001), "0.00");
     }
 }
