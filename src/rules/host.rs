@@ -74,9 +74,22 @@ pub struct Inner {
 /// Interns strings that repeat across applicants (cities, trades, dates) so each
 /// applicant costs a reference count, not an allocation.
 #[derive(Default)]
-pub struct Interner(HashMap<String, ImmutableString>);
+pub struct Interner(
+    HashMap<String, ImmutableString>,
+    HashMap<Date, ImmutableString>,
+);
 
 impl Interner {
+    pub fn date(&mut self, d: Date) -> ImmutableString {
+        if self.1.len() > 100_000 {
+            self.1.clear();
+        }
+        self.1
+            .entry(d)
+            .or_insert_with(|| d.to_string().into())
+            .clone()
+    }
+
     pub fn get(&mut self, s: &str) -> ImmutableString {
         if let Some(v) = self.0.get(s) {
             return v.clone();
@@ -92,7 +105,7 @@ impl Interner {
 
 impl RuleApplicant {
     pub fn new(app: Applicant, strings: &mut Interner, state: Rc<RefCell<State>>) -> Self {
-        let release_date = strings.get(&app.release_date.to_string());
+        let release_date = strings.date(app.release_date);
         RuleApplicant(Rc::new(Inner {
             city: strings.get(&app.city),
             gender: strings.get(app.gender.as_str()),

@@ -434,10 +434,12 @@ impl Evaluator {
             gender,
             trade,
             status,
-            checks: std::mem::take(&mut st.checks),
+            // Hand the vectors over and leave same-sized empty ones for the next applicant,
+            // so the rules' pushes do not grow them step by step every time.
+            checks: take_sized(&mut st.checks),
             score,
-            score_items: std::mem::take(&mut st.score_items),
-            offers: std::mem::take(&mut st.offers),
+            score_items: take_sized(&mut st.score_items),
+            offers: take_sized(&mut st.offers),
             groups,
             log: std::mem::take(&mut st.log),
         }
@@ -489,6 +491,12 @@ impl Evaluator {
             self.set.sources.problem(pos, message)
         )
     }
+}
+
+/// Takes the contents of `v`, leaving an empty vector with the same capacity.
+fn take_sized<T>(v: &mut Vec<T>) -> Vec<T> {
+    let cap = v.len();
+    std::mem::replace(v, Vec::with_capacity(cap))
 }
 
 /// Evaluates the rules for many applicants, one evaluator per thread.
