@@ -14,7 +14,7 @@
 //!
 //! # fn main() -> idmaj::Result<()> {
 //! let budgets = Setting::budget_range("150000..300000:4")?;
-//! let s = sweep("scenarios/tangier-2016".as_ref(), &[], &[budgets], &|| {})?;
+//! let s = sweep("scenarios/tangier-2016".as_ref(), &[], &[budgets], &|_| {})?;
 //! assert_eq!(s.rows.len(), 4);
 //! let frontier = s.frontier();
 //! assert!(frontier.windows(2).all(|w| w[0].served <= w[1].served));
@@ -265,6 +265,8 @@ pub struct Sweep {
     pub rows: Vec<SweepRow>,
     /// How many times the applicants were scored (distinct score-changing settings).
     pub scorings: usize,
+    /// How many allocations were solved (points that are the same programme share one).
+    pub solves: usize,
 }
 
 impl Sweep {
@@ -279,7 +281,8 @@ impl Sweep {
 
 /// Solves the scenario at `path` at every point of the grid of `settings` (the first
 /// setting varying slowest), with `base` overrides applied to every point first.
-/// `on_point` is called once each time a point is solved (from any thread), for progress.
+/// `on_solve(total)` is called each time one of the `total` allocations is solved (from any
+/// thread), for progress; points that are the same programme share one solve (see [`Sweep::solves`]).
 ///
 /// Every point's scenario is loaded and checked before anything is solved, so a bad key or
 /// value is an [`Error::Input`] naming it. An infeasible point is a row with its message;
@@ -288,7 +291,7 @@ pub fn sweep(
     path: &Path,
     base: &[Override],
     settings: &[Setting],
-    on_point: &(dyn Fn() + Sync),
+    on_solve: &(dyn Fn(usize) + Sync),
 ) -> Result<Sweep> {
     let mut seen: Vec<&str> = base.iter().map(|o| o.key.as_str()).collect();
     for s in settings {
@@ -341,15 +344,51 @@ pub fn sweep(
         .map(|&i| pipeline::assess_all(&scenarios[i]))
         .collect::<Result<_>>()?;
 
-    let rows: Vec<SweepRow> = grid
+    // Points whose scenarios are the same programme are solved once: same scores and same
+    // overrides, except a `budget.total` at or above the funders' total, which allows no
+    // more spending than the funders do (every MAD comes from a funder).
+    let mut solves: Vec<usize> = Vec::new();
+    let mut solve_keys: Vec<SolveKey> = Vec::new();
+    let mut solve_of = Vec::with_capacity(grid.len());
+    for (i, p) in grid.iter().enumerate() {
+        let sc = &scenarios[i];
+        let money = sc.budget_total.unwrap_or(Mad::MAX).min(sc.funders_total());
+        let others: Vec<(String, String)> = p
+            .iter()
+            .filter(|o| o.key != "budget.total")
+            .map(|o| (o.key.clone(), o.value.to_string()))
+            .collect();
+        let key = (group_of[i], others, money);
+        let k = match solve_keys.iter().position(|k| *k == key) {
+            Some(k) => k,
+            None => {
+                solve_keys.push(key);
+                solves.push(i);
+                solves.len() - 1
+            }
+        };
+        solve_of.push(k);
+    }
+    let solved: Vec<Solved> = solves
         .par_iter()
-        .enumerate()
-        .map(|(i, p)| {
-            let row = solve_point(p, &scenarios[i], &assessed[group_of[i]]);
-            on_point();
-            row
+        .map(|&i| {
+            let s = solve_point(&scenarios[i], &assessed[group_of[i]]);
+            on_solve(solves.len());
+            s
         })
         .collect::<Result<_>>()?;
+    let rows: Vec<SweepRow> = grid
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            row(
+                p,
+                &scenarios[i],
+                &assessed[group_of[i]],
+                &solved[solve_of[i]],
+            )
+        })
+        .collect();
 
     let program = scenarios
         .first()
@@ -365,6 +404,7 @@ pub fn sweep(
         cities,
         rows,
         scorings: groups.len(),
+        solves: solves.len(),
     })
 }
 
@@ -378,11 +418,59 @@ fn tidy(v: f64) -> f64 {
     (v * mag).round() / mag
 }
 
-fn solve_point(
+/// What makes two points the same programme: scoring group, other overrides, money.
+type SolveKey = (usize, Vec<(String, String)>, Mad);
+
+/// What one solve gives the rows that share it.
+struct Solved {
+    /// The allocation's figures, or the infeasibility message.
+    outcome: std::result::Result<Figures, String>,
+}
+
+struct Figures {
+    served: u64,
+    spent: Mad,
+    objective: f64,
+    bound: f64,
+    gap: f64,
+    proven_optimal: bool,
+    timed_out: bool,
+    women_served: u64,
+    served_by_city: BTreeMap<String, u64>,
+}
+
+fn solve_point(scenario: &Scenario, assessments: &[Assessment]) -> Result<Solved> {
+    let alloc = match allocate(scenario, assessments) {
+        Ok(a) => a,
+        Err(Error::Infeasible(m)) => return Ok(Solved { outcome: Err(m) }),
+        Err(e) => return Err(e),
+    };
+    let mut f = Figures {
+        served: alloc.served as u64,
+        spent: alloc.spent,
+        objective: tidy(alloc.objective),
+        bound: tidy(alloc.bound),
+        gap: tidy(alloc.gap),
+        proven_optimal: alloc.proven_optimal,
+        timed_out: alloc.timed_out,
+        women_served: 0,
+        served_by_city: BTreeMap::new(),
+    };
+    for (a, c) in assessments.iter().zip(&alloc.choices) {
+        if c.is_some() {
+            *f.served_by_city.entry(a.city.clone()).or_default() += 1;
+            f.women_served += u64::from(a.gender == Gender::F);
+        }
+    }
+    Ok(Solved { outcome: Ok(f) })
+}
+
+fn row(
     point: &[Override],
     scenario: &Scenario,
     assessments: &[Assessment],
-) -> Result<SweepRow> {
+    solved: &Solved,
+) -> SweepRow {
     let mut row = SweepRow {
         settings: point
             .iter()
@@ -409,31 +497,26 @@ fn solve_point(
             .collect(),
         infeasible: None,
     };
-    let alloc = match allocate(scenario, assessments) {
-        Ok(a) => a,
-        Err(Error::Infeasible(m)) => {
-            row.infeasible = Some(m);
-            return Ok(row);
+    let f = match &solved.outcome {
+        Ok(f) => f,
+        Err(m) => {
+            row.infeasible = Some(m.clone());
+            return row;
         }
-        Err(e) => return Err(e),
     };
-    for (a, c) in assessments.iter().zip(&alloc.choices) {
-        if c.is_some() {
-            *row.served_by_city.entry(a.city.clone()).or_default() += 1;
-            if a.gender == Gender::F {
-                row.women_served += 1;
-            }
-        }
+    for (c, n) in &f.served_by_city {
+        row.served_by_city.insert(c.clone(), *n);
     }
-    row.served = alloc.served as u64;
-    row.spent = alloc.spent;
-    row.objective = tidy(alloc.objective);
-    row.bound = tidy(alloc.bound);
-    row.gap = tidy(alloc.gap);
-    row.proven_optimal = alloc.proven_optimal;
-    row.timed_out = alloc.timed_out;
-    row.women_share = (row.served > 0).then(|| tidy(row.women_served as f64 / row.served as f64));
-    Ok(row)
+    row.served = f.served;
+    row.spent = f.spent;
+    row.objective = f.objective;
+    row.bound = f.bound;
+    row.gap = f.gap;
+    row.proven_optimal = f.proven_optimal;
+    row.timed_out = f.timed_out;
+    row.women_served = f.women_served;
+    row.women_share = (f.served > 0).then(|| tidy(f.women_served as f64 / f.served as f64));
+    row
 }
 
 /// Columns of the sweep CSV after the swept keys; then `served.CITY` per city.

@@ -485,3 +485,31 @@ fn compare_with_an_unknown_key_exits_2_naming_it() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("params.min_trainig_hours"));
 }
+
+#[test]
+fn budgets_above_the_funders_total_share_one_solve() {
+    // tangier-2016's funders hold 262,519 MAD: 300,000 and 400,000 allow the same spending.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = shipped_copy(tmp.path(), "tangier-2016");
+    let out = idmaj(
+        tmp.path(),
+        &[
+            "sweep",
+            dir.to_str().unwrap(),
+            "--budget",
+            "100000..400000:4",
+            "--out",
+            "s.csv",
+        ],
+    );
+    ok(&out);
+    let err = text(&out.stderr);
+    assert!(err.contains("scored 1 time, 3 allocations solved"), "{err}");
+    let (header, rows) = csv_rows(&tmp.path().join("s.csv"));
+    assert_eq!(rows.len(), 4);
+    let b = col(&header, "budget.total");
+    assert_eq!(rows[2][b], "300000");
+    assert_eq!(rows[3][b], "400000");
+    let served = col(&header, "served");
+    assert_eq!(rows[2][served..], rows[3][served..]);
+}

@@ -85,14 +85,19 @@ pub fn run(args: Args) -> Result<ExitCode> {
         indicatif::ProgressBar::hidden()
     };
     let start = Instant::now();
-    let result = sweep(&args.scenario, &[], &settings, &|| bar.inc(1));
+    let result = sweep(&args.scenario, &[], &settings, &|total| {
+        bar.set_length(total as u64);
+        bar.inc(1);
+    });
     bar.finish_and_clear();
     let s = result?;
     eprintln!(
-        "{} points, applicants scored {} time{}, {:.2} s",
+        "{} points: applicants scored {} time{}, {} allocation{} solved, {:.2} s",
         s.rows.len(),
         s.scorings,
         if s.scorings == 1 { "" } else { "s" },
+        s.solves,
+        if s.solves == 1 { "" } else { "s" },
         start.elapsed().as_secs_f64()
     );
     print_table(&s);
