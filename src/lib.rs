@@ -23,7 +23,8 @@
 //!
 //! Stages: [`scenario`] (TOML, checked), [`applicant`] (CSV in any spreadsheet dialect),
 //! [`rules`] (the sandboxed rhai engine), [`pipeline`] (streaming, parallel assessment),
-//! [`allocate`] (the optimal allocation), [`report`] (outputs).
+//! [`allocate`] (the optimal allocation), [`report`] (outputs); planner tools:
+//! [`sweep`] (what-if over budgets and settings) and [`compare`] (who changes outcome).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -31,6 +32,7 @@ pub mod allocate;
 pub mod applicant;
 pub mod assessment;
 pub mod cases;
+pub mod compare;
 pub mod date;
 pub mod dialect;
 pub mod error;
@@ -41,6 +43,7 @@ pub mod report;
 pub mod rules;
 pub mod scenario;
 mod suggest;
+pub mod sweep;
 
 pub use applicant::{read_applicants, Applicant, Gender};
 pub use assessment::{Assessment, Check, Offer, ScoreItem, Status};

@@ -9,9 +9,11 @@ macro_rules! say {
 
 mod allocate;
 mod check;
+mod compare;
 mod explain;
 mod generate;
 mod score;
+mod sweep;
 mod test;
 
 use std::io::IsTerminal;
@@ -43,6 +45,11 @@ enum Command {
     Allocate(allocate::Args),
     /// Show every check, score item and option for one applicant.
     Explain(explain::Args),
+    /// What-if over budgets and settings: served, eligible, spent, objective, women share
+    /// and served per city at every point.
+    Sweep(sweep::Args),
+    /// Who changes outcome between two scenarios (or one with --set overrides), and why.
+    Compare(compare::Args),
     /// Run rule test cases (TOML files) and report pass/fail per case.
     Test(test::Args),
     /// Write a synthetic scenario of any size (for benchmarks and trying the tool).
@@ -62,6 +69,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Score(a) => score::run(a),
         Command::Allocate(a) => allocate::run(a),
         Command::Explain(a) => explain::run(a),
+        Command::Sweep(a) => sweep::run(a),
+        Command::Compare(a) => compare::run(a),
         Command::Test(a) => test::run(a),
         Command::Generate(a) => generate::run(a),
     }

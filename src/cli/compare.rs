@@ -1,0 +1,174 @@
+//! `idmaj compare A [B] [--set KEY=VALUE]... [--out FILE]`: who changes outcome between two
+//! scenarios, and why.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use idmaj::compare::{compare, Comparison, Side, CHANGE_COLUMNS};
+use idmaj::overrides::Override;
+use idmaj::{Error, Result};
+
+use super::{mad, ScenarioPath};
+
+/// Arguments of `compare`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The first scenario ("before"): a TOML file, or a folder holding scenario.toml.
+    a: ScenarioPath,
+    /// The second scenario ("after"); default: A again, with the --set overrides.
+    b: Option<ScenarioPath>,
+    /// Override a setting of the second scenario, e.g. params.min_training_hours=150.
+    /// Repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    /// Write the changed applicants to this CSV file.
+    #[arg(long, short, value_name = "FILE")]
+    out: Option<PathBuf>,
+}
+
+pub fn run(args: Args) -> Result<ExitCode> {
+    let overrides = args
+        .set
+        .iter()
+        .map(|s| Override::parse(s))
+        .collect::<Result<Vec<_>>>()?;
+    let before = Side::new(&args.a, &[]);
+    let after = Side::new(args.b.as_deref().unwrap_or(&args.a), &overrides);
+    let c = compare(&before, &after)?;
+    print(&c);
+    if let Some(path) = &args.out {
+        let io = |e: csv::Error| Error::Internal(format!("writing {}: {e}", path.display()));
+        let mut w = csv::Writer::from_path(path).map_err(|e| match e.into_kind() {
+            csv::ErrorKind::Io(e) => Error::io(path, e),
+            other => Error::Internal(format!("{other:?}")),
+        })?;
+        w.write_record(CHANGE_COLUMNS).map_err(io)?;
+        for ch in &c.changes {
+            w.write_record(ch.csv_row()).map_err(io)?;
+        }
+        w.flush().map_err(|e| Error::io(path, e))?;
+        say!();
+        say!("wrote {}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn signed(v: i64) -> String {
+    match v {
+        0 => "0".to_string(),
+        v if v > 0 => format!("+{}", mad(v)),
+        v => mad(v),
+    }
+}
+
+fn print(c: &Comparison) {
+    let (a, b) = (&c.before, &c.after);
+    say!("A  {}", a.label);
+    say!("B  {}", b.label);
+    if !c.only_before.is_empty() || !c.only_after.is_empty() {
+        say!();
+        say!(
+            "the applicants differ: {} ids in both, {} only in A, {} only in B; comparing the {} in both",
+            c.common,
+            c.only_before.len(),
+            c.only_after.len(),
+            c.common
+        );
+    }
+    say!();
+    let mut rows: Vec<(String, String, String, String)> = vec![(
+        String::new(),
+        "A".to_string(),
+        "B".to_string(),
+        "change".to_string(),
+    )];
+    let mut int = |name: &str, x: i64, y: i64| {
+        rows.push((name.to_string(), mad(x), mad(y), signed(y - x)));
+    };
+    int("applicants", a.applicants as i64, b.applicants as i64);
+    int("eligible", a.eligible as i64, b.eligible as i64);
+    int("served", a.served as i64, b.served as i64);
+    int("women served", a.women_served as i64, b.women_served as i64);
+    int("spent (MAD)", a.spent, b.spent);
+    if a.budget_total.is_some() || b.budget_total.is_some() {
+        let cell = |t: Option<i64>| t.map_or("-".to_string(), mad);
+        let diff = match (a.budget_total, b.budget_total) {
+            (Some(x), Some(y)) => signed(y - x),
+            _ => String::new(),
+        };
+        rows.push((
+            "budget (MAD)".to_string(),
+            cell(a.budget_total),
+            cell(b.budget_total),
+            diff,
+        ));
+    }
+    let objective_name = if a.objective_kind == b.objective_kind {
+        format!("objective ({})", a.objective_kind)
+    } else {
+        format!("objective ({} / {})", a.objective_kind, b.objective_kind)
+    };
+    let d = b.objective - a.objective;
+    rows.push((
+        objective_name,
+        format!("{:.2}", a.objective),
+        format!("{:.2}", b.objective),
+        if d.abs() < 0.005 {
+            "0".to_string()
+        } else {
+            format!("{d:+.2}")
+        },
+    ));
+    let cities: std::collections::BTreeSet<&String> = a
+        .served_by_city
+        .keys()
+        .chain(b.served_by_city.keys())
+        .collect();
+    for city in cities {
+        let x = a.served_by_city.get(city).copied().unwrap_or(0) as i64;
+        let y = b.served_by_city.get(city).copied().unwrap_or(0) as i64;
+        rows.push((format!("  served {city}"), mad(x), mad(y), signed(y - x)));
+    }
+    let w: [usize; 4] = [
+        rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(0),
+        rows.iter().map(|r| r.1.chars().count()).max().unwrap_or(0),
+        rows.iter().map(|r| r.2.chars().count()).max().unwrap_or(0),
+        rows.iter().map(|r| r.3.chars().count()).max().unwrap_or(0),
+    ];
+    for r in &rows {
+        say!(
+            "{:<w0$}  {:>w1$}  {:>w2$}  {:>w3$}",
+            r.0,
+            r.1,
+            r.2,
+            r.3,
+            w0 = w[0],
+            w1 = w[1],
+            w2 = w[2],
+            w3 = w[3]
+        );
+    }
+
+    say!();
+    if c.changes.is_empty() {
+        say!("no applicant changes outcome");
+        return;
+    }
+    let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
+    for ch in &c.changes {
+        *counts.entry(ch.change.as_str()).or_default() += 1;
+    }
+    let parts: Vec<String> = counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    say!(
+        "{} applicant{} change outcome ({})",
+        c.changes.len(),
+        if c.changes.len() == 1 { "" } else { "s" },
+        parts.join(", ")
+    );
+    for ch in &c.changes {
+        say!();
+        say!("{}  {}", ch.id, ch.change.as_str());
+        say!("  A: {}", ch.reason_before);
+        say!("  B: {}", ch.reason_after);
+    }
+}

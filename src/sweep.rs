@@ -1,0 +1,703 @@
+//! What-if sweeps: one scenario solved at many settings (budgets, thresholds, quotas).
+//!
+//! Planners decide budgets by trying alternatives, so a sweep solves the programme at every
+//! point of a grid of [`Setting`]s and returns one [`SweepRow`] per point. Scoring is the
+//! slow part that rarely changes: assessments depend only on the rules, `[params]`,
+//! `[program]`, kit costs and trades, and quota `when` expressions, so they are computed
+//! once per distinct value of those and shared by every point that only moves budgets,
+//! funders, stock, quota bounds, the objective or the solver. Points are solved in
+//! parallel and come back in grid order, so the result does not depend on the thread count
+//! (except for points the solver's time limit stopped, see [`SweepRow::timed_out`]).
+//!
+//! ```
+//! use idmaj::sweep::{sweep, Setting};
+//!
+//! # fn main() -> idmaj::Result<()> {
+//! let budgets = Setting::budget_range("150000..300000:4")?;
+//! let s = sweep("scenarios/tangier-2016".as_ref(), &[], &[budgets], &|_| {})?;
+//! assert_eq!(s.rows.len(), 4);
+//! let frontier = s.frontier();
+//! assert!(frontier.windows(2).all(|w| w[0].served <= w[1].served));
+//! # Ok(())
+//! # }
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::allocate::allocate;
+use crate::applicant::Gender;
+use crate::assessment::Assessment;
+use crate::error::{Error, Problem, Result};
+use crate::overrides::{parse_value, Override};
+use crate::pipeline;
+use crate::scenario::{Mad, Scenario};
+
+/// One swept setting: a scenario key (as for `--set`) and the values it takes, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Setting {
+    /// Dotted key, e.g. `budget.total` or `params.min_training_hours`.
+    pub key: String,
+    /// The values, in the order the points take them.
+    pub values: Vec<toml::Value>,
+}
+
+fn bad(arg: &str, message: String) -> Error {
+    Error::from(Problem::error(arg, message))
+}
+
+impl Setting {
+    /// `A..B:STEPS` on `budget.total`: `STEPS` whole-MAD budgets from `A` to `B` inclusive,
+    /// evenly spaced (rounded to the nearest MAD). Needs `A < B` and `STEPS >= 2`.
+    pub fn budget_range(spec: &str) -> Result<Setting> {
+        let arg = "--budget";
+        let shape = || {
+            bad(
+                arg,
+                format!("`{spec}` is not A..B:STEPS (e.g. 3000000..6000000:13)"),
+            )
+        };
+        let (range, steps) = spec.rsplit_once(':').ok_or_else(shape)?;
+        let (a, b) = range.split_once("..").ok_or_else(shape)?;
+        let int = |s: &str, what: &str| -> Result<i64> {
+            s.trim().replace('_', "").parse::<i64>().map_err(|_| {
+                bad(
+                    arg,
+                    format!(
+                        "`{spec}`: {what} `{}` is not a whole number of MAD",
+                        s.trim()
+                    ),
+                )
+            })
+        };
+        let (a, b) = (int(a, "A")?, int(b, "B")?);
+        let steps: u32 = steps.trim().parse().map_err(|_| {
+            bad(
+                arg,
+                format!("`{spec}`: STEPS `{}` is not a whole number", steps.trim()),
+            )
+        })?;
+        if steps < 2 {
+            return Err(bad(
+                arg,
+                format!("`{spec}`: STEPS must be at least 2 (got {steps})"),
+            ));
+        }
+        if a >= b {
+            return Err(bad(
+                arg,
+                format!("`{spec}`: A must be less than B (got {a} and {b})"),
+            ));
+        }
+        let n = i128::from(steps - 1);
+        let values = (0..=n)
+            .map(|i| {
+                let span = i128::from(b) - i128::from(a);
+                // Round half up, in integers, so the ends are exactly A and B.
+                let v = i128::from(a) + (2 * span * i + n) / (2 * n);
+                toml::Value::Integer(v as i64)
+            })
+            .collect();
+        Ok(Setting {
+            key: "budget.total".to_string(),
+            values,
+        })
+    }
+
+    /// `KEY=V1,V2,...`: each value read like `--set` (integer, float, boolean, else text).
+    pub fn parse(spec: &str) -> Result<Setting> {
+        let arg = "--set";
+        let (key, values) = spec
+            .split_once('=')
+            .ok_or_else(|| bad(arg, format!("`{spec}` is not KEY=V1,V2,...")))?;
+        let key = key.trim();
+        if key.is_empty() {
+            return Err(bad(arg, format!("`{spec}`: the key is empty")));
+        }
+        let values: Vec<&str> = values.split(',').map(str::trim).collect();
+        if values.iter().all(|v| v.is_empty()) {
+            return Err(bad(
+                arg,
+                format!("`{spec}`: no values for `{key}` (expected {key}=V1,V2,...)"),
+            ));
+        }
+        if let Some(i) = values.iter().position(|v| v.is_empty()) {
+            return Err(bad(
+                arg,
+                format!("`{spec}`: value {} of `{key}` is empty", i + 1),
+            ));
+        }
+        Ok(Setting {
+            key: key.to_string(),
+            values: values.into_iter().map(parse_value).collect(),
+        })
+    }
+}
+
+/// The overrides of every point of the grid: the cartesian product of `settings`, the
+/// first setting varying slowest. Empty `settings` give one point with no overrides.
+pub fn points(settings: &[Setting]) -> Vec<Vec<Override>> {
+    let mut out: Vec<Vec<Override>> = vec![Vec::new()];
+    for s in settings {
+        out = out
+            .into_iter()
+            .flat_map(|p| {
+                s.values.iter().map(move |v| {
+                    let mut p = p.clone();
+                    p.push(Override {
+                        key: s.key.clone(),
+                        value: v.clone(),
+                    });
+                    p
+                })
+            })
+            .collect();
+    }
+    out
+}
+
+/// True when an override can change assessments (so they must be computed again), false
+/// when it only changes what the allocator sees.
+pub fn changes_scores(key: &str) -> bool {
+    let parts: Vec<&str> = key.split('.').collect();
+    match parts.as_slice() {
+        ["params" | "program", ..] => true,
+        ["kit", _, "cost" | "trade"] => true,
+        ["quota", _, "when"] => true,
+        ["budget" | "funder" | "objective" | "solver", ..] => false,
+        ["kit", _, "stock"] => false,
+        ["quota", ..] => false,
+        // Anything else: be safe and score again.
+        _ => true,
+    }
+}
+
+/// A value as written in tables and CSV: `120`, `0.3`, `true`, `served`.
+pub fn value_text(v: &toml::Value) -> String {
+    match v {
+        toml::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// One point of a frontier: enough to draw served and objective against budget.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct FrontierPoint {
+    /// `budget.total` of the point (the funders' total where the scenario has none), MAD.
+    pub budget: i64,
+    /// Applicants served.
+    pub served: u64,
+    /// Value of the allocation in the scenario's objective.
+    pub objective: f64,
+    /// Proven upper bound on the objective.
+    pub bound: f64,
+    /// Money allocated, MAD.
+    pub spent: i64,
+}
+
+/// The outcome at one point of a sweep.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SweepRow {
+    /// The swept settings of this point, `(key, value)`, in the sweep's key order.
+    pub settings: Vec<(String, toml::Value)>,
+    /// The point's `budget.total`, where it has one.
+    pub budget_total: Option<Mad>,
+    /// The funders' amounts added up (the money there is when `budget.total` is unset).
+    pub funders_total: Mad,
+    /// Applicants read.
+    pub applicants: u64,
+    /// Eligible applicants.
+    pub eligible: u64,
+    /// Applicants served (0 for an infeasible point).
+    pub served: u64,
+    /// Money allocated, MAD.
+    pub spent: Mad,
+    /// Value of the allocation in the scenario's objective.
+    pub objective: f64,
+    /// Proven upper bound on the objective.
+    pub bound: f64,
+    /// Relative gap between objective and bound.
+    pub gap: f64,
+    /// True when the solver proved no better allocation exists.
+    pub proven_optimal: bool,
+    /// True when the time limit stopped the search: the allocation is the best found, and
+    /// may differ between runs (the only thing in a sweep that can).
+    pub timed_out: bool,
+    /// Women's share of those served; `None` when nobody is served.
+    pub women_share: Option<f64>,
+    /// Women served.
+    pub women_served: u64,
+    /// Served per city, every city of the scenario (zeros included).
+    pub served_by_city: BTreeMap<String, u64>,
+    /// Why the point has no allocation (an infeasible scenario); `None` when solved.
+    pub infeasible: Option<String>,
+}
+
+impl SweepRow {
+    /// The row as a frontier point; `None` for an infeasible point.
+    pub fn frontier_point(&self) -> Option<FrontierPoint> {
+        if self.infeasible.is_some() {
+            return None;
+        }
+        Some(FrontierPoint {
+            budget: self.budget_total.unwrap_or(self.funders_total),
+            served: self.served,
+            objective: self.objective,
+            bound: self.bound,
+            spent: self.spent,
+        })
+    }
+}
+
+/// Every point of a sweep, in grid order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sweep {
+    /// Programme name of the base scenario.
+    pub program: String,
+    /// The swept keys, slowest-varying first.
+    pub keys: Vec<String>,
+    /// The scenario's cities (the keys of every row's `served_by_city`).
+    pub cities: Vec<String>,
+    /// One row per point.
+    pub rows: Vec<SweepRow>,
+    /// How many times the applicants were scored (distinct score-changing settings).
+    pub scorings: usize,
+    /// How many allocations were solved (points that are the same programme share one).
+    pub solves: usize,
+}
+
+impl Sweep {
+    /// The feasible points as a frontier, in grid order.
+    pub fn frontier(&self) -> Vec<FrontierPoint> {
+        self.rows
+            .iter()
+            .filter_map(SweepRow::frontier_point)
+            .collect()
+    }
+}
+
+/// Solves the scenario at `path` at every point of the grid of `settings` (the first
+/// setting varying slowest), with `base` overrides applied to every point first.
+/// `on_solve(total)` is called each time one of the `total` allocations is solved (from any
+/// thread), for progress; points that are the same programme share one solve (see [`Sweep::solves`]).
+///
+/// Every point's scenario is loaded and checked before anything is solved, so a bad key or
+/// value is an [`Error::Input`] naming it. An infeasible point is a row with its message;
+/// other errors (bad data, rule errors) stop the sweep.
+pub fn sweep(
+    path: &Path,
+    base: &[Override],
+    settings: &[Setting],
+    on_solve: &(dyn Fn(usize) + Sync),
+) -> Result<Sweep> {
+    let mut seen: Vec<&str> = base.iter().map(|o| o.key.as_str()).collect();
+    for s in settings {
+        if seen.contains(&s.key.as_str()) {
+            return Err(Error::from(
+                Problem::error("--set", format!("`{}` is set more than once", s.key))
+                    .key(s.key.clone()),
+            ));
+        }
+        if s.values.is_empty() {
+            return Err(Error::from(
+                Problem::error("--set", format!("`{}` has no values", s.key)).key(s.key.clone()),
+            ));
+        }
+        seen.push(&s.key);
+    }
+    let grid = points(settings);
+
+    // Load (and so validate) every point first; a bad key or value stops here.
+    let mut scenarios = Vec::with_capacity(grid.len());
+    for p in &grid {
+        let all: Vec<Override> = base.iter().chain(p).cloned().collect();
+        scenarios.push(Scenario::load_with(path, &all)?);
+    }
+
+    // Group the points by the overrides that change scores; score each group once.
+    let mut groups: Vec<Vec<(String, String)>> = Vec::new();
+    let mut group_of = Vec::with_capacity(grid.len());
+    for p in &grid {
+        let key: Vec<(String, String)> = base
+            .iter()
+            .chain(p)
+            .filter(|o| changes_scores(&o.key))
+            .map(|o| (o.key.clone(), o.value.to_string()))
+            .collect();
+        let g = match groups.iter().position(|k| *k == key) {
+            Some(g) => g,
+            None => {
+                groups.push(key);
+                groups.len() - 1
+            }
+        };
+        group_of.push(g);
+    }
+    let firsts: Vec<usize> = (0..groups.len())
+        .map(|g| group_of.iter().position(|&x| x == g).unwrap_or(0))
+        .collect();
+    let assessed: Vec<Vec<Assessment>> = firsts
+        .par_iter()
+        .map(|&i| pipeline::assess_all(&scenarios[i]))
+        .collect::<Result<_>>()?;
+
+    // Points whose scenarios are the same programme are solved once: same scores and same
+    // overrides, except a `budget.total` at or above the funders' total, which allows no
+    // more spending than the funders do (every MAD comes from a funder).
+    let mut solves: Vec<usize> = Vec::new();
+    let mut solve_keys: Vec<SolveKey> = Vec::new();
+    let mut solve_of = Vec::with_capacity(grid.len());
+    for (i, p) in grid.iter().enumerate() {
+        let sc = &scenarios[i];
+        let money = sc.budget_total.unwrap_or(Mad::MAX).min(sc.funders_total());
+        let others: Vec<(String, String)> = p
+            .iter()
+            .filter(|o| o.key != "budget.total")
+            .map(|o| (o.key.clone(), o.value.to_string()))
+            .collect();
+        let key = (group_of[i], others, money);
+        let k = match solve_keys.iter().position(|k| *k == key) {
+            Some(k) => k,
+            None => {
+                solve_keys.push(key);
+                solves.push(i);
+                solves.len() - 1
+            }
+        };
+        solve_of.push(k);
+    }
+    let solved: Vec<Solved> = solves
+        .par_iter()
+        .map(|&i| {
+            let s = solve_point(&scenarios[i], &assessed[group_of[i]]);
+            on_solve(solves.len());
+            s
+        })
+        .collect::<Result<_>>()?;
+    let rows: Vec<SweepRow> = grid
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            row(
+                p,
+                &scenarios[i],
+                &assessed[group_of[i]],
+                &solved[solve_of[i]],
+            )
+        })
+        .collect();
+
+    let program = scenarios
+        .first()
+        .map(|s| s.program.name.clone())
+        .unwrap_or_default();
+    let cities = scenarios
+        .first()
+        .map(|s| s.market.cities.clone())
+        .unwrap_or_default();
+    Ok(Sweep {
+        program,
+        keys: settings.iter().map(|s| s.key.clone()).collect(),
+        cities,
+        rows,
+        scorings: groups.len(),
+        solves: solves.len(),
+    })
+}
+
+/// Rounds to 9 significant digits (and noise below 1e-9 to 0) so solver noise never
+/// changes the output.
+fn tidy(v: f64) -> f64 {
+    if v.abs() < 1e-9 || !v.is_finite() {
+        return 0.0;
+    }
+    let mag = 10f64.powi(8 - v.abs().log10().floor() as i32);
+    (v * mag).round() / mag
+}
+
+/// What makes two points the same programme: scoring group, other overrides, money.
+type SolveKey = (usize, Vec<(String, String)>, Mad);
+
+/// What one solve gives the rows that share it.
+struct Solved {
+    /// The allocation's figures, or the infeasibility message.
+    outcome: std::result::Result<Figures, String>,
+}
+
+struct Figures {
+    served: u64,
+    spent: Mad,
+    objective: f64,
+    bound: f64,
+    gap: f64,
+    proven_optimal: bool,
+    timed_out: bool,
+    women_served: u64,
+    served_by_city: BTreeMap<String, u64>,
+}
+
+fn solve_point(scenario: &Scenario, assessments: &[Assessment]) -> Result<Solved> {
+    let alloc = match allocate(scenario, assessments) {
+        Ok(a) => a,
+        Err(Error::Infeasible(m)) => return Ok(Solved { outcome: Err(m) }),
+        Err(e) => return Err(e),
+    };
+    let mut f = Figures {
+        served: alloc.served as u64,
+        spent: alloc.spent,
+        objective: tidy(alloc.objective),
+        bound: tidy(alloc.bound),
+        gap: tidy(alloc.gap),
+        proven_optimal: alloc.proven_optimal,
+        timed_out: alloc.timed_out,
+        women_served: 0,
+        served_by_city: BTreeMap::new(),
+    };
+    for (a, c) in assessments.iter().zip(&alloc.choices) {
+        if c.is_some() {
+            *f.served_by_city.entry(a.city.clone()).or_default() += 1;
+            f.women_served += u64::from(a.gender == Gender::F);
+        }
+    }
+    Ok(Solved { outcome: Ok(f) })
+}
+
+fn row(
+    point: &[Override],
+    scenario: &Scenario,
+    assessments: &[Assessment],
+    solved: &Solved,
+) -> SweepRow {
+    let mut row = SweepRow {
+        settings: point
+            .iter()
+            .map(|o| (o.key.clone(), o.value.clone()))
+            .collect(),
+        budget_total: scenario.budget_total,
+        funders_total: scenario.funders_total(),
+        applicants: assessments.len() as u64,
+        eligible: assessments.iter().filter(|a| a.eligible()).count() as u64,
+        served: 0,
+        spent: 0,
+        objective: 0.0,
+        bound: 0.0,
+        gap: 0.0,
+        proven_optimal: false,
+        timed_out: false,
+        women_share: None,
+        women_served: 0,
+        served_by_city: scenario
+            .market
+            .cities
+            .iter()
+            .map(|c| (c.clone(), 0))
+            .collect(),
+        infeasible: None,
+    };
+    let f = match &solved.outcome {
+        Ok(f) => f,
+        Err(m) => {
+            row.infeasible = Some(m.clone());
+            return row;
+        }
+    };
+    for (c, n) in &f.served_by_city {
+        row.served_by_city.insert(c.clone(), *n);
+    }
+    row.served = f.served;
+    row.spent = f.spent;
+    row.objective = f.objective;
+    row.bound = f.bound;
+    row.gap = f.gap;
+    row.proven_optimal = f.proven_optimal;
+    row.timed_out = f.timed_out;
+    row.women_served = f.women_served;
+    row.women_share = (f.served > 0).then(|| tidy(f.women_served as f64 / f.served as f64));
+    row
+}
+
+/// Columns of the sweep CSV after the swept keys; then `served.CITY` per city.
+pub const SWEEP_COLUMNS: [&str; 13] = [
+    "budget_total",
+    "applicants",
+    "eligible",
+    "served",
+    "spent",
+    "objective",
+    "bound",
+    "gap",
+    "proven_optimal",
+    "timed_out",
+    "women_served",
+    "women_share",
+    "infeasible",
+];
+
+impl Sweep {
+    /// The CSV header: the swept keys, [`SWEEP_COLUMNS`], then `served.CITY` per city.
+    pub fn csv_header(&self) -> Vec<String> {
+        self.keys
+            .iter()
+            .cloned()
+            .chain(SWEEP_COLUMNS.iter().map(|s| s.to_string()))
+            .chain(self.cities.iter().map(|c| format!("served.{c}")))
+            .collect()
+    }
+
+    /// The CSV cells of each row, matching [`csv_header`](Self::csv_header).
+    pub fn csv_rows(&self) -> Vec<Vec<String>> {
+        self.rows
+            .iter()
+            .map(|r| {
+                let mut cells: Vec<String> = r
+                    .settings
+                    .iter()
+                    .map(|(_, v)| crate::dialect::cell(&value_text(v)).into_owned())
+                    .collect();
+                cells.extend([
+                    r.budget_total.map_or(String::new(), |b| b.to_string()),
+                    r.applicants.to_string(),
+                    r.eligible.to_string(),
+                    r.served.to_string(),
+                    r.spent.to_string(),
+                    r.objective.to_string(),
+                    r.bound.to_string(),
+                    r.gap.to_string(),
+                    r.proven_optimal.to_string(),
+                    r.timed_out.to_string(),
+                    r.women_served.to_string(),
+                    r.women_share.map_or(String::new(), |s| s.to_string()),
+                    crate::dialect::cell(r.infeasible.as_deref().unwrap_or("")).into_owned(),
+                ]);
+                cells.extend(
+                    self.cities
+                        .iter()
+                        .map(|c| r.served_by_city.get(c).copied().unwrap_or(0).to_string()),
+                );
+                cells
+            })
+            .collect()
+    }
+
+    /// The sweep as JSON: `program`, `keys`, `cities` and `points` (each with its
+    /// `settings` as an object, the totals, `served_by_city`, and `infeasible`).
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::{json, Map, Value};
+        let points: Vec<Value> = self
+            .rows
+            .iter()
+            .map(|r| {
+                let settings: Map<String, Value> = r
+                    .settings
+                    .iter()
+                    .map(|(k, v)| {
+                        let v = serde_json::to_value(v)
+                            .unwrap_or_else(|_| Value::String(value_text(v)));
+                        (k.clone(), v)
+                    })
+                    .collect();
+                json!({
+                    "settings": settings,
+                    "budget_total": r.budget_total,
+                    "applicants": r.applicants,
+                    "eligible": r.eligible,
+                    "served": r.served,
+                    "spent": r.spent,
+                    "objective": r.objective,
+                    "bound": r.bound,
+                    "gap": r.gap,
+                    "proven_optimal": r.proven_optimal,
+                    "timed_out": r.timed_out,
+                    "women_served": r.women_served,
+                    "women_share": r.women_share,
+                    "served_by_city": r.served_by_city,
+                    "infeasible": r.infeasible,
+                })
+            })
+            .collect();
+        json!({
+            "program": self.program,
+            "keys": self.keys,
+            "cities": self.cities,
+            "points": points,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn budget_ranges_include_both_ends() {
+        let s = Setting::budget_range("3000000..6000000:13").unwrap();
+        assert_eq!(s.key, "budget.total");
+        assert_eq!(s.values.len(), 13);
+        assert_eq!(s.values[0], toml::Value::Integer(3_000_000));
+        assert_eq!(s.values[1], toml::Value::Integer(3_250_000));
+        assert_eq!(s.values[12], toml::Value::Integer(6_000_000));
+        let s = Setting::budget_range("0..10:4").unwrap();
+        let v: Vec<i64> = s.values.iter().map(|v| v.as_integer().unwrap()).collect();
+        assert_eq!(v, [0, 3, 7, 10]);
+    }
+
+    #[test]
+    fn bad_ranges_name_the_argument() {
+        for spec in ["3000000-6000000:13", "3000000..6000000", "a..6:3", "1..6:x"] {
+            let e = Setting::budget_range(spec).unwrap_err().to_string();
+            assert!(e.contains("--budget") && e.contains(spec), "{e}");
+        }
+        let e = Setting::budget_range("1..6:1").unwrap_err().to_string();
+        assert!(e.contains("STEPS must be at least 2"), "{e}");
+        let e = Setting::budget_range("6..1:3").unwrap_err().to_string();
+        assert!(e.contains("A must be less than B"), "{e}");
+    }
+
+    #[test]
+    fn settings_parse_values_in_order() {
+        let s = Setting::parse("quota.women.min_share=0,0.2, 0.3").unwrap();
+        assert_eq!(s.key, "quota.women.min_share");
+        assert_eq!(
+            s.values,
+            [
+                toml::Value::Integer(0),
+                toml::Value::Float(0.2),
+                toml::Value::Float(0.3)
+            ]
+        );
+        for spec in ["params.x=", "params.x", "=1,2", "params.x=1,,2"] {
+            let e = Setting::parse(spec).unwrap_err().to_string();
+            assert!(e.contains("--set"), "{e}");
+        }
+    }
+
+    #[test]
+    fn points_are_the_product_first_setting_slowest() {
+        let a = Setting::parse("params.a=1,2").unwrap();
+        let b = Setting::parse("params.b=x,y,z").unwrap();
+        let p = points(&[a, b]);
+        let text: Vec<String> = p
+            .iter()
+            .map(|p| p.iter().map(|o| value_text(&o.value)).collect::<String>())
+            .collect();
+        assert_eq!(text, ["1x", "1y", "1z", "2x", "2y", "2z"]);
+    }
+
+    #[test]
+    fn only_scoring_keys_rescore() {
+        assert!(changes_scores("params.min_training_hours"));
+        assert!(changes_scores("program.date"));
+        assert!(changes_scores("kit.plumbing.cost"));
+        assert!(changes_scores("quota.women.when"));
+        assert!(!changes_scores("budget.total"));
+        assert!(!changes_scores("budget.cities.Tangier"));
+        assert!(!changes_scores("quota.women.min_share"));
+        assert!(!changes_scores("funder.anapec.amount"));
+        assert!(!changes_scores("kit.plumbing.stock"));
+        assert!(!changes_scores("objective.maximize"));
+        assert!(!changes_scores("solver.time_limit"));
+    }
+}

@@ -1,0 +1,515 @@
+//! `idmaj sweep` and `idmaj compare`, run as the real binary in temporary folders: argument
+//! errors name the argument, budget frontiers behave, output bytes do not depend on the
+//! thread count, and comparisons give each changed applicant its reason.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn idmaj(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_idmaj"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run idmaj")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn no_panic(out: &Output) {
+    let err = text(&out.stderr);
+    assert!(
+        !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
+        "panic: {err}"
+    );
+}
+
+fn ok(out: &Output) -> String {
+    no_panic(out);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stderr: {}\nstdout: {}",
+        text(&out.stderr),
+        text(&out.stdout)
+    );
+    text(&out.stdout)
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for e in fs::read_dir(from).unwrap() {
+        let p = e.unwrap().path();
+        let dest = to.join(p.file_name().unwrap());
+        if p.is_dir() {
+            copy_dir(&p, &dest);
+        } else {
+            fs::copy(&p, &dest).unwrap();
+        }
+    }
+}
+
+/// A copy of a shipped scenario in `root/scenarios/NAME` with the rules in `root/rules`, so
+/// the scenario's `../../rules/*.rhai` paths hold. Returns the scenario folder.
+fn shipped_copy(root: &Path, name: &str) -> PathBuf {
+    copy_dir(&repo().join("rules"), &root.join("rules"));
+    let dir = root.join("scenarios").join(name);
+    copy_dir(&repo().join("scenarios").join(name), &dir);
+    dir
+}
+
+/// A copy of tangier-2016 named `name` with `edit` applied to its scenario.toml.
+fn tangier_variant(root: &Path, name: &str, edit: impl Fn(String) -> String) -> PathBuf {
+    copy_dir(&repo().join("rules"), &root.join("rules"));
+    let dir = root.join("scenarios").join(name);
+    copy_dir(&repo().join("scenarios/tangier-2016"), &dir);
+    let toml = dir.join("scenario.toml");
+    let before = fs::read_to_string(&toml).unwrap();
+    let after = edit(before.clone());
+    assert_ne!(before, after, "the edit changed nothing");
+    fs::write(&toml, after).unwrap();
+    dir
+}
+
+fn csv_rows(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let header = r.headers().unwrap().iter().map(String::from).collect();
+    let rows = r
+        .records()
+        .map(|x| x.unwrap().iter().map(String::from).collect())
+        .collect();
+    (header, rows)
+}
+
+fn col(header: &[String], name: &str) -> usize {
+    header
+        .iter()
+        .position(|h| h == name)
+        .unwrap_or_else(|| panic!("no column {name} in {header:?}"))
+}
+
+// ------------------------------------------------------------------------- sweep
+
+#[test]
+fn sweep_argument_errors_exit_2_naming_the_argument() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = shipped_copy(tmp.path(), "tangier-2016");
+    let d = dir.to_str().unwrap();
+    let cases: &[(&[&str], &[&str])] = &[
+        (
+            &["--budget", "100000-300000:5"],
+            &["--budget", "A..B:STEPS"],
+        ),
+        (&["--budget", "100000..300000"], &["--budget", "A..B:STEPS"]),
+        (&["--budget", "1e5..300000:5"], &["--budget", "1e5"]),
+        (&["--budget", "100000..300000:x"], &["--budget", "STEPS"]),
+        (
+            &["--budget", "100000..300000:1"],
+            &["--budget", "STEPS must be at least 2"],
+        ),
+        (
+            &["--budget", "300000..100000:3"],
+            &["--budget", "A must be less than B"],
+        ),
+        (
+            &["--set", "params.min_training_hours="],
+            &["--set", "no values"],
+        ),
+        (
+            &["--set", "params.min_training_hours=1,,2"],
+            &["--set", "empty"],
+        ),
+        (
+            &["--set", "params.min_training_hours"],
+            &["--set", "KEY=V1,V2"],
+        ),
+        (
+            &["--set", "params.min_trainig_hours=100,150"],
+            &[
+                "params.min_trainig_hours",
+                "did you mean `min_training_hours`",
+            ],
+        ),
+        (
+            &["--set", "quota.men.min_share=0,0.2"],
+            &["quota.men.min_share"],
+        ),
+        (&["--set", "budget.totl=1,2"], &["budget.totl"]),
+        (
+            &["--set", "budget.total=1,2", "--budget", "1..3:2"],
+            &["budget.total", "more than once"],
+        ),
+        (
+            &["--budget", "100000..300000:3", "--out", "sweep.txt"],
+            &["--out", "sweep.txt", ".csv or .json"],
+        ),
+        (&[], &["nothing to sweep"]),
+    ];
+    for (args, wanted) in cases {
+        let mut all = vec!["sweep", d];
+        all.extend_from_slice(args);
+        let out = idmaj(tmp.path(), &all);
+        no_panic(&out);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        for w in *wanted {
+            assert!(err.contains(w), "{args:?}: stderr lacks `{w}`:\n{err}");
+        }
+        assert!(out.stdout.is_empty(), "{args:?}: {}", text(&out.stdout));
+    }
+    // A bad value (not a bad key) is an input error naming the key, before any solving.
+    let out = idmaj(
+        tmp.path(),
+        &["sweep", d, "--set", "quota.women.min_share=0.2,7"],
+    );
+    no_panic(&out);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("min_share"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn budget_sweep_serves_more_with_more_money_and_never_overspends() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = shipped_copy(tmp.path(), "tangier-2016");
+    let out = idmaj(
+        tmp.path(),
+        &[
+            "sweep",
+            dir.to_str().unwrap(),
+            "--budget",
+            "60000..300000:7",
+            "--out",
+            "sweep.csv",
+        ],
+    );
+    let stdout = ok(&out);
+    assert!(stdout.contains("budget.total"), "{stdout}");
+    assert!(stdout.contains("served per city"), "{stdout}");
+    let (header, rows) = csv_rows(&tmp.path().join("sweep.csv"));
+    assert_eq!(rows.len(), 7);
+    let (b, served, spent, eligible) = (
+        col(&header, "budget.total"),
+        col(&header, "served"),
+        col(&header, "spent"),
+        col(&header, "eligible"),
+    );
+    let city = col(&header, "served.Tangier");
+    let mut last_served = 0;
+    let budgets: Vec<i64> = rows.iter().map(|r| r[b].parse().unwrap()).collect();
+    assert_eq!(budgets.first(), Some(&60_000));
+    assert_eq!(budgets.last(), Some(&300_000));
+    for r in &rows {
+        let budget: i64 = r[b].parse().unwrap();
+        let s: u64 = r[served].parse().unwrap();
+        let m: i64 = r[spent].parse().unwrap();
+        assert!(m <= budget, "spent {m} over budget {budget}");
+        assert!(s >= last_served, "served fell to {s} at {budget}");
+        assert_eq!(r[eligible], "24");
+        assert_eq!(r[city].parse::<u64>().unwrap(), s);
+        last_served = s;
+    }
+    assert!(last_served > 0);
+}
+
+#[test]
+fn sweep_output_does_not_depend_on_the_thread_count() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = shipped_copy(tmp.path(), "tangier-2016");
+    let run = |threads: &str, file: &str| {
+        let out = idmaj(
+            tmp.path(),
+            &[
+                "sweep",
+                dir.to_str().unwrap(),
+                "--threads",
+                threads,
+                "--budget",
+                "100000..300000:5",
+                "--set",
+                "params.min_training_hours=100,150",
+                "--set",
+                "quota.women.min_share=0,0.3",
+                "--out",
+                file,
+            ],
+        );
+        (ok(&out), fs::read(tmp.path().join(file)).unwrap())
+    };
+    let (out1, json1) = run("1", "one.json");
+    let (out2, json2) = run("2", "two.json");
+    assert_eq!(out1.replace("one.json", "x"), out2.replace("two.json", "x"));
+    assert_eq!(json1, json2);
+    let (_, csv1) = run("1", "one.csv");
+    let (_, csv2) = run("2", "two.csv");
+    assert_eq!(csv1, csv2);
+}
+
+#[test]
+fn csv_and_json_have_one_row_per_point_in_grid_order() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = shipped_copy(tmp.path(), "tangier-2016");
+    let d = dir.to_str().unwrap();
+    let args = [
+        "sweep",
+        d,
+        "--set",
+        "quota.women.min_share=0,0.25",
+        "--budget",
+        "150000..250000:3",
+        "--set",
+        "budget.cities.Tangier=200000",
+    ];
+    let mut with_csv = args.to_vec();
+    with_csv.extend(["--out", "s.csv"]);
+    ok(&idmaj(tmp.path(), &with_csv));
+    let mut with_json = args.to_vec();
+    with_json.extend(["--out", "s.json"]);
+    ok(&idmaj(tmp.path(), &with_json));
+
+    let (header, rows) = csv_rows(&tmp.path().join("s.csv"));
+    assert_eq!(rows.len(), 6);
+    assert_eq!(
+        &header[..3],
+        [
+            "quota.women.min_share",
+            "budget.cities.Tangier",
+            "budget.total"
+        ]
+    );
+    let order: Vec<(String, String)> = rows.iter().map(|r| (r[0].clone(), r[2].clone())).collect();
+    let want: Vec<(String, String)> = [
+        ("0", "150000"),
+        ("0", "200000"),
+        ("0", "250000"),
+        ("0.25", "150000"),
+        ("0.25", "200000"),
+        ("0.25", "250000"),
+    ]
+    .iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    assert_eq!(order, want);
+
+    let json: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(tmp.path().join("s.json")).unwrap()).unwrap();
+    let points = json["points"].as_array().unwrap();
+    assert_eq!(points.len(), 6);
+    let served = col(&header, "served");
+    let spent = col(&header, "spent");
+    for (p, r) in points.iter().zip(&rows) {
+        assert_eq!(p["served"].as_u64().unwrap().to_string(), r[served]);
+        assert_eq!(p["spent"].as_i64().unwrap().to_string(), r[spent]);
+        assert_eq!(
+            p["settings"]["budget.total"].as_i64().unwrap().to_string(),
+            r[2]
+        );
+        assert!(p["served_by_city"]["Tangier"].as_u64().is_some());
+        // The city cap holds at every point.
+        assert!(p["spent"].as_i64().unwrap() <= 200_000);
+        assert!(p["infeasible"].is_null());
+    }
+}
+
+#[test]
+fn an_infeasible_point_is_a_row_with_its_reason() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = shipped_copy(tmp.path(), "tangier-2016");
+    let out = idmaj(
+        tmp.path(),
+        &[
+            "sweep",
+            dir.to_str().unwrap(),
+            "--set",
+            "quota.women.min_count=0,40",
+            "--out",
+            "s.csv",
+        ],
+    );
+    let stdout = ok(&out);
+    assert!(stdout.contains("infeasible"), "{stdout}");
+    let (header, rows) = csv_rows(&tmp.path().join("s.csv"));
+    assert_eq!(rows.len(), 2);
+    let inf = col(&header, "infeasible");
+    assert_eq!(rows[0][inf], "");
+    assert!(rows[1][inf].contains("women"), "{:?}", rows[1]);
+}
+
+// ------------------------------------------------------------------------- compare
+
+#[test]
+fn compare_a_scenario_with_itself_finds_no_change() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = shipped_copy(tmp.path(), "tangier-2016");
+    let d = dir.to_str().unwrap();
+    let stdout = ok(&idmaj(tmp.path(), &["compare", d, d, "--out", "c.csv"]));
+    assert!(stdout.contains("no applicant changes outcome"), "{stdout}");
+    assert!(stdout.contains("served"), "{stdout}");
+    let (header, rows) = csv_rows(&tmp.path().join("c.csv"));
+    assert_eq!(
+        header,
+        [
+            "id",
+            "before_option",
+            "before_amount",
+            "after_option",
+            "after_amount",
+            "change",
+            "reason_before",
+            "reason_after"
+        ]
+    );
+    assert!(rows.is_empty(), "{rows:?}");
+}
+
+#[test]
+fn a_higher_training_threshold_lists_who_lost_eligibility_and_why() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = shipped_copy(tmp.path(), "tangier-2016");
+    let stdout = ok(&idmaj(
+        tmp.path(),
+        &[
+            "compare",
+            dir.to_str().unwrap(),
+            "--set",
+            "params.min_training_hours=250",
+            "--out",
+            "c.csv",
+        ],
+    ));
+    assert!(stdout.contains("min_training_hours=250"), "{stdout}");
+    let (header, rows) = csv_rows(&tmp.path().join("c.csv"));
+    assert!(!rows.is_empty());
+    let (change, before, after) = (
+        col(&header, "change"),
+        col(&header, "reason_before"),
+        col(&header, "reason_after"),
+    );
+    assert!(
+        rows.iter().any(|r| r[change] == "no_longer_funded"),
+        "{rows:?}"
+    );
+    for r in &rows {
+        // A stricter threshold only takes eligibility away.
+        assert!(r[after].starts_with("not eligible: "), "{r:?}");
+        assert!(r[after].contains("training ("), "{r:?}");
+        assert!(!r[before].starts_with("not eligible"), "{r:?}");
+        if r[change] == "no_longer_funded" {
+            assert!(r[before].starts_with("funded: "), "{r:?}");
+            assert_eq!(r[col(&header, "after_option")], "none");
+            assert_eq!(r[col(&header, "after_amount")], "0");
+        }
+        assert!(stdout.contains(&r[0]), "{} not listed:\n{stdout}", r[0]);
+    }
+}
+
+#[test]
+fn a_lower_budget_lists_newly_unfunded_applicants_with_the_budget_as_reason() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = shipped_copy(tmp.path(), "tangier-2016");
+    let b = tangier_variant(tmp.path(), "tangier-low", |t| {
+        t.replace("total = 262_519", "total = 180_000")
+    });
+    let stdout = ok(&idmaj(
+        tmp.path(),
+        &[
+            "compare",
+            a.to_str().unwrap(),
+            b.to_str().unwrap(),
+            "--out",
+            "c.csv",
+        ],
+    ));
+    assert!(stdout.contains("180,000"), "{stdout}");
+    let (header, rows) = csv_rows(&tmp.path().join("c.csv"));
+    let (change, after) = (col(&header, "change"), col(&header, "reason_after"));
+    let unfunded: Vec<_> = rows
+        .iter()
+        .filter(|r| r[change] == "no_longer_funded")
+        .collect();
+    assert!(!unfunded.is_empty(), "{rows:?}");
+    for r in unfunded {
+        assert!(r[after].starts_with("not funded"), "{r:?}");
+        assert!(r[after].contains("budget"), "{r:?}");
+    }
+}
+
+#[test]
+fn compare_says_when_the_applicants_differ_and_compares_the_common_ones() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = shipped_copy(tmp.path(), "tangier-2016");
+    let b = tangier_variant(tmp.path(), "tangier-fewer", |t| {
+        t.replace("total = 262_519", "total = 262_520")
+    });
+    let csv = b.join("applicants.csv");
+    let lines: Vec<String> = fs::read_to_string(&csv)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    // Drop the last two applicants.
+    fs::write(&csv, lines[..lines.len() - 2].join("\n") + "\n").unwrap();
+    let stdout = ok(&idmaj(
+        tmp.path(),
+        &["compare", a.to_str().unwrap(), b.to_str().unwrap()],
+    ));
+    assert!(
+        stdout.contains("the applicants differ: 42 ids in both, 2 only in A, 0 only in B"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn compare_with_an_unknown_key_exits_2_naming_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = shipped_copy(tmp.path(), "tangier-2016");
+    let out = idmaj(
+        tmp.path(),
+        &[
+            "compare",
+            dir.to_str().unwrap(),
+            "--set",
+            "params.min_trainig_hours=150",
+        ],
+    );
+    no_panic(&out);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("params.min_trainig_hours"));
+}
+
+#[test]
+fn budgets_above_the_funders_total_share_one_solve() {
+    // tangier-2016's funders hold 262,519 MAD: 300,000 and 400,000 allow the same spending.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = shipped_copy(tmp.path(), "tangier-2016");
+    let out = idmaj(
+        tmp.path(),
+        &[
+            "sweep",
+            dir.to_str().unwrap(),
+            "--budget",
+            "100000..400000:4",
+            "--out",
+            "s.csv",
+        ],
+    );
+    ok(&out);
+    let err = text(&out.stderr);
+    assert!(err.contains("scored 1 time, 3 allocations solved"), "{err}");
+    let (header, rows) = csv_rows(&tmp.path().join("s.csv"));
+    assert_eq!(rows.len(), 4);
+    let b = col(&header, "budget.total");
+    assert_eq!(rows[2][b], "300000");
+    assert_eq!(rows[3][b], "400000");
+    let served = col(&header, "served");
+    assert_eq!(rows[2][served..], rows[3][served..]);
+}
