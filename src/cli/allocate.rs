@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use idmaj::allocate::allocate;
 use idmaj::report::allocation::write_all;
+use idmaj::report::html::write_report;
 use idmaj::{pipeline, Result, Scenario};
 
 use super::{mad, ScenarioPath};
@@ -26,6 +27,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let assessments = pipeline::assess_all(&scenario)?;
     let alloc = allocate(&scenario, &assessments)?;
     let s = write_all(&args.out, &scenario, &assessments, &alloc)?;
+    let report = args.out.join("report.html");
+    write_report(&report, &scenario, &assessments, &alloc, &s)?;
     let cur = &scenario.program.currency;
     say!("{}", scenario.program.name);
     say!(
@@ -78,7 +81,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             );
         }
     }
-    for f in ["decisions.csv", "summary.json", "summary.md"] {
+    for f in ["decisions.csv", "summary.json", "summary.md", "report.html"] {
         say!("wrote      {}", args.out.join(f).display());
     }
     Ok(ExitCode::SUCCESS)
