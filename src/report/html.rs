@@ -247,7 +247,7 @@ fn legend(o: &mut String, y: f64, items: &[(&str, &str)]) {
     for (colour, label) in items {
         rect(o, x, y - 9.0, 10.0, 10.0, colour);
         text(o, x + 14.0, y, "start", "small", label);
-        x += 24.0 + 6.5 * label.chars().count() as f64;
+        x += 26.0 + 7.5 * label.chars().count() as f64;
     }
 }
 
@@ -746,7 +746,9 @@ h1{font-size:1.5rem;line-height:1.25;margin:0 0 4px}
 h2{font-size:1.05rem;margin:0 0 8px}
 p{margin:4px 0}
 .muted,.sub{color:var(--muted)}
-.kpis{display:grid;grid-template-columns:repeat(auto-fit,minmax(165px,1fr));gap:10px;margin-bottom:14px}
+.kpis{display:grid;grid-template-columns:repeat(2,1fr);gap:10px;margin-bottom:14px}
+@media (min-width:640px){.kpis{grid-template-columns:repeat(3,1fr)}}
+@media (min-width:1100px){.kpis{grid-template-columns:repeat(6,1fr)}}
 .kpi{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:10px 12px}
 .kpi .k{display:block;font-size:.8rem;text-transform:uppercase;letter-spacing:.04em;color:var(--muted)}
 .kpi b{display:block;font-size:1.35rem;font-variant-numeric:tabular-nums;margin:2px 0;white-space:nowrap}
@@ -771,8 +773,8 @@ td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.85em;overflow-wrap:anywhere}
 td.id{white-space:nowrap}
 footer{margin:18px 0 8px;font-size:.8rem;color:var(--muted)}
-@media (max-width:520px){main{padding:10px}h1{font-size:1.25rem}.kpi b{font-size:1.25rem}.grid{grid-template-columns:1fr}}
-@media print{body{background:#fff;font-size:11pt}main{max-width:none;padding:0}.card,.kpi{border-color:#cbd5e0;break-inside:avoid}.grid{grid-template-columns:1fr 1fr}.wide{break-inside:auto}@page{margin:12mm}}
+@media (max-width:520px){main{padding:10px}h1{font-size:1.25rem}.kpi b{font-size:1.25rem}.grid{grid-template-columns:1fr}svg text{font-size:14.5px}svg text.small{font-size:12.5px}}
+@media print{body{background:#fff;font-size:11pt}.kpis{grid-template-columns:repeat(3,1fr)}main{max-width:none;padding:0}.card,.kpi{border-color:#cbd5e0;break-inside:avoid}.grid{grid-template-columns:1fr 1fr}.wide{break-inside:auto}@page{margin:12mm}}
 ";
 
 fn page(title: &str, body: &str) -> String {
