@@ -576,7 +576,7 @@ fn score_chart(funded: &[f64], unfunded: &[f64]) -> String {
 fn frontier_chart(points: &[FrontierPoint]) -> String {
     let id = "chart-frontier";
     let title = "People served and objective against the budget";
-    let (w, panel, gap, left, right, top) = (640.0, 200.0, 56.0, 64.0, 12.0, 26.0);
+    let (w, panel, gap, left, right, top) = (640.0, 200.0, 56.0, 64.0, 34.0, 26.0);
     let h = top + 2.0 * panel + gap + 40.0;
     let mut o = String::new();
     svg_open(&mut o, id, title, w, h);
@@ -1415,6 +1415,36 @@ mod tests {
         assert_eq!(t.last(), Some(&6_000_000.0));
         let t = ticks(0.0, 7.0, 4);
         assert!(t.last().is_some_and(|v| *v >= 7.0));
+    }
+
+    #[test]
+    fn charts_survive_degenerate_data() {
+        assert!(score_chart(&[], &[]).contains("No eligible applicants."));
+        assert!(score_chart(&[50.0; 3], &[50.0]).contains("<rect"));
+        assert!(hbar_chart("x", "t", &[], BLUE).contains("Nothing to show."));
+        let zero = Bar {
+            label: "f".into(),
+            value: 0.0,
+            limit: Some(0.0),
+            note: String::new(),
+        };
+        assert!(!hbar_chart("x", "t", &[zero], BLUE).contains("NaN"));
+        assert!(served_chart(&BTreeMap::new()).contains("No applicants."));
+        let p = |budget, objective: f64| FrontierPoint {
+            budget,
+            served: 0,
+            objective,
+            bound: f64::NAN,
+            spent: 0,
+        };
+        for pts in [
+            vec![],
+            vec![p(1_000, 0.0)],
+            vec![p(1_000, 1.0), p(1_000, 2.0)],
+        ] {
+            let svg = frontier_chart(&pts);
+            assert!(!svg.contains("NaN") && !svg.contains("inf"), "{svg}");
+        }
     }
 
     #[test]
