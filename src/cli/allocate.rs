@@ -1,11 +1,12 @@
 //! `idmaj allocate SCENARIO [--out DIR]`: score every applicant, allocate kits and cash
-//! under every budget, write decisions.csv, summary.json and summary.md.
+//! under every budget, write decisions.csv, summary.json, summary.md and report.html.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use idmaj::allocate::allocate;
 use idmaj::report::allocation::write_all;
+use idmaj::report::html::write_report;
 use idmaj::report::number;
 use idmaj::{pipeline, Result, Scenario};
 
@@ -16,7 +17,8 @@ use super::{mad, ScenarioPath};
 pub struct Args {
     /// Scenario TOML file, or a folder holding scenario.toml.
     scenario: ScenarioPath,
-    /// Folder for decisions.csv, summary.json and summary.md (created if missing).
+    /// Folder for decisions.csv, summary.json, summary.md and report.html (created if
+    /// missing).
     #[arg(long, short, default_value = "out")]
     out: PathBuf,
 }
@@ -27,6 +29,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let assessments = pipeline::assess_all(&scenario)?;
     let alloc = allocate(&scenario, &assessments)?;
     let s = write_all(&args.out, &scenario, &assessments, &alloc)?;
+    let report = args.out.join("report.html");
+    write_report(&report, &scenario, &assessments, &alloc, &s)?;
     let cur = &scenario.program.currency;
     say!("{}", scenario.program.name);
     say!(
@@ -79,7 +83,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             );
         }
     }
-    for f in ["decisions.csv", "summary.json", "summary.md"] {
+    for f in ["decisions.csv", "summary.json", "summary.md", "report.html"] {
         say!("wrote      {}", args.out.join(f).display());
     }
     Ok(ExitCode::SUCCESS)

@@ -4,6 +4,7 @@
 //! a spreadsheet never runs it as a formula.
 
 pub mod allocation;
+pub mod html;
 
 use crate::assessment::{Assessment, Status};
 use crate::dialect::cell;
