@@ -26,7 +26,6 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use rayon::prelude::*;
-use serde::Serialize;
 
 use crate::allocate::allocate;
 use crate::applicant::Gender;
@@ -183,20 +182,8 @@ pub fn value_text(v: &toml::Value) -> String {
     }
 }
 
-/// One point of a frontier: enough to draw served and objective against budget.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct FrontierPoint {
-    /// `budget.total` of the point (the funders' total where the scenario has none), MAD.
-    pub budget: i64,
-    /// Applicants served.
-    pub served: u64,
-    /// Value of the allocation in the scenario's objective.
-    pub objective: f64,
-    /// Proven upper bound on the objective.
-    pub bound: f64,
-    /// Money allocated, MAD.
-    pub spent: i64,
-}
+/// One point of a frontier (the same type the HTML frontier page draws).
+pub use crate::report::html::FrontierPoint;
 
 /// The outcome at one point of a sweep.
 #[derive(Debug, Clone, PartialEq)]

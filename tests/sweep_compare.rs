@@ -513,3 +513,34 @@ fn budgets_above_the_funders_total_share_one_solve() {
     let served = col(&header, "served");
     assert_eq!(rows[2][served..], rows[3][served..]);
 }
+
+#[test]
+fn sweep_report_draws_the_frontier_for_every_feasible_point() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = shipped_copy(tmp.path(), "tangier-2016");
+    let page = tmp.path().join("frontier.html");
+    let out = idmaj(
+        tmp.path(),
+        &[
+            "sweep",
+            dir.to_str().unwrap(),
+            "--budget",
+            "100000..300000:5",
+            "--report",
+            page.to_str().unwrap(),
+        ],
+    );
+    ok(&out);
+    let html = fs::read_to_string(&page).unwrap();
+    assert!(html.contains("id=\"chart-frontier\""), "no frontier chart");
+    for budget in ["100,000", "150,000", "200,000", "250,000", "300,000"] {
+        assert!(
+            html.contains(budget),
+            "the page lacks the point at {budget}"
+        );
+    }
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "the page fetches something"
+    );
+}

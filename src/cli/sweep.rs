@@ -28,6 +28,10 @@ pub struct Args {
     /// Also write the rows to FILE: CSV for .csv, JSON for .json.
     #[arg(long, short, value_name = "FILE")]
     out: Option<PathBuf>,
+    /// Also write the frontier (served and objective against budget) as a self-contained
+    /// HTML page.
+    #[arg(long, value_name = "FILE.html")]
+    report: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy)]
@@ -111,6 +115,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
             }
         }
         say!();
+        say!("wrote {}", path.display());
+    }
+    if let Some(path) = &args.report {
+        let title = format!("{} — budget frontier", s.program);
+        idmaj::report::html::write_sweep_report(path, &title, &s.frontier())?;
         say!("wrote {}", path.display());
     }
     Ok(ExitCode::SUCCESS)

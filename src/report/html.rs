@@ -18,9 +18,9 @@ use crate::report::allocation::{ConstraintSummary, Summary, Tally};
 use crate::scenario::{Objective, Scenario};
 
 /// One point of a budget sweep, for [`write_sweep_report`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct FrontierPoint {
-    /// Total budget of the point, MAD.
+    /// `budget.total` of the point (the funders' total where the scenario has none), MAD.
     pub budget: i64,
     /// Applicants served.
     pub served: u64,
