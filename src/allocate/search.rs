@@ -136,34 +136,78 @@ impl State {
     }
 }
 
-/// Rounds the prices' choice, repairs broken rows and fills what is left, best profit first.
+/// Fractional candidates of the LP at a node, most fractional first: (candidate, share).
+pub(crate) type Fractional = Vec<(usize, f64)>;
+
+/// Rounds the LP solution at prices `lambda` down, repairs broken rows and fills what is
+/// left, best profit first. Also returns the LP's fractional candidates (`None` when the
+/// primal could not be recovered).
 pub(crate) fn heuristic(
     m: &Model,
     allowed: &[Allowed],
     lambda: &[f64],
     deadline: Instant,
-) -> State {
-    let t = lp::tol(m);
+) -> (State, Option<Fractional>) {
     let n = m.cands.len();
-    let mut profit = vec![0.0; n];
-    let choice: Vec<Option<usize>> = (0..n)
+    let profit: Vec<f64> = (0..n)
         .map(|c| match allowed[c] {
-            Allowed::Forced(o) => o,
-            Allowed::Free => {
-                let (o, p, _) = lp::best(m, c, lambda);
-                profit[c] = p;
-                if p > t {
-                    o
-                } else {
-                    None
-                }
-            }
+            Allowed::Free => lp::best(m, c, lambda).1,
+            Allowed::Forced(_) => 0.0,
         })
         .collect();
+    let (choice, fractional) = match lp::primal(m, allowed, lambda, deadline) {
+        Some(p) => {
+            let mut choice = p.base;
+            let mut frac = Vec::new();
+            for (c, share) in p.shares {
+                let total: f64 = share.iter().sum();
+                match share.iter().position(|&x| x >= 1.0 - 1e-6) {
+                    Some(o) => choice[c] = Some(o),
+                    None if total <= 1e-6 => {}
+                    None => frac.push((c, share.iter().fold(0.0f64, |a, &x| a.max(x)))),
+                }
+            }
+            frac.sort_by(|a, b| {
+                (a.1 - 0.5)
+                    .abs()
+                    .total_cmp(&(b.1 - 0.5).abs())
+                    .then(a.0.cmp(&b.0))
+            });
+            (choice, Some(frac))
+        }
+        None => {
+            let t = lp::tol(m);
+            let choice = (0..n)
+                .map(|c| match allowed[c] {
+                    Allowed::Forced(o) => o,
+                    Allowed::Free => {
+                        let (o, p, margin) = lp::best(m, c, lambda);
+                        if p > t && margin > t {
+                            o
+                        } else {
+                            None
+                        }
+                    }
+                })
+                .collect();
+            (choice, None)
+        }
+    };
     let mut s = State::new(m, choice);
     repair(m, allowed, lambda, &mut s, deadline);
     if !s.feasible(m) {
-        return s;
+        // Start again from nobody free served: that meets every row but the minimums.
+        let choice = (0..n)
+            .map(|c| match allowed[c] {
+                Allowed::Forced(o) => o,
+                Allowed::Free => None,
+            })
+            .collect();
+        s = State::new(m, choice);
+        repair(m, allowed, lambda, &mut s, deadline);
+        if !s.feasible(m) {
+            return (s, fractional);
+        }
     }
     let mut order: Vec<usize> = (0..n).filter(|&c| allowed[c] == Allowed::Free).collect();
     order.sort_by(|&a, &b| profit[b].total_cmp(&profit[a]).then(a.cmp(&b)));
@@ -190,7 +234,49 @@ pub(crate) fn heuristic(
             break;
         }
     }
-    s
+    swaps(m, allowed, &profit, &mut s, deadline);
+    (s, fractional)
+}
+
+/// Improves an allocation by swaps: a left-out candidate replaces a served one of lower value
+/// when every row still holds. Only the candidates nearest the cut-off are tried.
+fn swaps(m: &Model, allowed: &[Allowed], profit: &[f64], s: &mut State, deadline: Instant) {
+    const NEAR: usize = 300;
+    let free = |c: &usize| allowed[*c] == Allowed::Free;
+    let mut out: Vec<usize> = (0..m.cands.len())
+        .filter(free)
+        .filter(|&c| s.choice[c].is_none() && m.value[c] > 0.0)
+        .collect();
+    out.sort_by(|&a, &b| profit[b].total_cmp(&profit[a]).then(a.cmp(&b)));
+    out.truncate(NEAR);
+    let mut inside: Vec<usize> = (0..m.cands.len())
+        .filter(free)
+        .filter(|&c| s.choice[c].is_some())
+        .collect();
+    inside.sort_by(|&a, &b| profit[a].total_cmp(&profit[b]).then(a.cmp(&b)));
+    inside.truncate(NEAR);
+    inside.sort_by(|&a, &b| m.value[a].total_cmp(&m.value[b]).then(a.cmp(&b)));
+    for u in out {
+        if Instant::now() >= deadline {
+            return;
+        }
+        'options: for ou in 0..m.cands[u].opts.len() {
+            for k in 0..inside.len() {
+                let v = inside[k];
+                if m.value[v] >= m.value[u] {
+                    break;
+                }
+                let Some(old) = s.choice[v] else { continue };
+                s.set(m, v, None);
+                if s.fits(m, u, ou) {
+                    s.set(m, u, Some(ou));
+                    inside.remove(k);
+                    break 'options;
+                }
+                s.set(m, v, Some(old));
+            }
+        }
+    }
 }
 
 /// Greedy repair of broken rows: the move that removes most violation per profit lost.
@@ -305,7 +391,7 @@ impl Search<'_> {
             self.close(bound);
             return true;
         }
-        let h = heuristic(self.m, allowed, &lp.lambda, self.deadline);
+        let (h, fractional) = heuristic(self.m, allowed, &lp.lambda, self.deadline);
         self.offer(h);
         if bound <= self.incumbent() + self.prune_tol {
             self.close(bound);
@@ -329,10 +415,13 @@ impl Search<'_> {
                 pick = Some((c, key_margin, priced));
             }
         }
-        let Some((c, _, _)) = pick else {
+        let Some((mut c, _, _)) = pick else {
             // Everything is held: the heuristic evaluated the only allocation.
             return true;
         };
+        if let Some(&(f, _)) = fractional.as_ref().and_then(|f| f.first()) {
+            c = f;
+        }
         let (_, best_profit, _) = lp::best(self.m, c, &lp.lambda);
         let mut children: Vec<(f64, Option<usize>)> = std::iter::once(None)
             .chain((0..self.m.cands[c].opts.len()).map(Some))
@@ -391,18 +480,7 @@ pub(crate) fn solve(
     };
     let ub = search.round(root.bound);
     search.prune_tol = (gap * ub.abs()).max(lp::tol(m));
-    let h = heuristic(m, &allowed, &root.lambda, deadline);
-    let dbg = std::env::var_os("IDMAJ_DEBUG").is_some();
-    if dbg {
-        eprintln!(
-            "root bound {} converged {} heuristic {} feasible {} rows {}",
-            root.bound,
-            root.converged,
-            h.value,
-            h.feasible(m),
-            m.nrows()
-        );
-    }
+    let (h, _) = heuristic(m, &allowed, &root.lambda, deadline);
     search.offer(h);
     if let Some(seed) = seed {
         search.offer(State::new(m, seed));
@@ -427,22 +505,10 @@ pub(crate) fn solve(
         }
     }
     search.close(search.round(excluded));
-    if dbg {
-        let free = allowed.iter().filter(|a| **a == Allowed::Free).count();
-        eprintln!("core {free} slack {slack}");
-    }
     if !search.node(&mut allowed, &root.lambda) {
         search.close(ub);
     }
     let bound = ub.min(search.closed.max(search.incumbent()));
-    if dbg {
-        eprintln!(
-            "nodes {} incumbent {} bound {bound} timed_out {}",
-            search.nodes,
-            search.incumbent(),
-            search.timed_out
-        );
-    }
     Outcome {
         best: search.best,
         bound,
