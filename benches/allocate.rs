@@ -156,6 +156,9 @@ fn synthetic(n: usize, seed: u64, dir: &std::path::Path) -> (Scenario, Vec<Asses
     );
     let limit = std::env::var("LIMIT").unwrap_or_else(|_| "120".into());
     write!(toml, "[solver]\ntime_limit = {limit}\ngap = 0.0001\n").unwrap();
+    if let Ok(objective) = std::env::var("OBJECTIVE") {
+        write!(toml, "[objective]\nmaximize = \"{objective}\"\n").unwrap();
+    }
     let path = dir.join("scenario.toml");
     let s = Scenario::from_toml(&toml, "scenario.toml", dir, path).unwrap();
     (s, out)

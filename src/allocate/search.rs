@@ -209,13 +209,49 @@ pub(crate) fn heuristic(
             return (s, fractional);
         }
     }
-    let mut order: Vec<usize> = (0..n).filter(|&c| allowed[c] == Allowed::Free).collect();
+    improve(m, allowed, lambda, &profit, &mut s, deadline, 300);
+    (s, fractional)
+}
+
+/// Fills and swaps until neither changes anything (a few rounds at most).
+pub(crate) fn improve(
+    m: &Model,
+    allowed: &[Allowed],
+    lambda: &[f64],
+    profit: &[f64],
+    s: &mut State,
+    deadline: Instant,
+    near: usize,
+) {
+    for _round in 0..4 {
+        let filled = fill(m, allowed, lambda, profit, s, deadline);
+        let swapped = swaps(m, allowed, profit, s, deadline, near);
+        if !(filled || swapped) || Instant::now() >= deadline {
+            break;
+        }
+    }
+}
+
+/// Adds left-out candidates, best profit first, wherever every row still holds.
+fn fill(
+    m: &Model,
+    allowed: &[Allowed],
+    lambda: &[f64],
+    profit: &[f64],
+    s: &mut State,
+    deadline: Instant,
+) -> bool {
+    let n = m.cands.len();
+    let mut order: Vec<usize> = (0..n)
+        .filter(|&c| allowed[c] == Allowed::Free && s.choice[c].is_none() && m.value[c] > 0.0)
+        .collect();
     order.sort_by(|&a, &b| profit[b].total_cmp(&profit[a]).then(a.cmp(&b)));
     let mut opts_by_profit: Vec<usize> = Vec::new();
+    let mut any = false;
     for _pass in 0..2 {
         let mut changed = false;
         for &c in &order {
-            if s.choice[c].is_some() || m.value[c] <= 0.0 {
+            if s.choice[c].is_some() {
                 continue;
             }
             opts_by_profit.clear();
@@ -230,35 +266,42 @@ pub(crate) fn heuristic(
                 changed = true;
             }
         }
+        any |= changed;
         if !changed || Instant::now() >= deadline {
             break;
         }
     }
-    swaps(m, allowed, &profit, &mut s, deadline);
-    (s, fractional)
+    any
 }
 
 /// Improves an allocation by swaps: a left-out candidate replaces a served one of lower value
 /// when every row still holds. Only the candidates nearest the cut-off are tried.
-fn swaps(m: &Model, allowed: &[Allowed], profit: &[f64], s: &mut State, deadline: Instant) {
-    const NEAR: usize = 300;
+fn swaps(
+    m: &Model,
+    allowed: &[Allowed],
+    profit: &[f64],
+    s: &mut State,
+    deadline: Instant,
+    near: usize,
+) -> bool {
+    let mut any = false;
     let free = |c: &usize| allowed[*c] == Allowed::Free;
     let mut out: Vec<usize> = (0..m.cands.len())
         .filter(free)
         .filter(|&c| s.choice[c].is_none() && m.value[c] > 0.0)
         .collect();
     out.sort_by(|&a, &b| profit[b].total_cmp(&profit[a]).then(a.cmp(&b)));
-    out.truncate(NEAR);
+    out.truncate(near);
     let mut inside: Vec<usize> = (0..m.cands.len())
         .filter(free)
         .filter(|&c| s.choice[c].is_some())
         .collect();
     inside.sort_by(|&a, &b| profit[a].total_cmp(&profit[b]).then(a.cmp(&b)));
-    inside.truncate(NEAR);
+    inside.truncate(near);
     inside.sort_by(|&a, &b| m.value[a].total_cmp(&m.value[b]).then(a.cmp(&b)));
     for u in out {
         if Instant::now() >= deadline {
-            return;
+            return any;
         }
         'options: for ou in 0..m.cands[u].opts.len() {
             for k in 0..inside.len() {
@@ -271,12 +314,14 @@ fn swaps(m: &Model, allowed: &[Allowed], profit: &[f64], s: &mut State, deadline
                 if s.fits(m, u, ou) {
                     s.set(m, u, Some(ou));
                     inside.remove(k);
+                    any = true;
                     break 'options;
                 }
                 s.set(m, v, Some(old));
             }
         }
     }
+    any
 }
 
 /// Greedy repair of broken rows: the move that removes most violation per profit lost.
@@ -483,7 +528,12 @@ pub(crate) fn solve(
     let (h, _) = heuristic(m, &allowed, &root.lambda, deadline);
     search.offer(h);
     if let Some(seed) = seed {
-        search.offer(State::new(m, seed));
+        let mut s = State::new(m, seed);
+        if s.feasible(m) {
+            let profit: Vec<f64> = (0..n).map(|c| lp::best(m, c, &root.lambda).1).collect();
+            improve(m, &allowed, &root.lambda, &profit, &mut s, deadline, 3000);
+        }
+        search.offer(s);
     }
     if search.incumbent() + search.prune_tol >= ub {
         let bound = ub;
