@@ -507,10 +507,22 @@ pub(crate) fn solve(
     let n = m.cands.len();
     let mut allowed = vec![Allowed::Free; n];
     let Some(root) = lp::solve(m, &allowed, None, deadline) else {
+        // No time for the LP: zero prices still give a (weak) valid bound and a greedy
+        // allocation.
+        let lambda = vec![0.0; m.nrows()];
+        let bound = lp::bound_at(m, &allowed, &lambda);
+        let (mut h, _) = heuristic(m, &allowed, &lambda, deadline);
+        if let Some(seed) = seed {
+            let s = State::new(m, seed);
+            if s.feasible(m) && (!h.feasible(m) || s.value > h.value) {
+                h = s;
+            }
+        }
+        let best = h.feasible(m).then_some(h);
         return Outcome {
-            best: None,
-            bound: f64::INFINITY,
-            lambda: vec![0.0; m.nrows()],
+            best,
+            bound,
+            lambda,
             timed_out: true,
         };
     };
