@@ -420,29 +420,21 @@ impl Search<'_> {
         self.closed = self.closed.max(bound);
     }
 
-    /// Searches a subtree; false when it stopped before accounting for all of it.
-    fn node(&mut self, allowed: &mut [Allowed], warm: &[f64]) -> bool {
-        if Instant::now() >= self.deadline {
-            self.timed_out = true;
-            return false;
-        }
+    /// Evaluates one node: its LP, a heuristic allocation, and its children with the bound
+    /// each inherits (`None` when the LP failed).
+    fn expand(&mut self, allowed: &[Allowed], warm: &[f64]) -> Option<Expansion> {
         self.nodes += 1;
-        let Some(lp) = lp::solve(self.m, allowed, Some(warm), self.deadline) else {
-            self.timed_out |= Instant::now() >= self.deadline;
-            return false;
-        };
+        let lp = lp::solve(self.m, allowed, Some(warm), self.deadline)?;
         let bound = self.round(lp.bound);
         if bound <= self.incumbent() + self.prune_tol {
-            self.close(bound);
-            return true;
+            return Some(Expansion::Closed(bound));
         }
         let (h, fractional) = heuristic(self.m, allowed, &lp.lambda, self.deadline);
         self.offer(h);
         if bound <= self.incumbent() + self.prune_tol {
-            self.close(bound);
-            return true;
+            return Some(Expansion::Closed(bound));
         }
-        // Branch on the free candidate whose choice is closest to a tie.
+        // Branch on the most fractional candidate, else on the one closest to a tie.
         let t = lp::tol(self.m);
         let mut pick: Option<(usize, f64, f64)> = None; // (cand, margin, priced usage)
         for (c, a) in allowed.iter().enumerate() {
@@ -462,37 +454,127 @@ impl Search<'_> {
         }
         let Some((mut c, _, _)) = pick else {
             // Everything is held: the heuristic evaluated the only allocation.
-            return true;
+            return Some(Expansion::Closed(self.incumbent()));
         };
         if let Some(&(f, _)) = fractional.as_ref().and_then(|f| f.first()) {
             c = f;
         }
         let (_, best_profit, _) = lp::best(self.m, c, &lp.lambda);
-        let mut children: Vec<(f64, Option<usize>)> = std::iter::once(None)
+        let children = std::iter::once(None)
             .chain((0..self.m.cands[c].opts.len()).map(Some))
             .map(|o| {
                 let p = o.map_or(0.0, |o| self.m.profit(c, o, &lp.lambda));
-                (lp.bound - (best_profit - p), o)
+                (self.round(lp.bound - (best_profit - p)).min(bound), c, o)
             })
             .collect();
-        children.sort_by(|a, b| b.0.total_cmp(&a.0));
-        for (est, o) in children {
-            let est = self.round(est);
-            if self.timed_out {
-                self.close(est);
+        Some(Expansion::Branch(children, lp.lambda))
+    }
+}
+
+/// What evaluating a node gave.
+enum Expansion {
+    /// Nothing better below; the subtree's bound.
+    Closed(f64),
+    /// Children (bound, candidate, option) and the node's prices.
+    Branch(Vec<(f64, usize, Option<usize>)>, Vec<f64>),
+}
+
+/// An open node: the choices forced on the way down and the bound it inherits.
+struct Open {
+    bound: f64,
+    seq: usize,
+    forced: Vec<(usize, Option<usize>)>,
+    warm: std::rc::Rc<Vec<f64>>,
+}
+
+impl PartialEq for Open {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == std::cmp::Ordering::Equal
+    }
+}
+impl Eq for Open {}
+impl PartialOrd for Open {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Open {
+    /// Highest bound first, then the earliest made (deterministic).
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.bound
+            .total_cmp(&other.bound)
+            .then(other.seq.cmp(&self.seq))
+    }
+}
+
+impl Search<'_> {
+    /// Best-first branch-and-bound below `base`; the open nodes' bounds at a time-out are
+    /// closed, so the final bound stays valid.
+    fn run(&mut self, base: &[Allowed], warm: Vec<f64>, bound: f64) {
+        let mut heap = std::collections::BinaryHeap::new();
+        let mut seq = 0usize;
+        heap.push(Open {
+            bound,
+            seq,
+            forced: Vec::new(),
+            warm: std::rc::Rc::new(warm),
+        });
+        let mut allowed = base.to_vec();
+        // Best-first, but each expanded node's best child is searched next (a dive), so
+        // allocations are found early as in depth-first search.
+        let mut dive: Option<Open> = None;
+        while let Some(node) = dive.take().or_else(|| heap.pop()) {
+            if node.bound <= self.incumbent() + self.prune_tol {
+                self.close(node.bound);
                 continue;
             }
-            if est <= self.incumbent() + self.prune_tol {
-                self.close(est);
-                continue;
+            if Instant::now() >= self.deadline {
+                self.timed_out = true;
+                self.close(node.bound);
+                break;
             }
-            allowed[c] = Allowed::Forced(o);
-            if !self.node(allowed, &lp.lambda) {
-                self.close(est);
+            allowed.copy_from_slice(base);
+            for &(c, o) in &node.forced {
+                allowed[c] = Allowed::Forced(o);
             }
-            allowed[c] = Allowed::Free;
+            match self.expand(&allowed, &node.warm) {
+                None => {
+                    self.timed_out |= Instant::now() >= self.deadline;
+                    self.close(node.bound);
+                }
+                Some(Expansion::Closed(b)) => self.close(b.min(node.bound)),
+                Some(Expansion::Branch(mut children, lambda)) => {
+                    let warm = std::rc::Rc::new(lambda);
+                    children.sort_by(|a, b| b.0.total_cmp(&a.0));
+                    for (b, c, o) in children {
+                        if b <= self.incumbent() + self.prune_tol {
+                            self.close(b);
+                            continue;
+                        }
+                        seq += 1;
+                        let mut forced = node.forced.clone();
+                        forced.push((c, o));
+                        let open = Open {
+                            bound: b,
+                            seq,
+                            forced,
+                            warm: warm.clone(),
+                        };
+                        if dive.is_none() {
+                            dive = Some(open);
+                        } else {
+                            heap.push(open);
+                        }
+                    }
+                }
+            }
         }
-        true
+        if let Some(top) = heap.peek() {
+            self.close(top.bound);
+        }
+        if let Some(d) = dive {
+            self.close(d.bound);
+        }
     }
 }
 
@@ -567,9 +649,7 @@ pub(crate) fn solve(
         }
     }
     search.close(search.round(excluded));
-    if !search.node(&mut allowed, &root.lambda) {
-        search.close(ub);
-    }
+    search.run(&allowed, root.lambda.clone(), ub);
     let bound = ub.min(search.closed.max(search.incumbent()));
     Outcome {
         best: search.best,
