@@ -283,7 +283,7 @@ pub(crate) fn primal(
             }
         }
     }
-    if tied.len() > 3 * DIRECT {
+    if tied.len() > 5 * DIRECT {
         // Too many near ties for a quick LP: the caller rounds and repairs instead.
         return None;
     }
