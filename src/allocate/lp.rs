@@ -264,7 +264,7 @@ pub(crate) fn primal(
     lambda: &[f64],
     deadline: Instant,
 ) -> Option<Primal> {
-    let tie = 1e-6 * (1.0 + m.value.iter().fold(0.0f64, |a, v| a.max(v.abs())));
+    let tie = 1e-5 * (1.0 + m.value.iter().fold(0.0f64, |a, v| a.max(v.abs())));
     let mut base = vec![None; allowed.len()];
     let mut tied: Vec<(usize, Vec<usize>, bool)> = Vec::new(); // (cand, options, must serve)
     for (c, a) in allowed.iter().enumerate() {
