@@ -2,7 +2,10 @@
 //! `idmaj::allocate` and, next to it, by a plain good_lp MIP (microlp) of the same model.
 //!
 //! Run with `cargo bench --bench allocate` (sizes can be chosen: `-- 333 3000`; add `mip` to
-//! also run the plain MIP, `nomip` to skip it).
+//! also run the plain MIP above 3,000 applicants, `nomip` to skip it). Environment:
+//! `LIMIT` sets the scenario's time limit in seconds (default 120), `OBJECTIVE` its objective
+//! (`score`, `served`, `served_then_score`), `RELAX=1` solves the plain model's LP relaxation
+//! instead of the MIP.
 
 use std::fmt::Write as _;
 use std::time::Instant;
