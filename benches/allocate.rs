@@ -2,7 +2,10 @@
 //! `idmaj::allocate` and, next to it, by a plain good_lp MIP (microlp) of the same model.
 //!
 //! Run with `cargo bench --bench allocate` (sizes can be chosen: `-- 333 3000`; add `mip` to
-//! also run the plain MIP, `nomip` to skip it).
+//! also run the plain MIP above 3,000 applicants, `nomip` to skip it). Environment:
+//! `LIMIT` sets the scenario's time limit in seconds (default 120), `OBJECTIVE` its objective
+//! (`score`, `served`, `served_then_score`), `RELAX=1` solves the plain model's LP relaxation
+//! instead of the MIP.
 
 use std::fmt::Write as _;
 use std::time::Instant;
@@ -156,6 +159,9 @@ fn synthetic(n: usize, seed: u64, dir: &std::path::Path) -> (Scenario, Vec<Asses
     );
     let limit = std::env::var("LIMIT").unwrap_or_else(|_| "120".into());
     write!(toml, "[solver]\ntime_limit = {limit}\ngap = 0.0001\n").unwrap();
+    if let Ok(objective) = std::env::var("OBJECTIVE") {
+        write!(toml, "[objective]\nmaximize = \"{objective}\"\n").unwrap();
+    }
     let path = dir.join("scenario.toml");
     let s = Scenario::from_toml(&toml, "scenario.toml", dir, path).unwrap();
     (s, out)

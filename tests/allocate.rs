@@ -570,3 +570,29 @@ fn earmarked_money_pays_only_its_city_and_kind() {
     let tangier = r.funding[2].iter().find(|(f, _)| f == "tangier").unwrap().1;
     assert!(tangier >= 11_000, "{:?}", r.funding[2]);
 }
+
+#[test]
+fn a_tiny_time_limit_still_gives_a_checked_allocation() {
+    let body = format!(
+        "[budget]\ntotal = 900000\n[budget.cities]\nFes = 200000\n\
+         [[kit]]\nid = \"plumbing\"\ntrade = \"plumbing\"\ncost = 11000\nstock = 20\n\
+         {WOMEN}min_share = 0.25\n[solver]\ntime_limit = 0.001\n"
+    );
+    let (_dir, s) = scenario(&body);
+    let a: Vec<Assessment> = (0..400)
+        .map(|i| {
+            let offers = vec![kit("plumbing", 11_000, 0), cash(8_000 + (i * 37) % 17_000)];
+            person(
+                &format!("id{i:03}"),
+                CITIES[i as usize % 3],
+                i % 3 == 0,
+                ((i * 13) % 90) as f64,
+                offers,
+            )
+        })
+        .collect();
+    let r = allocate(&s, &a).unwrap();
+    check(&s, &a, &r);
+    assert!(r.timed_out);
+    assert!(r.elapsed.as_secs_f64() < 1.0, "{:?}", r.elapsed);
+}

@@ -21,7 +21,7 @@ use super::model::Model;
 /// Largest working set solved in one LP.
 pub(crate) const DIRECT: usize = 1200;
 /// The working set is abandoned (prices kept as they are) past this size.
-const MAX_WORKING: usize = 12_000;
+const MAX_WORKING: usize = 60_000;
 
 /// What a candidate may do in a subproblem.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,8 +39,6 @@ pub(crate) struct Lp {
     pub lambda: Vec<f64>,
     /// `g(lambda)`: a valid upper bound of the subproblem.
     pub bound: f64,
-    /// True when the prices were proven to minimise `g`.
-    pub converged: bool,
 }
 
 /// Tolerance on profits, in objective units.
@@ -53,17 +51,26 @@ fn price_cap(m: &Model) -> f64 {
     1e4 * (1.0 + m.value.iter().fold(0.0f64, |a, v| a.max(v.abs())))
 }
 
-/// Best option (`None` = nothing) and its profit, for a free candidate.
+/// Best option (`None` = nothing), its profit, and its margin over the next best, for a free
+/// candidate. Near ties go to the option using less of the rows (scaled), so that held
+/// choices do not pile onto a resource whose price happens to be zero.
 pub(crate) fn best(m: &Model, c: usize, lambda: &[f64]) -> (Option<usize>, f64, f64) {
-    let mut best = (None, 0.0f64);
+    let tie = 1e-9 * (1.0 + m.value[c].abs());
+    let mut best = (None, 0.0f64, 0.0f64); // (option, profit, footprint)
     let mut second = f64::NEG_INFINITY;
     for o in 0..m.cands[c].opts.len() {
         let p = m.profit(c, o, lambda);
-        if p > best.1 {
-            second = best.1;
-            best = (Some(o), p);
-        } else if p > second {
-            second = p;
+        let opt = &m.cands[c].opts[o];
+        let foot: f64 = m.coef_s[opt.start..opt.end]
+            .iter()
+            .map(|a| a.max(0.0))
+            .sum();
+        let wins = p > best.1 + tie || (p > best.1 - tie && best.0.is_some() && foot < best.2);
+        if wins {
+            second = second.max(best.1);
+            best = (Some(o), p, foot);
+        } else {
+            second = second.max(p);
         }
     }
     (best.0, best.1, best.1 - second)
@@ -152,13 +159,10 @@ pub(crate) fn solve(
             _ => None,
         }),
     );
-    let (lambda, converged) = solve_free(m, &free, &b, warm, deadline)?;
+    // Unconverged prices still give a valid bound (weak duality), only a weaker one.
+    let (lambda, _converged) = solve_free(m, &free, &b, warm, deadline)?;
     let bound = bound_at(m, allowed, &lambda);
-    Some(Lp {
-        lambda,
-        bound,
-        converged,
-    })
+    Some(Lp { lambda, bound })
 }
 
 /// Prices for the candidates `free` under right-hand sides `b`; `true` when proven minimal.
@@ -206,25 +210,152 @@ fn solve_free(
     loop {
         let bw = residual(m, b, held.iter().filter_map(|&(c, o)| o.map(|o| (c, o))));
         working.sort_unstable();
-        let Some(l) = direct(m, &working, &bw, deadline) else {
+        let l = direct(m, &working, &bw, deadline);
+        let Some(l) = l else {
             return Some((lambda, false));
         };
         lambda = l;
-        let mut moved = Vec::new();
-        held.retain(|&(c, o)| {
-            let now = o.map_or(0.0, |o| m.profit(c, o, &lambda));
-            let ok = best(m, c, &lambda).1 <= now + t;
-            if !ok {
-                moved.push(c);
-            }
-            ok
-        });
-        if moved.is_empty() {
+        // Held choices that are no longer best join the working set, the worst first and
+        // a bounded number per round (partial pricing keeps each LP small).
+        let mut worse: Vec<(f64, usize)> = held
+            .iter()
+            .enumerate()
+            .filter_map(|(k, &(c, o))| {
+                let now = o.map_or(0.0, |o| m.profit(c, o, &lambda));
+                let by = best(m, c, &lambda).1 - now;
+                (by > t).then_some((by, k))
+            })
+            .collect();
+        if worse.is_empty() {
             return Some((lambda, true));
         }
-        working.extend(moved);
+        worse.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        worse.truncate((working.len() / 2).max(DIRECT));
+        let mut leave = vec![false; held.len()];
+        for &(_, k) in &worse {
+            leave[k] = true;
+            working.push(held[k].0);
+        }
+        let mut k = 0;
+        held.retain(|_| {
+            k += 1;
+            !leave[k - 1]
+        });
         if working.len() > MAX_WORKING || Instant::now() >= deadline {
             return Some((lambda, false));
         }
     }
+}
+
+/// A primal LP solution at prices `lambda`: candidates with a clear best option take it;
+/// the rest (near ties) share out what the rows leave, by a small primal LP.
+pub(crate) struct Primal {
+    /// Integral part: the clear choices (forced ones included); ties are `None` here.
+    pub base: Vec<Option<usize>>,
+    /// Near-tied candidates and the share of each of their options.
+    pub shares: Vec<(usize, Vec<f64>)>,
+}
+
+/// Recovers a primal solution consistent with `lambda` (complementary slackness);
+/// `None` if the near ties cannot meet the rows (prices not optimal enough).
+pub(crate) fn primal(
+    m: &Model,
+    allowed: &[Allowed],
+    lambda: &[f64],
+    deadline: Instant,
+) -> Option<Primal> {
+    let tie = 1e-5 * (1.0 + m.value.iter().fold(0.0f64, |a, v| a.max(v.abs())));
+    let mut base = vec![None; allowed.len()];
+    let mut tied: Vec<(usize, Vec<usize>, bool)> = Vec::new(); // (cand, options, must serve)
+    for (c, a) in allowed.iter().enumerate() {
+        match a {
+            Allowed::Forced(o) => base[c] = *o,
+            Allowed::Free => {
+                let (o, p, margin) = best(m, c, lambda);
+                if margin > tie {
+                    base[c] = o;
+                    continue;
+                }
+                let opts: Vec<usize> = (0..m.cands[c].opts.len())
+                    .filter(|&k| m.profit(c, k, lambda) >= p - tie)
+                    .collect();
+                tied.push((c, opts, p > tie));
+            }
+        }
+    }
+    if tied.len() > 5 * DIRECT {
+        // Too many near ties for a quick LP: the caller rounds and repairs instead.
+        return None;
+    }
+    if tied.is_empty() {
+        return Some(Primal {
+            base,
+            shares: Vec::new(),
+        });
+    }
+    let b = residual(
+        m,
+        &m.b_s,
+        base.iter()
+            .enumerate()
+            .filter_map(|(c, o)| o.map(|o| (c, o))),
+    );
+    let now = Instant::now();
+    if now >= deadline {
+        return None;
+    }
+    let mut vars = ProblemVariables::new();
+    let x: Vec<Vec<Variable>> = tied
+        .iter()
+        .map(|(_, opts, _)| {
+            opts.iter()
+                .map(|_| vars.add(variable().min(0.0).max(1.0)))
+                .collect()
+        })
+        .collect();
+    let mut obj = Expression::default();
+    for ((c, _, _), xs) in tied.iter().zip(&x) {
+        for &v in xs {
+            obj.add_mul(m.value[*c], v);
+        }
+    }
+    let mut problem = vars
+        .maximise(obj)
+        .using(microlp)
+        .with_time_limit((deadline - now).as_secs_f64());
+    let mut rows: Vec<Expression> = vec![Expression::default(); m.nrows()];
+    for ((c, opts, must), xs) in tied.iter().zip(&x) {
+        let mut one = Expression::default();
+        for (&k, &v) in opts.iter().zip(xs) {
+            one.add_mul(1.0, v);
+            let o = &m.cands[*c].opts[k];
+            for j in o.start..o.end {
+                rows[m.row_of[j] as usize].add_mul(m.coef_s[j], v);
+            }
+        }
+        if xs.len() > 1 || *must {
+            if *must {
+                problem.add_constraint(constraint!(one == 1.0));
+            } else {
+                problem.add_constraint(constraint!(one <= 1.0));
+            }
+        }
+    }
+    for (r, e) in rows.into_iter().enumerate() {
+        let slack = b[r] + 1e-9 * m.b_s[r].abs().max(1.0);
+        problem.add_constraint(constraint!(e <= slack));
+    }
+    let sol = problem.solve().ok()?;
+    let shares = tied
+        .iter()
+        .zip(&x)
+        .map(|((c, opts, _), xs)| {
+            let mut share = vec![0.0; m.cands[*c].opts.len()];
+            for (&k, &v) in opts.iter().zip(xs) {
+                share[k] = sol.value(v).clamp(0.0, 1.0);
+            }
+            (*c, share)
+        })
+        .collect();
+    Some(Primal { base, shares })
 }

@@ -3,10 +3,15 @@
 //! The model is a multiple-choice knapsack: a binary per (eligible applicant, offer), at most
 //! one offer each, and a few dozen coupling rows (total budget, city caps, funder cuts, kit
 //! stock, quotas). A general MIP solver does not exploit that shape, so this module does:
-//! the LP relaxation is solved through its ~50 prices ([`lp`]), an integer allocation is built
-//! from the prices and proven within the gap by a branch-and-bound over the few applicants the
-//! prices leave in doubt ([`search`]). The result is re-checked in exact integers
-//! ([`verify`]) before anyone sees it, and every eligible applicant left out gets a reason.
+//! the LP relaxation is solved through its ~50 prices (`lp`), an integer allocation is built
+//! from the prices (round, repair, fill, swap) and improved and proven by a best-first
+//! branch-and-bound over the applicants the prices leave in doubt (`search`). The result is
+//! re-checked in exact integers (`verify`) before anyone sees it, money is split to funders by
+//! an integral flow (`funding`), and every eligible applicant left out gets a reason
+//! (`explain`).
+//!
+//! The bound reported is always valid: any prices `λ ≥ 0` bound every allocation (weak
+//! duality), so even a search cut short by the time limit reports an honest gap.
 
 mod explain;
 mod funding;

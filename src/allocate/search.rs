@@ -136,42 +136,122 @@ impl State {
     }
 }
 
-/// Rounds the prices' choice, repairs broken rows and fills what is left, best profit first.
+/// Fractional candidates of the LP at a node, most fractional first: (candidate, share).
+pub(crate) type Fractional = Vec<(usize, f64)>;
+
+/// Rounds the LP solution at prices `lambda` down, repairs broken rows and fills what is
+/// left, best profit first. Also returns the LP's fractional candidates (`None` when the
+/// primal could not be recovered).
 pub(crate) fn heuristic(
     m: &Model,
     allowed: &[Allowed],
     lambda: &[f64],
     deadline: Instant,
-) -> State {
-    let t = lp::tol(m);
+) -> (State, Option<Fractional>) {
     let n = m.cands.len();
-    let mut profit = vec![0.0; n];
-    let choice: Vec<Option<usize>> = (0..n)
+    let profit: Vec<f64> = (0..n)
         .map(|c| match allowed[c] {
-            Allowed::Forced(o) => o,
-            Allowed::Free => {
-                let (o, p, _) = lp::best(m, c, lambda);
-                profit[c] = p;
-                if p > t {
-                    o
-                } else {
-                    None
-                }
-            }
+            Allowed::Free => lp::best(m, c, lambda).1,
+            Allowed::Forced(_) => 0.0,
         })
         .collect();
+    let (choice, fractional) = match lp::primal(m, allowed, lambda, deadline) {
+        Some(p) => {
+            let mut choice = p.base;
+            let mut frac = Vec::new();
+            for (c, share) in p.shares {
+                let total: f64 = share.iter().sum();
+                match share.iter().position(|&x| x >= 1.0 - 1e-6) {
+                    Some(o) => choice[c] = Some(o),
+                    None if total <= 1e-6 => {}
+                    None => frac.push((c, share.iter().fold(0.0f64, |a, &x| a.max(x)))),
+                }
+            }
+            frac.sort_by(|a, b| {
+                (a.1 - 0.5)
+                    .abs()
+                    .total_cmp(&(b.1 - 0.5).abs())
+                    .then(a.0.cmp(&b.0))
+            });
+            (choice, Some(frac))
+        }
+        None => {
+            let t = lp::tol(m);
+            let choice = (0..n)
+                .map(|c| match allowed[c] {
+                    Allowed::Forced(o) => o,
+                    Allowed::Free => {
+                        let (o, p, margin) = lp::best(m, c, lambda);
+                        if p > t && margin > t {
+                            o
+                        } else {
+                            None
+                        }
+                    }
+                })
+                .collect();
+            (choice, None)
+        }
+    };
     let mut s = State::new(m, choice);
     repair(m, allowed, lambda, &mut s, deadline);
     if !s.feasible(m) {
-        return s;
+        // Start again from nobody free served: that meets every row but the minimums.
+        let choice = (0..n)
+            .map(|c| match allowed[c] {
+                Allowed::Forced(o) => o,
+                Allowed::Free => None,
+            })
+            .collect();
+        s = State::new(m, choice);
+        repair(m, allowed, lambda, &mut s, deadline);
+        if !s.feasible(m) {
+            return (s, fractional);
+        }
     }
-    let mut order: Vec<usize> = (0..n).filter(|&c| allowed[c] == Allowed::Free).collect();
+    improve(m, allowed, lambda, &profit, &mut s, deadline, 300);
+    (s, fractional)
+}
+
+/// Fills and swaps until neither changes anything (a few rounds at most).
+pub(crate) fn improve(
+    m: &Model,
+    allowed: &[Allowed],
+    lambda: &[f64],
+    profit: &[f64],
+    s: &mut State,
+    deadline: Instant,
+    near: usize,
+) {
+    for _round in 0..4 {
+        let filled = fill(m, allowed, lambda, profit, s, deadline);
+        let swapped = swaps(m, allowed, profit, s, deadline, near);
+        if !(filled || swapped) || Instant::now() >= deadline {
+            break;
+        }
+    }
+}
+
+/// Adds left-out candidates, best profit first, wherever every row still holds.
+fn fill(
+    m: &Model,
+    allowed: &[Allowed],
+    lambda: &[f64],
+    profit: &[f64],
+    s: &mut State,
+    deadline: Instant,
+) -> bool {
+    let n = m.cands.len();
+    let mut order: Vec<usize> = (0..n)
+        .filter(|&c| allowed[c] == Allowed::Free && s.choice[c].is_none() && m.value[c] > 0.0)
+        .collect();
     order.sort_by(|&a, &b| profit[b].total_cmp(&profit[a]).then(a.cmp(&b)));
     let mut opts_by_profit: Vec<usize> = Vec::new();
+    let mut any = false;
     for _pass in 0..2 {
         let mut changed = false;
         for &c in &order {
-            if s.choice[c].is_some() || m.value[c] <= 0.0 {
+            if s.choice[c].is_some() {
                 continue;
             }
             opts_by_profit.clear();
@@ -186,11 +266,62 @@ pub(crate) fn heuristic(
                 changed = true;
             }
         }
+        any |= changed;
         if !changed || Instant::now() >= deadline {
             break;
         }
     }
-    s
+    any
+}
+
+/// Improves an allocation by swaps: a left-out candidate replaces a served one of lower value
+/// when every row still holds. Only the candidates nearest the cut-off are tried.
+fn swaps(
+    m: &Model,
+    allowed: &[Allowed],
+    profit: &[f64],
+    s: &mut State,
+    deadline: Instant,
+    near: usize,
+) -> bool {
+    let mut any = false;
+    let free = |c: &usize| allowed[*c] == Allowed::Free;
+    let mut out: Vec<usize> = (0..m.cands.len())
+        .filter(free)
+        .filter(|&c| s.choice[c].is_none() && m.value[c] > 0.0)
+        .collect();
+    out.sort_by(|&a, &b| profit[b].total_cmp(&profit[a]).then(a.cmp(&b)));
+    out.truncate(near);
+    let mut inside: Vec<usize> = (0..m.cands.len())
+        .filter(free)
+        .filter(|&c| s.choice[c].is_some())
+        .collect();
+    inside.sort_by(|&a, &b| profit[a].total_cmp(&profit[b]).then(a.cmp(&b)));
+    inside.truncate(near);
+    inside.sort_by(|&a, &b| m.value[a].total_cmp(&m.value[b]).then(a.cmp(&b)));
+    for u in out {
+        if Instant::now() >= deadline {
+            return any;
+        }
+        'options: for ou in 0..m.cands[u].opts.len() {
+            for k in 0..inside.len() {
+                let v = inside[k];
+                if m.value[v] >= m.value[u] {
+                    break;
+                }
+                let Some(old) = s.choice[v] else { continue };
+                s.set(m, v, None);
+                if s.fits(m, u, ou) {
+                    s.set(m, u, Some(ou));
+                    inside.remove(k);
+                    any = true;
+                    break 'options;
+                }
+                s.set(m, v, Some(old));
+            }
+        }
+    }
+    any
 }
 
 /// Greedy repair of broken rows: the move that removes most violation per profit lost.
@@ -289,29 +420,21 @@ impl Search<'_> {
         self.closed = self.closed.max(bound);
     }
 
-    /// Searches a subtree; false when it stopped before accounting for all of it.
-    fn node(&mut self, allowed: &mut [Allowed], warm: &[f64]) -> bool {
-        if Instant::now() >= self.deadline {
-            self.timed_out = true;
-            return false;
-        }
+    /// Evaluates one node: its LP, a heuristic allocation, and its children with the bound
+    /// each inherits (`None` when the LP failed).
+    fn expand(&mut self, allowed: &[Allowed], warm: &[f64]) -> Option<Expansion> {
         self.nodes += 1;
-        let Some(lp) = lp::solve(self.m, allowed, Some(warm), self.deadline) else {
-            self.timed_out |= Instant::now() >= self.deadline;
-            return false;
-        };
+        let lp = lp::solve(self.m, allowed, Some(warm), self.deadline)?;
         let bound = self.round(lp.bound);
         if bound <= self.incumbent() + self.prune_tol {
-            self.close(bound);
-            return true;
+            return Some(Expansion::Closed(bound));
         }
-        let h = heuristic(self.m, allowed, &lp.lambda, self.deadline);
+        let (h, fractional) = heuristic(self.m, allowed, &lp.lambda, self.deadline);
         self.offer(h);
         if bound <= self.incumbent() + self.prune_tol {
-            self.close(bound);
-            return true;
+            return Some(Expansion::Closed(bound));
         }
-        // Branch on the free candidate whose choice is closest to a tie.
+        // Branch on the most fractional candidate, else on the one closest to a tie.
         let t = lp::tol(self.m);
         let mut pick: Option<(usize, f64, f64)> = None; // (cand, margin, priced usage)
         for (c, a) in allowed.iter().enumerate() {
@@ -329,36 +452,129 @@ impl Search<'_> {
                 pick = Some((c, key_margin, priced));
             }
         }
-        let Some((c, _, _)) = pick else {
+        let Some((mut c, _, _)) = pick else {
             // Everything is held: the heuristic evaluated the only allocation.
-            return true;
+            return Some(Expansion::Closed(self.incumbent()));
         };
+        if let Some(&(f, _)) = fractional.as_ref().and_then(|f| f.first()) {
+            c = f;
+        }
         let (_, best_profit, _) = lp::best(self.m, c, &lp.lambda);
-        let mut children: Vec<(f64, Option<usize>)> = std::iter::once(None)
+        let children = std::iter::once(None)
             .chain((0..self.m.cands[c].opts.len()).map(Some))
             .map(|o| {
                 let p = o.map_or(0.0, |o| self.m.profit(c, o, &lp.lambda));
-                (lp.bound - (best_profit - p), o)
+                (self.round(lp.bound - (best_profit - p)).min(bound), c, o)
             })
             .collect();
-        children.sort_by(|a, b| b.0.total_cmp(&a.0));
-        for (est, o) in children {
-            let est = self.round(est);
-            if self.timed_out {
-                self.close(est);
+        Some(Expansion::Branch(children, lp.lambda))
+    }
+}
+
+/// What evaluating a node gave.
+enum Expansion {
+    /// Nothing better below; the subtree's bound.
+    Closed(f64),
+    /// Children (bound, candidate, option) and the node's prices.
+    Branch(Vec<(f64, usize, Option<usize>)>, Vec<f64>),
+}
+
+/// An open node: the choices forced on the way down and the bound it inherits.
+struct Open {
+    bound: f64,
+    seq: usize,
+    forced: Vec<(usize, Option<usize>)>,
+    warm: std::rc::Rc<Vec<f64>>,
+}
+
+impl PartialEq for Open {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == std::cmp::Ordering::Equal
+    }
+}
+impl Eq for Open {}
+impl PartialOrd for Open {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Open {
+    /// Highest bound first, then the earliest made (deterministic).
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.bound
+            .total_cmp(&other.bound)
+            .then(other.seq.cmp(&self.seq))
+    }
+}
+
+impl Search<'_> {
+    /// Best-first branch-and-bound below `base`; the open nodes' bounds at a time-out are
+    /// closed, so the final bound stays valid.
+    fn run(&mut self, base: &[Allowed], warm: Vec<f64>, bound: f64) {
+        let mut heap = std::collections::BinaryHeap::new();
+        let mut seq = 0usize;
+        heap.push(Open {
+            bound,
+            seq,
+            forced: Vec::new(),
+            warm: std::rc::Rc::new(warm),
+        });
+        let mut allowed = base.to_vec();
+        // Best-first, but each expanded node's best child is searched next (a dive), so
+        // allocations are found early as in depth-first search.
+        let mut dive: Option<Open> = None;
+        while let Some(node) = dive.take().or_else(|| heap.pop()) {
+            if node.bound <= self.incumbent() + self.prune_tol {
+                self.close(node.bound);
                 continue;
             }
-            if est <= self.incumbent() + self.prune_tol {
-                self.close(est);
-                continue;
+            if Instant::now() >= self.deadline {
+                self.timed_out = true;
+                self.close(node.bound);
+                break;
             }
-            allowed[c] = Allowed::Forced(o);
-            if !self.node(allowed, &lp.lambda) {
-                self.close(est);
+            allowed.copy_from_slice(base);
+            for &(c, o) in &node.forced {
+                allowed[c] = Allowed::Forced(o);
             }
-            allowed[c] = Allowed::Free;
+            match self.expand(&allowed, &node.warm) {
+                None => {
+                    self.timed_out |= Instant::now() >= self.deadline;
+                    self.close(node.bound);
+                }
+                Some(Expansion::Closed(b)) => self.close(b.min(node.bound)),
+                Some(Expansion::Branch(mut children, lambda)) => {
+                    let warm = std::rc::Rc::new(lambda);
+                    children.sort_by(|a, b| b.0.total_cmp(&a.0));
+                    for (b, c, o) in children {
+                        if b <= self.incumbent() + self.prune_tol {
+                            self.close(b);
+                            continue;
+                        }
+                        seq += 1;
+                        let mut forced = node.forced.clone();
+                        forced.push((c, o));
+                        let open = Open {
+                            bound: b,
+                            seq,
+                            forced,
+                            warm: warm.clone(),
+                        };
+                        if dive.is_none() {
+                            dive = Some(open);
+                        } else {
+                            heap.push(open);
+                        }
+                    }
+                }
+            }
         }
-        true
+        if let Some(top) = heap.peek() {
+            self.close(top.bound);
+        }
+        if let Some(d) = dive {
+            self.close(d.bound);
+        }
     }
 }
 
@@ -373,10 +589,22 @@ pub(crate) fn solve(
     let n = m.cands.len();
     let mut allowed = vec![Allowed::Free; n];
     let Some(root) = lp::solve(m, &allowed, None, deadline) else {
+        // No time for the LP: zero prices still give a (weak) valid bound and a greedy
+        // allocation.
+        let lambda = vec![0.0; m.nrows()];
+        let bound = lp::bound_at(m, &allowed, &lambda);
+        let (mut h, _) = heuristic(m, &allowed, &lambda, deadline);
+        if let Some(seed) = seed {
+            let s = State::new(m, seed);
+            if s.feasible(m) && (!h.feasible(m) || s.value > h.value) {
+                h = s;
+            }
+        }
+        let best = h.feasible(m).then_some(h);
         return Outcome {
-            best: None,
-            bound: f64::INFINITY,
-            lambda: vec![0.0; m.nrows()],
+            best,
+            bound,
+            lambda,
             timed_out: true,
         };
     };
@@ -391,21 +619,15 @@ pub(crate) fn solve(
     };
     let ub = search.round(root.bound);
     search.prune_tol = (gap * ub.abs()).max(lp::tol(m));
-    let h = heuristic(m, &allowed, &root.lambda, deadline);
-    let dbg = std::env::var_os("IDMAJ_DEBUG").is_some();
-    if dbg {
-        eprintln!(
-            "root bound {} converged {} heuristic {} feasible {} rows {}",
-            root.bound,
-            root.converged,
-            h.value,
-            h.feasible(m),
-            m.nrows()
-        );
-    }
+    let (h, _) = heuristic(m, &allowed, &root.lambda, deadline);
     search.offer(h);
     if let Some(seed) = seed {
-        search.offer(State::new(m, seed));
+        let mut s = State::new(m, seed);
+        if s.feasible(m) {
+            let profit: Vec<f64> = (0..n).map(|c| lp::best(m, c, &root.lambda).1).collect();
+            improve(m, &allowed, &root.lambda, &profit, &mut s, deadline, 3000);
+        }
+        search.offer(s);
     }
     if search.incumbent() + search.prune_tol >= ub {
         let bound = ub;
@@ -427,22 +649,8 @@ pub(crate) fn solve(
         }
     }
     search.close(search.round(excluded));
-    if dbg {
-        let free = allowed.iter().filter(|a| **a == Allowed::Free).count();
-        eprintln!("core {free} slack {slack}");
-    }
-    if !search.node(&mut allowed, &root.lambda) {
-        search.close(ub);
-    }
+    search.run(&allowed, root.lambda.clone(), ub);
     let bound = ub.min(search.closed.max(search.incumbent()));
-    if dbg {
-        eprintln!(
-            "nodes {} incumbent {} bound {bound} timed_out {}",
-            search.nodes,
-            search.incumbent(),
-            search.timed_out
-        );
-    }
     Outcome {
         best: search.best,
         bound,
