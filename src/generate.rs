@@ -906,27 +906,12 @@ fn push_bool(buf: &mut Vec<u8>, b: bool) {
 
 /// 5200000 → `5_200_000`, as TOML allows.
 fn underscored(n: i64) -> String {
-    separated(n, '_')
+    crate::report::separated(n, '_')
 }
 
 /// 5200000 → `5,200,000`, for people.
 fn grouped(n: i64) -> String {
-    separated(n, ',')
-}
-
-fn separated(n: i64, sep: char) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
-    if n < 0 {
-        out.push('-');
-    }
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(sep);
-        }
-        out.push(ch);
-    }
-    out
+    crate::report::thousands(n)
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {

@@ -45,6 +45,7 @@ pub mod scenario;
 mod suggest;
 pub mod sweep;
 
+pub use allocate::{allocate, Allocation, ConstraintReport};
 pub use applicant::{read_applicants, Applicant, Gender};
 pub use assessment::{Assessment, Check, Offer, ScoreItem, Status};
 pub use date::Date;

@@ -173,3 +173,30 @@ fn a_quota_the_pool_cannot_meet_exits_1_naming_it() {
         "no empty result is written"
     );
 }
+
+/// Of equally good allocations the one that spends least: with money to spare nobody gets
+/// a dearer option of the same value (so `compare` shows no option changes that only spend
+/// spare money).
+#[test]
+fn spare_money_is_not_spent_on_dearer_options() {
+    use idmaj::overrides::Override;
+    let overrides = [
+        Override::parse("budget.total=10000000").unwrap(),
+        Override::parse("funder.foundation.amount=9900000").unwrap(),
+    ];
+    let scenario = Scenario::load_with(&repo().join("scenarios/tangier-2016"), &overrides).unwrap();
+    let assessments = pipeline::assess_all(&scenario).unwrap();
+    let alloc = allocate(&scenario, &assessments).unwrap();
+    assert_eq!(alloc.served, 24, "every eligible applicant is funded");
+    for (a, c) in assessments.iter().zip(&alloc.choices) {
+        if let Some(o) = c {
+            let cheapest = a.offers.iter().map(|o| o.cost()).min().unwrap();
+            assert_eq!(
+                a.offers[*o].cost(),
+                cheapest,
+                "{} got a dearer option",
+                a.id
+            );
+        }
+    }
+}

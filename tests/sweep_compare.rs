@@ -398,8 +398,18 @@ fn a_higher_training_threshold_lists_who_lost_eligibility_and_why() {
         rows.iter().any(|r| r[change] == "no_longer_funded"),
         "{rows:?}"
     );
+    assert!(
+        rows.iter().any(|r| r[after].starts_with("not eligible: ")),
+        "{rows:?}"
+    );
     for r in &rows {
-        // A stricter threshold only takes eligibility away.
+        // A stricter threshold takes eligibility away (with the training check as the
+        // reason); those still eligible may only get another option of equal score, as
+        // the money freed up allows.
+        if r[change] == "option_changed" || r[change] == "amount_changed" {
+            assert!(r[after].starts_with("funded: "), "{r:?}");
+            continue;
+        }
         assert!(r[after].starts_with("not eligible: "), "{r:?}");
         assert!(r[after].contains("training ("), "{r:?}");
         assert!(!r[before].starts_with("not eligible"), "{r:?}");

@@ -21,19 +21,7 @@ fn price(m: &Model, lambda: &[f64], r: usize) -> f64 {
 
 /// `12000` → `12,000`.
 pub(crate) fn mad(x: Mad) -> String {
-    let digits = x.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    if x < 0 {
-        format!("-{out}")
-    } else {
-        out
-    }
+    crate::report::thousands(x)
 }
 
 /// A number with at most `places` decimals, trailing zeros dropped.

@@ -122,9 +122,17 @@ pub fn allocate(scenario: &Scenario, assessments: &[Assessment]) -> Result<Alloc
             (second, first.timed_out || first.bound > most as f64)
         }
     };
-    let Some(best) = &outcome.best else {
+    let Some(mut best) = outcome.best.clone() else {
         return Err(no_allocation(&m, outcome.timed_out, limit));
     };
+    let mut by_id: Vec<usize> = (0..m.cands.len()).collect();
+    by_id.sort_by(|&a, &b| {
+        assessments[m.cands[a].input]
+            .id
+            .cmp(&assessments[m.cands[b].input].id)
+    });
+    best.cheapen(&m, &by_id);
+    let best = &best;
 
     // Choices in input order; the served in id order for the funding split.
     let mut choices = vec![None; assessments.len()];

@@ -67,6 +67,24 @@ impl State {
         self.choice[c] = to;
     }
 
+    /// Moves each served candidate, in `order`, to its cheapest option that keeps every
+    /// row holding. A candidate's value does not depend on its option, so the objective is
+    /// unchanged: of equally good allocations, the one that spends no more than it must
+    /// (and `compare` shows no option changes that only spend spare money).
+    pub(crate) fn cheapen(&mut self, m: &Model, order: &[usize]) {
+        for &c in order {
+            let Some(o) = self.choice[c] else { continue };
+            let opts = &m.cands[c].opts;
+            let mut cheaper: Vec<usize> = (0..opts.len())
+                .filter(|&k| opts[k].cost < opts[o].cost)
+                .collect();
+            cheaper.sort_by_key(|&k| (opts[k].cost, k));
+            if let Some(k) = cheaper.into_iter().find(|&k| self.fits(m, c, k)) {
+                self.set(m, c, Some(k));
+            }
+        }
+    }
+
     /// True when candidate `c` can switch to `to` with every row still holding.
     fn fits(&self, m: &Model, c: usize, to: usize) -> bool {
         let new = &m.cands[c].opts[to];

@@ -94,17 +94,16 @@ pub type ScenarioPath = PathBuf;
 
 pub use idmaj::report::thousands as mad;
 
-/// A progress bar on stderr for long runs, only when stderr is a terminal.
-pub fn progress_bar(total_bytes: u64) -> indicatif::ProgressBar {
-    if !std::io::stderr().is_terminal() || total_bytes < 4 << 20 {
+/// A progress bar on stderr over `len` units drawn with `template`, only when stderr is a
+/// terminal and the run is long enough (`len >= min`); hidden otherwise.
+pub fn progress_bar(len: u64, min: u64, template: &str) -> indicatif::ProgressBar {
+    if !std::io::stderr().is_terminal() || len < min {
         return indicatif::ProgressBar::hidden();
     }
-    let bar = indicatif::ProgressBar::new(total_bytes);
+    let bar = indicatif::ProgressBar::new(len);
     bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{bar:40} {percent:>3}% {bytes}/{total_bytes} {elapsed} (eta {eta})",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        indicatif::ProgressStyle::with_template(template)
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     bar
 }

@@ -22,7 +22,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let scenario = Scenario::load(&args.scenario)?;
     super::print_warnings(&scenario.warnings);
     let size = std::fs::metadata(&scenario.applicants).map_or(0, |m| m.len());
-    let bar = progress_bar(size);
+    let bar = progress_bar(
+        size,
+        4 << 20,
+        "{bar:40} {percent:>3}% {bytes}/{total_bytes} {elapsed} (eta {eta})",
+    );
     let out_path = args.out.clone();
     let mut w = idmaj::dialect::writer(out_path.as_deref())?;
     let io = |e: csv::Error| match e.into_kind() {

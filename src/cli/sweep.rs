@@ -1,7 +1,6 @@
 //! `idmaj sweep SCENARIO --budget A..B:STEPS [--set KEY=V1,V2,...]... [--out FILE]`:
 //! what-if over budgets and settings, one row per point.
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -76,18 +75,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
         )));
     }
     let total: u64 = settings.iter().map(|s| s.values.len() as u64).product();
-    let bar = if std::io::stderr().is_terminal() && total > 1 {
-        let bar = indicatif::ProgressBar::new(total);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{bar:40} {pos}/{len} points {elapsed} (eta {eta})",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        bar
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
+    let bar = super::progress_bar(
+        total,
+        2,
+        "{bar:40} {pos}/{len} points {elapsed} (eta {eta})",
+    );
     let start = Instant::now();
     let result = sweep(&args.scenario, &[], &settings, &|total| {
         bar.set_length(total as u64);

@@ -97,12 +97,7 @@ fn group(digits: &str) -> String {
 
 /// A whole number with thousands separators.
 fn int(v: i64) -> String {
-    let g = group(&v.unsigned_abs().to_string());
-    if v < 0 {
-        format!("-{g}")
-    } else {
-        g
-    }
+    super::thousands(v)
 }
 
 /// A number with `d` decimals and thousands separators; never `-0`.

@@ -22,6 +22,11 @@ pub const SCORE_COLUMNS: [&str; 6] = [
 
 /// Whole MAD (or any integer) with thousands separators: `5,200,000`.
 pub fn thousands(v: i64) -> String {
+    separated(v, ',')
+}
+
+/// An integer with `sep` between groups of three digits (`_` writes TOML literals).
+pub fn separated(v: i64, sep: char) -> String {
     let digits = v.unsigned_abs().to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
     if v < 0 {
@@ -29,7 +34,7 @@ pub fn thousands(v: i64) -> String {
     }
     for (i, ch) in digits.chars().enumerate() {
         if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
+            out.push(sep);
         }
         out.push(ch);
     }
