@@ -123,10 +123,11 @@ fn print_summary(s: &Scenario, per_city: &BTreeMap<String, [u64; 2]>, rows: u64,
     let (f, m) = per_city
         .values()
         .fold((0, 0), |(f, m), n| (f + n[0], m + n[1]));
+    let cities = per_city.len();
     say!(
-        "applicants {rows} read, {} valid: {f} women, {m} men, {} cities",
+        "applicants {rows} read, {} valid: {f} women, {m} men, {cities} {}",
         f + m,
-        per_city.len()
+        if cities == 1 { "city" } else { "cities" }
     );
     if !extra.is_empty() {
         say!("           extra columns: {}", extra.join(", "));
