@@ -49,10 +49,11 @@ fn main() {
         let summary = pool.install(|| {
             let mut w = csv::Writer::from_path(&out).expect("out");
             w.write_record(SCORE_COLUMNS).expect("write");
-            pipeline::score_stream(
+            pipeline::score_stream_with(
                 &scenario,
-                |o| {
-                    w.write_record(score_row(o)).expect("write");
+                score_row,
+                |_, row| {
+                    w.write_record(row).expect("write");
                     Ok(())
                 },
                 |_| {},

@@ -87,6 +87,18 @@ impl ScoreSummary {
 pub fn score_stream(
     scenario: &Scenario,
     mut sink: impl FnMut(&Outcome) -> Result<()>,
+    progress: impl FnMut(u64),
+) -> Result<ScoreSummary> {
+    score_stream_with(scenario, |_| (), |o, ()| sink(o), progress)
+}
+
+/// Like [`score_stream`], with `prepare` run on each outcome in the worker threads (e.g.
+/// formatting its output row) and its result handed to `sink` with the outcome, so only
+/// the writing itself stays on the calling thread.
+pub fn score_stream_with<T: Send>(
+    scenario: &Scenario,
+    prepare: impl Fn(&Outcome) -> T + Sync,
+    mut sink: impl FnMut(&Outcome, T) -> Result<()>,
     mut progress: impl FnMut(u64),
 ) -> Result<ScoreSummary> {
     let display = scenario.applicants_display();
@@ -126,7 +138,7 @@ pub fn score_stream(
         if batch.is_empty() {
             break;
         }
-        let outcomes: Vec<Outcome> = batch
+        let outcomes: Vec<(Outcome, T)> = batch
             .par_iter()
             .map(|item| match item {
                 Item::Invalid(o) => Ok((**o).clone()),
@@ -143,8 +155,14 @@ pub fn score_stream(
                     }),
                 },
             })
+            .map(|o| {
+                o.map(|o| {
+                    let t = prepare(&o);
+                    (o, t)
+                })
+            })
             .collect::<Result<_>>()?;
-        for mut o in outcomes {
+        for (mut o, mut t) in outcomes {
             if let Outcome::Assessed(a) = &o {
                 if let Some(p) = ids.see(&display, &a.id, a.line) {
                     o = Outcome::Invalid {
@@ -152,10 +170,11 @@ pub fn score_stream(
                         line: a.line,
                         message: p.to_string(),
                     };
+                    t = prepare(&o);
                 }
             }
             summary.count(&o);
-            sink(&o)?;
+            sink(&o, t)?;
         }
         progress(last_byte);
         for item in batch.drain(..) {

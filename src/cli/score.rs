@@ -36,9 +36,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
         other => Error::Internal(format!("{other:?}")),
     };
     w.write_record(SCORE_COLUMNS).map_err(io)?;
-    let summary = pipeline::score_stream(
+    let summary = pipeline::score_stream_with(
         &scenario,
-        |o| w.write_record(score_row(o)).map_err(io),
+        score_row,
+        |_, row| w.write_record(row).map_err(io),
         |bytes| bar.set_position(bytes),
     )?;
     w.flush()
