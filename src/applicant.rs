@@ -510,6 +510,48 @@ impl DuplicateIds {
     }
 }
 
+impl ApplicantSource {
+    /// Reads every remaining row, calling `each` with each valid applicant in file order.
+    /// Every problem — unreadable rows, bad cells, duplicate ids — goes to `problems`, so a
+    /// file's problems are all reported together. Returns the number of rows read.
+    pub fn for_each_applicant(
+        &mut self,
+        problems: &mut Problems,
+        mut each: impl FnMut(Applicant),
+    ) -> u64 {
+        let parser = self.parser();
+        let mut record = csv::StringRecord::new();
+        let mut ids = DuplicateIds::default();
+        let mut rows = 0;
+        loop {
+            match self.next_row(&mut record) {
+                Ok(Row::End) => break,
+                Ok(Row::Record) => {}
+                Ok(Row::Unreadable { problem, .. }) => {
+                    rows += 1;
+                    problems.push(problem);
+                    continue;
+                }
+                Err(p) => {
+                    problems.push(p);
+                    break;
+                }
+            }
+            rows += 1;
+            match parser.parse(&record) {
+                Ok(a) => {
+                    if let Some(p) = ids.see(&parser.display, &a.id, a.line) {
+                        problems.push(p);
+                    }
+                    each(a);
+                }
+                Err(ps) => ps.into_iter().for_each(|p| problems.push(p)),
+            }
+        }
+        rows
+    }
+}
+
 /// Reads every applicant of `path`, or all of the file's problems (up to the cap).
 pub fn read_applicants(
     path: &Path,
@@ -517,34 +559,9 @@ pub fn read_applicants(
     cities: Arc<HashSet<String>>,
 ) -> Result<Vec<Applicant>> {
     let mut source = ApplicantSource::open(path, display, cities)?;
-    let parser = source.parser();
-    let mut record = csv::StringRecord::new();
     let mut out = Vec::new();
     let mut problems = Problems::default();
-    let mut ids = DuplicateIds::default();
-    loop {
-        match source.next_row(&mut record) {
-            Ok(Row::End) => break,
-            Ok(Row::Record) => {}
-            Ok(Row::Unreadable { problem, .. }) => {
-                problems.push(problem);
-                continue;
-            }
-            Err(p) => {
-                problems.push(p);
-                break;
-            }
-        }
-        match parser.parse(&record) {
-            Ok(a) => {
-                if let Some(p) = ids.see(display, &a.id, a.line) {
-                    problems.push(p);
-                }
-                out.push(a);
-            }
-            Err(ps) => ps.into_iter().for_each(|p| problems.push(p)),
-        }
-    }
+    source.for_each_applicant(&mut problems, |a| out.push(a));
     problems.into_result()?;
     Ok(out)
 }

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
-use idmaj::applicant::{ApplicantSource, DuplicateIds, Row};
+use idmaj::applicant::ApplicantSource;
 use idmaj::rules::RuleSet;
 use idmaj::{Error, Gender, Problems, Result, Scenario};
 
@@ -27,38 +27,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
         Err(Error::Input(ps)) => problems.extend(ps),
         Err(e) => return Err(e),
         Ok(mut source) => {
-            let parser = source.parser();
-            extra = parser.extra_names().to_vec();
-            let mut ids = DuplicateIds::default();
-            let mut rec = csv::StringRecord::new();
-            loop {
-                rows += 1;
-                match source.next_row(&mut rec) {
-                    Ok(Row::Record) => {}
-                    Ok(Row::End) => {
-                        rows -= 1;
-                        break;
-                    }
-                    Ok(Row::Unreadable { problem, .. }) => {
-                        problems.push(problem);
-                        continue;
-                    }
-                    Err(p) => {
-                        problems.push(p);
-                        break;
-                    }
-                }
-                match parser.parse(&rec) {
-                    Ok(a) => {
-                        if let Some(p) = ids.see(&display, &a.id, a.line) {
-                            problems.push(p);
-                        }
-                        let n = per_city.entry(a.city).or_default();
-                        n[usize::from(a.gender == Gender::M)] += 1;
-                    }
-                    Err(ps) => ps.into_iter().for_each(|p| problems.push(p)),
-                }
-            }
+            extra = source.parser().extra_names().to_vec();
+            rows = source.for_each_applicant(&mut problems, |a| {
+                let n = per_city.entry(a.city).or_default();
+                n[usize::from(a.gender == Gender::M)] += 1;
+            });
             if rows == 0 {
                 problems.push(
                     idmaj::Problem::error(
