@@ -53,19 +53,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             .budget_total
             .map_or(String::new(), |t| format!(" of {} {cur}", mad(t)))
     );
-    say!(
-        "objective  {} = {:.2}, bound {:.2}, gap {:.4}%{}{}",
-        s.objective_kind,
-        s.objective,
-        s.bound,
-        100.0 * s.gap,
-        if s.proven_optimal { " (optimal)" } else { "" },
-        if s.timed_out {
-            " (time limit reached: best found)"
-        } else {
-            ""
-        }
-    );
+    say!("objective  {}", s.objective_line());
     say!("solved in  {:.2} s", alloc.elapsed.as_secs_f64());
     let binding: Vec<_> = s.constraints.iter().filter(|c| c.binding).collect();
     if !binding.is_empty() {

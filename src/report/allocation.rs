@@ -159,6 +159,46 @@ pub struct Summary {
     pub constraints: Vec<ConstraintSummary>,
 }
 
+impl Summary {
+    /// `score = 1559.60, bound 1559.60, gap 0.0000% (optimal)`: the objective, its proven
+    /// bound and how the search ended, as the CLI and `summary.md` say it.
+    pub fn objective_line(&self) -> String {
+        format!(
+            "{} = {:.2}, bound {:.2}, gap {:.4}%{}{}",
+            self.objective_kind,
+            self.objective,
+            self.bound,
+            100.0 * self.gap,
+            if self.proven_optimal {
+                " (optimal)"
+            } else {
+                ""
+            },
+            if self.timed_out {
+                " (time limit reached: best found)"
+            } else {
+                ""
+            }
+        )
+    }
+}
+
+/// A Markdown table of applicants, eligible, served and spent per group.
+fn tally_table(o: &mut String, heading: &str, group: &str, rows: &BTreeMap<String, Tally>) {
+    o.push_str(&format!(
+        "\n## {heading}\n\n| {group} | applicants | eligible | served | spent (MAD) |\n|---|---:|---:|---:|---:|\n"
+    ));
+    for (g, t) in rows {
+        o.push_str(&format!(
+            "| {g} | {} | {} | {} | {} |\n",
+            t.applicants,
+            t.eligible,
+            t.served,
+            thousands(t.spent)
+        ));
+    }
+}
+
 /// Rounds a float to 9 significant digits so tiny solver noise never changes the output.
 fn tidy(v: f64) -> f64 {
     if v == 0.0 || !v.is_finite() {
@@ -298,19 +338,7 @@ pub fn summary_markdown(s: &Summary) -> String {
             100.0 * women as f64 / s.served as f64
         ));
     }
-    o.push_str(&format!(
-        "Objective ({}): {:.2}; proven upper bound {:.2}; gap {:.4}%{}{}.\n\n",
-        s.objective_kind,
-        s.objective,
-        s.bound,
-        100.0 * s.gap,
-        if s.proven_optimal { " (optimal)" } else { "" },
-        if s.timed_out {
-            "; the time limit stopped the search"
-        } else {
-            ""
-        }
-    ));
+    o.push_str(&format!("Objective: {}.\n\n", s.objective_line()));
     o.push_str("## By city\n\n| city | applicants | eligible | served | spent (MAD) | cap (MAD) |\n|---|---:|---:|---:|---:|---:|\n");
     for (c, t) in &s.by_city {
         o.push_str(&format!(
@@ -331,26 +359,8 @@ pub fn summary_markdown(s: &Summary) -> String {
             t.limit.map_or("-".to_string(), thousands)
         ));
     }
-    o.push_str("\n## By trade\n\n| trade | applicants | eligible | served | spent (MAD) |\n|---|---:|---:|---:|---:|\n");
-    for (tr, t) in &s.by_trade {
-        o.push_str(&format!(
-            "| {tr} | {} | {} | {} | {} |\n",
-            t.applicants,
-            t.eligible,
-            t.served,
-            thousands(t.spent)
-        ));
-    }
-    o.push_str("\n## By gender\n\n| gender | applicants | eligible | served | spent (MAD) |\n|---|---:|---:|---:|---:|\n");
-    for (g, t) in &s.by_gender {
-        o.push_str(&format!(
-            "| {g} | {} | {} | {} | {} |\n",
-            t.applicants,
-            t.eligible,
-            t.served,
-            thousands(t.spent)
-        ));
-    }
+    tally_table(&mut o, "By trade", "trade", &s.by_trade);
+    tally_table(&mut o, "By gender", "gender", &s.by_gender);
     o.push_str("\n## Excluded by each check\n\n| check | applicants |\n|---|---:|\n");
     let mut ex: Vec<_> = s.excluded_by.iter().collect();
     ex.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
