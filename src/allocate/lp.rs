@@ -20,6 +20,8 @@ use super::model::Model;
 
 /// Largest working set solved in one LP.
 pub(crate) const DIRECT: usize = 1200;
+/// Working set when starting from warm prices.
+const WARM_WORKING: usize = 16;
 /// The working set is abandoned (prices kept as they are) past this size.
 const MAX_WORKING: usize = 60_000;
 
@@ -28,6 +30,8 @@ const MAX_WORKING: usize = 60_000;
 pub(crate) enum Allowed {
     /// Any option, or nothing.
     Free,
+    /// Any option, but served.
+    Served,
     /// Held at this option (`None`: not served).
     Forced(Option<usize>),
 }
@@ -55,8 +59,18 @@ fn price_cap(m: &Model) -> f64 {
 /// candidate. Near ties go to the option using less of the rows (scaled), so that held
 /// choices do not pile onto a resource whose price happens to be zero.
 pub(crate) fn best(m: &Model, c: usize, lambda: &[f64]) -> (Option<usize>, f64, f64) {
+    best_of(m, c, lambda, false)
+}
+
+/// [`best`] for a candidate that must be served when `served` is set.
+fn best_of(m: &Model, c: usize, lambda: &[f64], served: bool) -> (Option<usize>, f64, f64) {
     let tie = 1e-9 * (1.0 + m.value[c].abs());
-    let mut best = (None, 0.0f64, 0.0f64); // (option, profit, footprint)
+    // (option, profit, footprint); a candidate that must be served starts from no choice.
+    let mut best = if served {
+        (None, f64::NEG_INFINITY, f64::INFINITY)
+    } else {
+        (None, 0.0f64, 0.0f64)
+    };
     let mut second = f64::NEG_INFINITY;
     for o in 0..m.cands[c].opts.len() {
         let p = m.profit(c, o, lambda);
@@ -76,15 +90,26 @@ pub(crate) fn best(m: &Model, c: usize, lambda: &[f64]) -> (Option<usize>, f64, 
     (best.0, best.1, best.1 - second)
 }
 
+/// The choice candidate `c` makes at prices `lambda` within what `allowed` lets it do: option,
+/// profit, and margin over the next best choice (infinite when held).
+pub(crate) fn respond(
+    m: &Model,
+    c: usize,
+    allowed: Allowed,
+    lambda: &[f64],
+) -> (Option<usize>, f64, f64) {
+    match allowed {
+        Allowed::Free => best_of(m, c, lambda, false),
+        Allowed::Served => best_of(m, c, lambda, true),
+        Allowed::Forced(o) => (o, o.map_or(0.0, |o| m.profit(c, o, lambda)), f64::INFINITY),
+    }
+}
+
 /// `g(lambda)` for the subproblem `allowed`.
 pub(crate) fn bound_at(m: &Model, allowed: &[Allowed], lambda: &[f64]) -> f64 {
     let mut g: f64 = m.b_s.iter().zip(lambda).map(|(b, l)| b * l).sum();
     for (c, a) in allowed.iter().enumerate() {
-        g += match a {
-            Allowed::Free => best(m, c, lambda).1,
-            Allowed::Forced(Some(o)) => m.profit(c, *o, lambda),
-            Allowed::Forced(None) => 0.0,
-        };
+        g += respond(m, c, *a, lambda).1;
     }
     g
 }
@@ -102,7 +127,13 @@ fn residual(m: &Model, base: &[f64], held: impl Iterator<Item = (usize, usize)>)
 }
 
 /// Minimises `g` over the candidates `free` with right-hand sides `b` (scaled).
-fn direct(m: &Model, free: &[usize], b: &[f64], deadline: Instant) -> Option<Vec<f64>> {
+fn direct(
+    m: &Model,
+    allowed: &[Allowed],
+    free: &[usize],
+    b: &[f64],
+    deadline: Instant,
+) -> Option<Vec<f64>> {
     let now = Instant::now();
     if now >= deadline {
         return None;
@@ -112,7 +143,14 @@ fn direct(m: &Model, free: &[usize], b: &[f64], deadline: Instant) -> Option<Vec
     let lam: Vec<Variable> = (0..m.nrows())
         .map(|_| vars.add(variable().min(0.0).max(cap)))
         .collect();
-    let pi: Vec<Variable> = free.iter().map(|_| vars.add(variable().min(0.0))).collect();
+    // A candidate's profit is π ≥ 0, or any sign when it must be served.
+    let pi: Vec<Variable> = free
+        .iter()
+        .map(|&c| match allowed[c] {
+            Allowed::Served => vars.add(variable()),
+            _ => vars.add(variable().min(0.0)),
+        })
+        .collect();
     let mut obj = Expression::with_capacity(lam.len() + pi.len());
     for (r, &l) in lam.iter().enumerate() {
         if b[r] != 0.0 {
@@ -149,7 +187,7 @@ pub(crate) fn solve(
     deadline: Instant,
 ) -> Option<Lp> {
     let free: Vec<usize> = (0..allowed.len())
-        .filter(|&c| allowed[c] == Allowed::Free)
+        .filter(|&c| !matches!(allowed[c], Allowed::Forced(_)))
         .collect();
     let b = residual(
         m,
@@ -160,7 +198,7 @@ pub(crate) fn solve(
         }),
     );
     // Unconverged prices still give a valid bound (weak duality), only a weaker one.
-    let (lambda, _converged) = solve_free(m, &free, &b, warm, deadline)?;
+    let (lambda, _converged) = solve_free(m, allowed, &free, &b, warm, deadline)?;
     let bound = bound_at(m, allowed, &lambda);
     Some(Lp { lambda, bound })
 }
@@ -168,13 +206,17 @@ pub(crate) fn solve(
 /// Prices for the candidates `free` under right-hand sides `b`; `true` when proven minimal.
 fn solve_free(
     m: &Model,
+    allowed: &[Allowed],
     free: &[usize],
     b: &[f64],
     warm: Option<&[f64]>,
     deadline: Instant,
 ) -> Option<(Vec<f64>, bool)> {
-    if free.len() <= DIRECT {
-        return direct(m, free, b, deadline).map(|l| (l, true));
+    // Warm prices (a branch-and-bound node's parent) leave few calls in doubt: a small
+    // working set is many times faster than one LP over everyone.
+    let size = if warm.is_some() { WARM_WORKING } else { DIRECT };
+    if free.len() <= size {
+        return direct(m, allowed, free, b, deadline).map(|l| (l, true));
     }
     let start = match warm {
         Some(w) => w.to_vec(),
@@ -187,22 +229,22 @@ fn solve_free(
                 .collect();
             let frac = size as f64 / free.len() as f64;
             let bs: Vec<f64> = b.iter().map(|x| x * frac).collect();
-            solve_free(m, &sample, &bs, None, deadline)?.0
+            solve_free(m, allowed, &sample, &bs, None, deadline)?.0
         }
     };
     // Hold everyone but the closest calls at their choice under the first guess.
     let mut held: Vec<(usize, Option<usize>, f64)> = free
         .iter()
         .map(|&c| {
-            let (o, _, margin) = best(m, c, &start);
+            let (o, _, margin) = respond(m, c, allowed[c], &start);
             (c, o, margin)
         })
         .collect();
     held.sort_by(|a, b| a.2.total_cmp(&b.2).then(a.0.cmp(&b.0)));
-    let mut working: Vec<usize> = held.iter().take(DIRECT).map(|h| h.0).collect();
+    let mut working: Vec<usize> = held.iter().take(size).map(|h| h.0).collect();
     let mut held: Vec<(usize, Option<usize>)> = held
         .into_iter()
-        .skip(DIRECT)
+        .skip(size)
         .map(|(c, o, _)| (c, o))
         .collect();
     let t = tol(m);
@@ -210,7 +252,7 @@ fn solve_free(
     loop {
         let bw = residual(m, b, held.iter().filter_map(|&(c, o)| o.map(|o| (c, o))));
         working.sort_unstable();
-        let l = direct(m, &working, &bw, deadline);
+        let l = direct(m, allowed, &working, &bw, deadline);
         let Some(l) = l else {
             return Some((lambda, false));
         };
@@ -222,7 +264,7 @@ fn solve_free(
             .enumerate()
             .filter_map(|(k, &(c, o))| {
                 let now = o.map_or(0.0, |o| m.profit(c, o, &lambda));
-                let by = best(m, c, &lambda).1 - now;
+                let by = respond(m, c, allowed[c], &lambda).1 - now;
                 (by > t).then_some((by, k))
             })
             .collect();
@@ -230,7 +272,7 @@ fn solve_free(
             return Some((lambda, true));
         }
         worse.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        worse.truncate((working.len() / 2).max(DIRECT));
+        worse.truncate((working.len() / 2).max(size));
         let mut leave = vec![false; held.len()];
         for &(_, k) in &worse {
             leave[k] = true;
@@ -270,8 +312,8 @@ pub(crate) fn primal(
     for (c, a) in allowed.iter().enumerate() {
         match a {
             Allowed::Forced(o) => base[c] = *o,
-            Allowed::Free => {
-                let (o, p, margin) = best(m, c, lambda);
+            Allowed::Free | Allowed::Served => {
+                let (o, p, margin) = respond(m, c, *a, lambda);
                 if margin > tie {
                     base[c] = o;
                     continue;
@@ -279,7 +321,7 @@ pub(crate) fn primal(
                 let opts: Vec<usize> = (0..m.cands[c].opts.len())
                     .filter(|&k| m.profit(c, k, lambda) >= p - tie)
                     .collect();
-                tied.push((c, opts, p > tie));
+                tied.push((c, opts, p > tie || *a == Allowed::Served));
             }
         }
     }

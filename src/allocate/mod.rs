@@ -15,6 +15,7 @@
 
 mod explain;
 mod funding;
+mod knapsack;
 mod lp;
 mod model;
 mod search;

@@ -7,6 +7,7 @@
 
 use std::time::Instant;
 
+use super::knapsack;
 use super::lp::{self, Allowed};
 use super::model::Model;
 
@@ -154,6 +155,12 @@ impl State {
     }
 }
 
+/// True when the heuristics may change the candidate's choice. They treat a candidate that
+/// must be served as free: any allocation meeting every row is a valid incumbent.
+fn movable(a: Allowed) -> bool {
+    !matches!(a, Allowed::Forced(_))
+}
+
 /// Fractional candidates of the LP at a node, most fractional first: (candidate, share).
 pub(crate) type Fractional = Vec<(usize, f64)>;
 
@@ -165,11 +172,12 @@ pub(crate) fn heuristic(
     allowed: &[Allowed],
     lambda: &[f64],
     deadline: Instant,
+    near: usize,
 ) -> (State, Option<Fractional>) {
     let n = m.cands.len();
     let profit: Vec<f64> = (0..n)
         .map(|c| match allowed[c] {
-            Allowed::Free => lp::best(m, c, lambda).1,
+            Allowed::Free | Allowed::Served => lp::best(m, c, lambda).1,
             Allowed::Forced(_) => 0.0,
         })
         .collect();
@@ -198,7 +206,7 @@ pub(crate) fn heuristic(
             let choice = (0..n)
                 .map(|c| match allowed[c] {
                     Allowed::Forced(o) => o,
-                    Allowed::Free => {
+                    Allowed::Free | Allowed::Served => {
                         let (o, p, margin) = lp::best(m, c, lambda);
                         if p > t && margin > t {
                             o
@@ -218,7 +226,7 @@ pub(crate) fn heuristic(
         let choice = (0..n)
             .map(|c| match allowed[c] {
                 Allowed::Forced(o) => o,
-                Allowed::Free => None,
+                Allowed::Free | Allowed::Served => None,
             })
             .collect();
         s = State::new(m, choice);
@@ -227,7 +235,7 @@ pub(crate) fn heuristic(
             return (s, fractional);
         }
     }
-    improve(m, allowed, lambda, &profit, &mut s, deadline, 300);
+    improve(m, allowed, lambda, &profit, &mut s, deadline, near);
     (s, fractional)
 }
 
@@ -261,7 +269,7 @@ fn fill(
 ) -> bool {
     let n = m.cands.len();
     let mut order: Vec<usize> = (0..n)
-        .filter(|&c| allowed[c] == Allowed::Free && s.choice[c].is_none() && m.value[c] > 0.0)
+        .filter(|&c| movable(allowed[c]) && s.choice[c].is_none() && m.value[c] > 0.0)
         .collect();
     order.sort_by(|&a, &b| profit[b].total_cmp(&profit[a]).then(a.cmp(&b)));
     let mut opts_by_profit: Vec<usize> = Vec::new();
@@ -303,7 +311,7 @@ fn swaps(
     near: usize,
 ) -> bool {
     let mut any = false;
-    let free = |c: &usize| allowed[*c] == Allowed::Free;
+    let free = |c: &usize| movable(allowed[*c]);
     let mut out: Vec<usize> = (0..m.cands.len())
         .filter(free)
         .filter(|&c| s.choice[c].is_none() && m.value[c] > 0.0)
@@ -357,7 +365,7 @@ fn repair(m: &Model, allowed: &[Allowed], lambda: &[f64], s: &mut State, deadlin
             .collect();
         let mut best: Option<(f64, usize, Option<usize>)> = None;
         for (c, a) in allowed.iter().enumerate() {
-            if *a != Allowed::Free {
+            if !movable(*a) {
                 continue;
             }
             let touches = m.cands[c]
@@ -447,7 +455,7 @@ impl Search<'_> {
         if bound <= self.incumbent() + self.prune_tol {
             return Some(Expansion::Closed(bound));
         }
-        let (h, fractional) = heuristic(self.m, allowed, &lp.lambda, self.deadline);
+        let (h, fractional) = heuristic(self.m, allowed, &lp.lambda, self.deadline, NODE_NEAR);
         self.offer(h);
         if bound <= self.incumbent() + self.prune_tol {
             return Some(Expansion::Closed(bound));
@@ -456,10 +464,10 @@ impl Search<'_> {
         let t = lp::tol(self.m);
         let mut pick: Option<(usize, f64, f64)> = None; // (cand, margin, priced usage)
         for (c, a) in allowed.iter().enumerate() {
-            if *a != Allowed::Free {
+            if !self.undecided(c, *a) {
                 continue;
             }
-            let (o, p, margin) = lp::best(self.m, c, &lp.lambda);
+            let (o, p, margin) = lp::respond(self.m, c, *a, &lp.lambda);
             let priced = o.map_or(0.0, |_| self.m.value[c] - p);
             let key_margin = if margin <= t { 0.0 } else { margin };
             let better = match pick {
@@ -471,37 +479,70 @@ impl Search<'_> {
             }
         }
         let Some((mut c, _, _)) = pick else {
-            // Everything is held: the heuristic evaluated the only allocation.
+            // Every choice is made: this node is one allocation.
+            let only = allowed
+                .iter()
+                .map(|a| match a {
+                    Allowed::Forced(o) => *o,
+                    _ => Some(0),
+                })
+                .collect();
+            self.offer(State::new(self.m, only));
             return Some(Expansion::Closed(self.incumbent()));
         };
         if let Some(&(f, _)) = fractional.as_ref().and_then(|f| f.first()) {
             c = f;
         }
-        let (_, best_profit, _) = lp::best(self.m, c, &lp.lambda);
-        let children = std::iter::once(None)
-            .chain((0..self.m.cands[c].opts.len()).map(Some))
-            .map(|o| {
-                let p = o.map_or(0.0, |o| self.m.profit(c, o, &lp.lambda));
-                (self.round(lp.bound - (best_profit - p)).min(bound), c, o)
+        // A free candidate is first split into "not served" and "served" (any option: the
+        // option rarely matters to the bound, so it is decided lower down); a candidate that
+        // must be served is split by option.
+        let n_opts = self.m.cands[c].opts.len();
+        let splits: Vec<Allowed> = match allowed[c] {
+            Allowed::Free if n_opts > 1 => vec![Allowed::Forced(None), Allowed::Served],
+            _ => std::iter::once(None)
+                .filter(|_| allowed[c] == Allowed::Free)
+                .chain((0..n_opts).map(Some))
+                .map(Allowed::Forced)
+                .collect(),
+        };
+        let here = lp::respond(self.m, c, allowed[c], &lp.lambda).1;
+        let children = splits
+            .into_iter()
+            .map(|a| {
+                let p = lp::respond(self.m, c, a, &lp.lambda).1;
+                (self.round(lp.bound - (here - p)).min(bound), c, a)
             })
             .collect();
         Some(Expansion::Branch(children, lp.lambda))
     }
+
+    /// True when candidate `c`'s choice is still open under `a`.
+    fn undecided(&self, c: usize, a: Allowed) -> bool {
+        match a {
+            Allowed::Free => true,
+            Allowed::Served => self.m.cands[c].opts.len() > 1,
+            Allowed::Forced(_) => false,
+        }
+    }
 }
+
+/// Candidates the swap step tries at the root, and at every branch-and-bound node.
+const ROOT_NEAR: usize = 300;
+const NODE_NEAR: usize = 30;
 
 /// What evaluating a node gave.
 enum Expansion {
     /// Nothing better below; the subtree's bound.
     Closed(f64),
-    /// Children (bound, candidate, option) and the node's prices.
-    Branch(Vec<(f64, usize, Option<usize>)>, Vec<f64>),
+    /// Children (bound, candidate, what it may do) and the node's prices.
+    Branch(Vec<(f64, usize, Allowed)>, Vec<f64>),
 }
 
 /// An open node: the choices forced on the way down and the bound it inherits.
 struct Open {
     bound: f64,
     seq: usize,
-    forced: Vec<(usize, Option<usize>)>,
+    forced: Vec<(usize, Allowed)>,
     warm: std::rc::Rc<Vec<f64>>,
 }
 
@@ -552,8 +593,8 @@ impl Search<'_> {
                 break;
             }
             allowed.copy_from_slice(base);
-            for &(c, o) in &node.forced {
-                allowed[c] = Allowed::Forced(o);
+            for &(c, a) in &node.forced {
+                allowed[c] = a;
             }
             match self.expand(&allowed, &node.warm) {
                 None => {
@@ -611,7 +652,7 @@ pub(crate) fn solve(
         // allocation.
         let lambda = vec![0.0; m.nrows()];
         let bound = lp::bound_at(m, &allowed, &lambda);
-        let (mut h, _) = heuristic(m, &allowed, &lambda, deadline);
+        let (mut h, _) = heuristic(m, &allowed, &lambda, deadline, ROOT_NEAR);
         if let Some(seed) = seed {
             let s = State::new(m, seed);
             if s.feasible(m) && (!h.feasible(m) || s.value > h.value) {
@@ -635,38 +676,62 @@ pub(crate) fn solve(
         timed_out: false,
         nodes: 0,
     };
-    let ub = search.round(root.bound);
+    let mut ub = search.round(root.bound);
     search.prune_tol = (gap * ub.abs()).max(lp::tol(m));
-    let (h, _) = heuristic(m, &allowed, &root.lambda, deadline);
+    let (h, _) = heuristic(m, &allowed, &root.lambda, deadline, ROOT_NEAR);
     search.offer(h);
+    let profit: Vec<f64> = (0..n).map(|c| lp::best(m, c, &root.lambda).1).collect();
     if let Some(seed) = seed {
         let mut s = State::new(m, seed);
         if s.feasible(m) {
-            let profit: Vec<f64> = (0..n).map(|c| lp::best(m, c, &root.lambda).1).collect();
             improve(m, &allowed, &root.lambda, &profit, &mut s, deadline, 3000);
         }
         search.offer(s);
     }
-    if search.incumbent() + search.prune_tol >= ub {
-        let bound = ub;
+    let done = |search: &Search, ub: f64| search.incumbent() + search.prune_tol >= ub;
+    if !done(&search, ub) {
+        // Hold candidates whose margin rules out any better allocation that moves them.
+        let slack = root.bound - search.incumbent() - search.prune_tol;
+        let mut excluded = f64::NEG_INFINITY;
+        for (c, a) in allowed.iter_mut().enumerate() {
+            let (o, _, margin) = lp::best(m, c, &root.lambda);
+            if search.best.is_some() && margin > slack {
+                *a = Allowed::Forced(o);
+                excluded = excluded.max(root.bound - margin);
+            }
+        }
+        let excluded = search.round(excluded);
+        search.close(excluded);
+        // Small programmes: the knapsack bound over the rest, and its allocation (repaired
+        // where a priced row breaks), often close the gap without any branching.
+        if let Some(k) = knapsack::bound(m, &allowed, &root.lambda, deadline) {
+            ub = ub.min(search.round(k.bound).max(excluded));
+            let mut s = State::new(m, k.choice);
+            if !s.feasible(m) {
+                repair(m, &allowed, &root.lambda, &mut s, deadline);
+            }
+            if s.feasible(m) {
+                improve(
+                    m,
+                    &allowed,
+                    &root.lambda,
+                    &profit,
+                    &mut s,
+                    deadline,
+                    ROOT_NEAR,
+                );
+            }
+            search.offer(s);
+        }
+    }
+    if done(&search, ub) {
         return Outcome {
             best: search.best,
-            bound,
+            bound: ub,
             lambda: root.lambda,
             timed_out: false,
         };
     }
-    // Hold candidates whose margin rules out any better allocation that moves them.
-    let slack = root.bound - search.incumbent() - search.prune_tol;
-    let mut excluded = f64::NEG_INFINITY;
-    for (c, a) in allowed.iter_mut().enumerate() {
-        let (o, _, margin) = lp::best(m, c, &root.lambda);
-        if search.best.is_some() && margin > slack {
-            *a = Allowed::Forced(o);
-            excluded = excluded.max(root.bound - margin);
-        }
-    }
-    search.close(search.round(excluded));
     search.run(&allowed, root.lambda.clone(), ub);
     let bound = ub.min(search.closed.max(search.incumbent()));
     Outcome {
