@@ -21,7 +21,7 @@ use super::model::Model;
 /// Largest working set solved in one LP.
 pub(crate) const DIRECT: usize = 1200;
 /// Working set when starting from warm prices.
-const WARM_WORKING: usize = 16;
+const WARM_WORKING: usize = 4;
 /// The working set is abandoned (prices kept as they are) past this size.
 const MAX_WORKING: usize = 60_000;
 
