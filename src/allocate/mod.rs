@@ -5,7 +5,11 @@
 //! stock, quotas). A general MIP solver does not exploit that shape, so this module does:
 //! the LP relaxation is solved through its ~50 prices (`lp`), an integer allocation is built
 //! from the prices (round, repair, fill, swap) and improved and proven by a best-first
-//! branch-and-bound over the applicants the prices leave in doubt (`search`). The result is
+//! branch-and-bound over the applicants the prices leave in doubt (`search`), whose node LPs
+//! start from the parent's prices over a handful of close calls. On small programmes a
+//! knapsack over whole budget units (`knapsack`: total budget and city caps exact, the other
+//! rows priced) gives a bound tighter than the LP and often ends the search at the root. The
+//! result is
 //! re-checked in exact integers (`verify`) before anyone sees it, money is split to funders by
 //! an integral flow (`funding`), and every eligible applicant left out gets a reason
 //! (`explain`).
