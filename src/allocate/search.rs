@@ -455,7 +455,13 @@ impl Search<'_> {
         if bound <= self.incumbent() + self.prune_tol {
             return Some(Expansion::Closed(bound));
         }
-        let (h, fractional) = heuristic(self.m, allowed, &lp.lambda, self.deadline, NODE_NEAR);
+        let (h, fractional) = heuristic(
+            self.m,
+            allowed,
+            &lp.lambda,
+            self.deadline,
+            node_near(self.m),
+        );
         self.offer(h);
         if bound <= self.incumbent() + self.prune_tol {
             return Some(Expansion::Closed(bound));
@@ -526,9 +532,14 @@ impl Search<'_> {
     }
 }
 
-/// Candidates the swap step tries at the root, and at every branch-and-bound node.
+/// Candidates the swap step tries at the root, and at most at every branch-and-bound node
+/// (small programmes try fewer: their nodes are many and each is cheap).
 const ROOT_NEAR: usize = 300;
-const NODE_NEAR: usize = 30;
+
+/// Candidates the swap step tries at a node: 1 in 40, between 30 and [`ROOT_NEAR`].
+fn node_near(m: &Model) -> usize {
+    (m.cands.len() / 40).clamp(30, ROOT_NEAR)
+}
 
 /// What evaluating a node gave.
 enum Expansion {
