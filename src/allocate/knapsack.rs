@@ -99,14 +99,9 @@ impl Table {
 /// together when they have less money.
 fn whole_budget(m: &Model) -> Option<usize> {
     let whole = |r: usize| {
-        m.cands.iter().all(|cand| {
-            cand.opts.iter().all(|o| {
-                let coef = (o.start..o.end)
-                    .find(|&k| m.row_of[k] as usize == r)
-                    .map_or(0, |k| m.coef[k]);
-                coef == o.cost
-            })
-        })
+        m.cands
+            .iter()
+            .all(|cand| cand.opts.iter().all(|o| m.coef_in(o, r) == o.cost))
     };
     (0..m.nrows())
         .filter(|&r| matches!(m.rows[r].kind, RowKind::Total | RowKind::Funders(_)))
@@ -143,12 +138,7 @@ pub(crate) fn bound(
             return None;
         }
         for o in &cand.opts {
-            let coef = |r: usize| -> i64 {
-                (o.start..o.end)
-                    .find(|&k| m.row_of[k] as usize == r)
-                    .map_or(0, |k| m.coef[k])
-            };
-            let w = coef(total);
+            let w = m.coef_in(o, total);
             if w < 0 {
                 return None;
             }

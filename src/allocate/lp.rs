@@ -36,6 +36,13 @@ pub(crate) enum Allowed {
     Forced(Option<usize>),
 }
 
+impl Allowed {
+    /// True when the choice is still the candidate's to make (free, or served with any option).
+    pub(crate) fn is_open(self) -> bool {
+        !matches!(self, Allowed::Forced(_))
+    }
+}
+
 /// Prices and the bound they prove.
 #[derive(Debug, Clone)]
 pub(crate) struct Lp {
@@ -187,7 +194,7 @@ pub(crate) fn solve(
     deadline: Instant,
 ) -> Option<Lp> {
     let free: Vec<usize> = (0..allowed.len())
-        .filter(|&c| !matches!(allowed[c], Allowed::Forced(_)))
+        .filter(|&c| allowed[c].is_open())
         .collect();
     let b = residual(
         m,

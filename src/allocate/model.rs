@@ -565,6 +565,13 @@ impl Model {
         self.rows.len()
     }
 
+    /// Exact coefficient of option `o` in row `r` (0 when it does not use the row).
+    pub(crate) fn coef_in(&self, o: &Opt, r: usize) -> i64 {
+        (o.start..o.end)
+            .find(|&k| self.row_of[k] as usize == r)
+            .map_or(0, |k| self.coef[k])
+    }
+
     /// Profit of an option at prices `lambda` (scaled rows): value minus priced usage.
     #[inline]
     pub(crate) fn profit(&self, cand: usize, opt: usize, lambda: &[f64]) -> f64 {

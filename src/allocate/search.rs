@@ -155,11 +155,8 @@ impl State {
     }
 }
 
-/// True when the heuristics may change the candidate's choice. They treat a candidate that
-/// must be served as free: any allocation meeting every row is a valid incumbent.
-fn movable(a: Allowed) -> bool {
-    !matches!(a, Allowed::Forced(_))
-}
+// The heuristics move every open candidate, those that must be served included: any
+// allocation meeting every row is a valid incumbent.
 
 /// Fractional candidates of the LP at a node, most fractional first: (candidate, share).
 pub(crate) type Fractional = Vec<(usize, f64)>;
@@ -269,7 +266,7 @@ fn fill(
 ) -> bool {
     let n = m.cands.len();
     let mut order: Vec<usize> = (0..n)
-        .filter(|&c| movable(allowed[c]) && s.choice[c].is_none() && m.value[c] > 0.0)
+        .filter(|&c| allowed[c].is_open() && s.choice[c].is_none() && m.value[c] > 0.0)
         .collect();
     order.sort_by(|&a, &b| profit[b].total_cmp(&profit[a]).then(a.cmp(&b)));
     let mut opts_by_profit: Vec<usize> = Vec::new();
@@ -311,7 +308,7 @@ fn swaps(
     near: usize,
 ) -> bool {
     let mut any = false;
-    let free = |c: &usize| movable(allowed[*c]);
+    let free = |c: &usize| allowed[*c].is_open();
     let mut out: Vec<usize> = (0..m.cands.len())
         .filter(free)
         .filter(|&c| s.choice[c].is_none() && m.value[c] > 0.0)
@@ -365,7 +362,7 @@ fn repair(m: &Model, allowed: &[Allowed], lambda: &[f64], s: &mut State, deadlin
             .collect();
         let mut best: Option<(f64, usize, Option<usize>)> = None;
         for (c, a) in allowed.iter().enumerate() {
-            if !movable(*a) {
+            if !a.is_open() {
                 continue;
             }
             let touches = m.cands[c]
