@@ -14,6 +14,7 @@ use std::time::Instant;
 
 use super::lp::Allowed;
 use super::model::{Model, RowKind};
+use super::search::State;
 
 /// Most knapsack cells (candidates × budget units, one byte each) worth spending.
 const MAX_CELLS: usize = 60_000_000;
@@ -156,25 +157,28 @@ pub(crate) fn bound(
     if unit == 0 {
         return None;
     }
-    // What the held candidates leave of each row.
-    let mut left: Vec<i64> = m.rows.iter().map(|r| r.b).collect();
-    let mut choice = vec![None; n];
-    for (c, a) in allowed.iter().enumerate() {
-        match *a {
-            Allowed::Free => {}
-            Allowed::Served => return None,
-            Allowed::Forced(o) => {
-                choice[c] = o;
-                if let Some(o) = o {
-                    let o = &m.cands[c].opts[o];
-                    for k in o.start..o.end {
-                        left[m.row_of[k] as usize] -= m.coef[k];
-                    }
-                }
-            }
-        }
+    if allowed.contains(&Allowed::Served) {
+        return None;
     }
-    let units = |b: i64| usize::try_from(b / unit).ok();
+    // What the held candidates leave of each row.
+    let held = State::new(
+        m,
+        allowed
+            .iter()
+            .map(|a| match *a {
+                Allowed::Forced(o) => o,
+                _ => None,
+            })
+            .collect(),
+    );
+    let left: Vec<i128> = m
+        .rows
+        .iter()
+        .zip(&held.usage)
+        .map(|(r, u)| i128::from(r.b) - u)
+        .collect();
+    let mut choice = held.choice;
+    let units = |b: i128| usize::try_from(b / i128::from(unit)).ok();
     let cap = units(left[total])?.min(usize::MAX / 2);
     // Rows kept exact; every other row is priced.
     let mut kept = vec![false; m.nrows()];
@@ -195,28 +199,26 @@ pub(crate) fn bound(
     }
 
     let mut main = Items::new();
-    let mut groups: Vec<(usize, Items)> = m
-        .rows
-        .iter()
-        .enumerate()
-        .filter(|&(r, _)| kept[r] && r != total)
-        .map(|(r, _)| (r, Items::new()))
-        .collect();
+    // Each capped city: its row, its capacity in units, its items.
+    let mut groups: Vec<(usize, usize, Items)> = (0..m.nrows())
+        .filter(|&r| kept[r] && r != total)
+        .map(|r| Some((r, units(left[r])?.min(cap), Items::new())))
+        .collect::<Option<_>>()?;
     let mut cells = 0usize;
     let mut merge = 0usize;
-    for (r, _) in &groups {
-        merge = merge.saturating_add((cap + 1).saturating_mul(units(left[*r])?.min(cap) + 1));
+    for (_, city_cap, _) in &groups {
+        merge = merge.saturating_add((cap + 1).saturating_mul(city_cap + 1));
     }
     for c in (0..n).filter(|&c| allowed[c] == Allowed::Free) {
         let opts: Vec<(usize, f64)> = (0..m.cands[c].opts.len())
-            .map(|k| Some((units(weight[c][k])?, m.profit(c, k, &priced))))
+            .map(|k| Some((units(i128::from(weight[c][k]))?, m.profit(c, k, &priced))))
             .collect::<Option<_>>()?;
         if opts.iter().all(|&(_, p)| p <= 0.0) {
             continue;
         }
         let items = match city_row[c].and_then(|r| groups.iter_mut().find(|g| g.0 == r)) {
-            Some((r, items)) => {
-                cells = cells.saturating_add(units(left[*r])?.min(cap) + 1);
+            Some((_, city_cap, items)) => {
+                cells = cells.saturating_add(*city_cap + 1);
                 items
             }
             None => {
@@ -235,8 +237,8 @@ pub(crate) fn bound(
     let mut best = table.best.clone();
     // Merge each capped city: its best value per spend, at the spends where it improves.
     let mut merged = Vec::new();
-    for (r, items) in &groups {
-        let city = Table::build(items, units(left[*r])?.min(cap), deadline)?;
+    for (_, city_cap, items) in &groups {
+        let city = Table::build(items, *city_cap, deadline)?;
         if Instant::now() >= deadline {
             return None;
         }
@@ -261,7 +263,7 @@ pub(crate) fn bound(
     bound += best[cap];
 
     let mut w = cap;
-    for ((_, items), (city, spend)) in groups.iter().zip(&merged).rev() {
+    for ((_, _, items), (city, spend)) in groups.iter().zip(&merged).rev() {
         let t = spend[w] as usize;
         city.walk_back(items, t, &mut choice);
         w -= t;

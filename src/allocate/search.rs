@@ -23,7 +23,8 @@ pub(crate) struct State {
 }
 
 impl State {
-    fn new(m: &Model, choice: Vec<Option<usize>>) -> State {
+    /// The allocation `choice` with its exact row usage and value.
+    pub(crate) fn new(m: &Model, choice: Vec<Option<usize>>) -> State {
         let mut usage = vec![0i128; m.nrows()];
         let mut value = 0.0;
         for (c, o) in choice.iter().enumerate() {
