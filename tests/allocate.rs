@@ -274,11 +274,12 @@ fn programme(n: usize) -> impl Strategy<Value = (String, Vec<Assessment>)> {
         prop::option::of(0..3u32),
         0..3usize,
         0..4usize,
+        0..4usize,
     );
     (people, money).prop_map(
         |(
             people,
-            (total, cap, earmarked, cash_only, quota, stock, min_count, objective, kitcash),
+            (total, cap, earmarked, cash_only, quota, stock, min_count, objective, kitcash, to),
         )| {
             let mut body = String::from("[budget]\n");
             if let Some(t) = total {
@@ -294,10 +295,13 @@ fn programme(n: usize) -> impl Strategy<Value = (String, Vec<Assessment>)> {
             )
             .unwrap();
             if let Some(e) = earmarked {
+                // To Tangier or to the capped Fes, for anything or for kits only.
                 writeln!(
                     body,
-                    "[[funder]]\nid = \"wilaya\"\namount = {}\ncities = [\"Tangier\"]",
-                    e * 1000
+                    "[[funder]]\nid = \"wilaya\"\namount = {}\ncities = [\"{}\"]{}",
+                    e * 1000,
+                    ["Tangier", "Fes"][to % 2],
+                    ["", "\nkinds = [\"kit\"]"][to / 2]
                 )
                 .unwrap();
             }

@@ -5,11 +5,18 @@
 //! planner asks for, and branch-and-bound would have to enumerate them away. Here the total
 //! budget and the city caps inside it are kept exact (a knapsack over whole budget units, each
 //! capped city a knapsack of its own whose best values are merged into the total), while every
-//! other row (funders, stock, quotas) is priced by the LP prices `λ`. By weak duality the
-//! result bounds every allocation; its best allocation is also a candidate incumbent, and it
-//! often meets the priced rows as well, in which case it is optimal up to the gap between the
-//! two bounds.
+//! other row (stock, quotas, most funder rows) is priced by the LP prices `λ`. By weak duality
+//! the result bounds every allocation; its best allocation is also a candidate incumbent, and
+//! it often meets the priced rows as well, in which case it is optimal up to the gap between
+//! the two bounds.
+//!
+//! One more money row can be kept exact when it binds: a funder row that charges most
+//! applicants their whole cost but a few only part of it (the funders without an earmarked
+//! regional kit budget pay only the cash part of that region's grants). Those few, with their
+//! city when it is capped, get a table over both rows; the rest use both rows alike, so
+//! merging stays one pass over the budget.
 
+use std::collections::BTreeMap;
 use std::time::Instant;
 
 use super::lp::Allowed;
@@ -20,6 +27,8 @@ use super::search::State;
 const MAX_CELLS: usize = 60_000_000;
 /// Most steps merging the capped cities into the total.
 const MAX_MERGE: usize = 200_000_000;
+/// Most choices of the pair's items weighed at once before its row is priced instead.
+const MAX_PAIR_NODES: usize = 2_000_000;
 
 /// A knapsack bound and the allocation reaching it.
 pub(crate) struct Knapsack {
@@ -44,33 +53,69 @@ impl Items {
     }
 }
 
-/// The best profit of `items` within each capacity `0..=cap`, and each item's choice per
+/// The best profit of `items` within each capacity `need..=cap`, and each item's choice per
 /// capacity (0: none, k + 1: option k) to walk back from.
+///
+/// Only the capacities that can still matter are computed: item `i` needs `need` minus what
+/// the items after it can weigh and up to what it and those before it can weigh (above that
+/// the best stays the same). When the items weigh little more than the budget, that is a
+/// narrow band instead of the whole budget.
 struct Table {
     best: Vec<f64>,
+    /// Each item's choices over its band of capacities, one after another.
     choice: Vec<u8>,
     cap: usize,
+    /// Per item: where its band starts in `choice`, and its lowest and highest capacity
+    /// (above the highest the best is the same).
+    bands: Vec<(usize, usize, usize)>,
 }
 
 impl Table {
-    fn build(items: &Items, cap: usize, deadline: Instant) -> Option<Table> {
+    fn build(items: &Items, cap: usize, need: usize, deadline: Instant) -> Option<Table> {
+        let heaviest: Vec<usize> = items
+            .opts
+            .iter()
+            .map(|o| o.iter().map(|&(w, _)| w).max().unwrap_or(0))
+            .collect();
+        // Each item's band: from `need` less what the items after it weigh, up to what it
+        // and those before it weigh.
+        let mut after: usize = heaviest.iter().fold(0usize, |s, &w| s.saturating_add(w));
+        let mut top = 0usize;
+        let mut start = 0usize;
+        let mut bands = Vec::with_capacity(items.cands.len());
+        for &w in &heaviest {
+            after -= w;
+            let hi = top.saturating_add(w).min(cap);
+            let lo = need.saturating_sub(after).min(hi);
+            bands.push((start, lo, hi));
+            start += hi - lo + 1;
+            top = hi;
+        }
         let mut best = vec![0.0f64; cap + 1];
         let mut next = vec![0.0f64; cap + 1];
-        let mut choice = vec![0u8; items.cands.len() * (cap + 1)];
-        for (i, opts) in items.opts.iter().enumerate() {
+        let mut choice = vec![0u8; start];
+        let mut top = 0usize;
+        for (i, (opts, &(start, lo, hi))) in items.opts.iter().zip(&bands).enumerate() {
             if i % 64 == 0 && Instant::now() >= deadline {
                 return None;
             }
-            let row = &mut choice[i * (cap + 1)..(i + 1) * (cap + 1)];
-            next.copy_from_slice(&best);
+            // Above the last item's top the best is the same as at it.
+            let flat = best[top];
+            best[top..=hi].fill(flat);
+            let band = &mut choice[start..=start + hi - lo];
+            next[lo..=hi].copy_from_slice(&best[lo..=hi]);
             // `best` is nondecreasing in the capacity, so an option without profit never wins.
             for (k, &(weight, profit)) in opts.iter().enumerate() {
-                if profit <= 0.0 || weight > cap {
+                if profit <= 0.0 || weight > hi {
                     continue;
                 }
                 let tag = k as u8 + 1;
-                let with = best[..=cap - weight].iter().map(|b| b + profit);
-                for ((slot, pick), v) in next[weight..].iter_mut().zip(&mut row[weight..]).zip(with)
+                let from = lo.max(weight);
+                let with = best[from - weight..=hi - weight].iter().map(|b| b + profit);
+                for ((slot, pick), v) in next[from..=hi]
+                    .iter_mut()
+                    .zip(&mut band[from - lo..])
+                    .zip(with)
                 {
                     if v > *slot {
                         *slot = v;
@@ -79,14 +124,24 @@ impl Table {
                 }
             }
             std::mem::swap(&mut best, &mut next);
+            top = hi;
         }
-        Some(Table { best, choice, cap })
+        let flat = best[top];
+        best[top..].fill(flat);
+        Some(Table {
+            best,
+            choice,
+            cap,
+            bands,
+        })
     }
 
-    /// Writes the items' choices for capacity `w` into `out`.
+    /// Writes the items' choices for capacity `w` (at least the `need` built for) into `out`.
     fn walk_back(&self, items: &Items, mut w: usize, out: &mut [Option<usize>]) {
         for i in (0..items.cands.len()).rev() {
-            let pick = self.choice[i * (self.cap + 1) + w];
+            let (start, lo, hi) = self.bands[i];
+            w = w.min(hi);
+            let pick = w.checked_sub(lo).map_or(0, |at| self.choice[start + at]);
             if pick > 0 {
                 let k = usize::from(pick) - 1;
                 out[items.cands[i]] = Some(k);
@@ -118,6 +173,240 @@ fn gcd(a: i64, b: i64) -> i64 {
     }
 }
 
+/// A second money row kept exact, and the candidates it charges differently from the whole
+/// row (with every free candidate of their city, when that city is capped). Every option of
+/// theirs costs `a` in the whole row and `b ≤ a` in the second (for an earmarked regional kit
+/// budget: the whole grant, and its cash part).
+struct Pair {
+    row: usize,
+    /// The capped city all of whose free candidates are in the table, if any.
+    city: Option<usize>,
+    members: Vec<bool>,
+    /// Most the members may spend in the whole row (and their city's cap) and in the second
+    /// row, in MAD.
+    room: (i64, i64),
+}
+
+/// Items of the pair: per candidate, its options as (MAD in the whole row, MAD in the second
+/// row, profit).
+struct PairItems {
+    cands: Vec<usize>,
+    opts: Vec<Vec<(i64, i64, f64)>>,
+}
+
+/// A choice of the pair's items so far: its spend in both rows, its profit, and how it was
+/// reached (index in the previous layer, option + 1 or 0 for none).
+#[derive(Clone, Copy)]
+struct Node {
+    a: i64,
+    b: i64,
+    v: f64,
+    from: u32,
+    pick: u8,
+}
+
+/// Every choice of the pair's items that no other beats on both spends and profit, built item
+/// by item (a Pareto knapsack: a few thousand points where a table would need millions of
+/// cells), and the best profit within each second-row spend.
+struct PairFront {
+    layers: Vec<Vec<Node>>,
+    /// Final nodes in order of second-row spend, each with the best profit (and its node) at
+    /// that spend or less.
+    edge: Vec<(i64, f64, u32)>,
+}
+
+impl PairFront {
+    fn build(items: &PairItems, room: (i64, i64), deadline: Instant) -> Option<PairFront> {
+        let mut layers = vec![vec![Node {
+            a: 0,
+            b: 0,
+            v: 0.0,
+            from: 0,
+            pick: 0,
+        }]];
+        let mut next = Vec::new();
+        let mut stair: BTreeMap<i64, f64> = BTreeMap::new();
+        for opts in &items.opts {
+            if Instant::now() >= deadline {
+                return None;
+            }
+            let last = layers.last()?;
+            next.clear();
+            for (i, n) in last.iter().enumerate() {
+                let from = u32::try_from(i).ok()?;
+                next.push(Node {
+                    from,
+                    pick: 0,
+                    ..*n
+                });
+                for (k, &(a, b, profit)) in opts.iter().enumerate() {
+                    let (a, b) = (n.a + a, n.b + b);
+                    if profit > 0.0 && a <= room.0 && b <= room.1 {
+                        let pick = k as u8 + 1;
+                        next.push(Node {
+                            a,
+                            b,
+                            v: n.v + profit,
+                            from,
+                            pick,
+                        });
+                    }
+                }
+            }
+            if next.len() > MAX_PAIR_NODES {
+                return None;
+            }
+            next.sort_unstable_by(|x, y| {
+                (x.a, x.b)
+                    .cmp(&(y.a, y.b))
+                    .then(y.v.total_cmp(&x.v))
+                    .then((x.from, x.pick).cmp(&(y.from, y.pick)))
+            });
+            // In that order a node is beaten exactly when one before it, spending no more in
+            // the second row, has at least its profit: the staircase of the best profit by
+            // second-row spend answers that.
+            stair.clear();
+            let mut layer = Vec::new();
+            for n in &next {
+                let below = stair
+                    .range(..=n.b)
+                    .next_back()
+                    .map_or(f64::NEG_INFINITY, |e| *e.1);
+                if below >= n.v {
+                    continue;
+                }
+                layer.push(*n);
+                let beaten: Vec<i64> = stair
+                    .range(n.b..)
+                    .take_while(|e| *e.1 <= n.v)
+                    .map(|e| *e.0)
+                    .collect();
+                for b in beaten {
+                    stair.remove(&b);
+                }
+                stair.insert(n.b, n.v);
+            }
+            layers.push(layer);
+        }
+        let last = layers.last()?;
+        let mut order: Vec<u32> = (0..u32::try_from(last.len()).ok()?).collect();
+        order.sort_unstable_by_key(|&i| (last[i as usize].b, i));
+        let mut edge = Vec::with_capacity(order.len());
+        let mut top = (f64::NEG_INFINITY, 0);
+        for i in order {
+            let n = &last[i as usize];
+            if n.v > top.0 {
+                top = (n.v, i);
+            }
+            edge.push((n.b, top.0, top.1));
+        }
+        Some(PairFront { layers, edge })
+    }
+
+    /// The best profit (and its node) spending at most `a` in the whole row and `b` in the
+    /// second; `None` when not even the empty choice fits.
+    fn within(&self, a: i64, b: i64, room: i64) -> Option<(f64, u32)> {
+        let at = self.edge.partition_point(|e| e.0 <= b).checked_sub(1)?;
+        let (_, v, i) = self.edge[at];
+        if a >= room {
+            return Some((v, i));
+        }
+        let last = self.layers.last()?;
+        let mut top = None::<(f64, u32)>;
+        for (i, n) in last.iter().enumerate() {
+            if n.a <= a && n.b <= b && top.is_none_or(|t| n.v > t.0) {
+                top = Some((n.v, i as u32));
+            }
+        }
+        top
+    }
+
+    /// Writes the choices leading to final node `i` into `out`.
+    fn walk_back(&self, items: &PairItems, mut i: u32, out: &mut [Option<usize>]) {
+        for (layer, c) in self.layers[1..].iter().zip(&items.cands).rev() {
+            let n = layer[i as usize];
+            if n.pick > 0 {
+                out[*c] = Some(usize::from(n.pick) - 1);
+            }
+            i = n.from;
+        }
+    }
+}
+
+/// The binding funder row worth keeping exact beside `whole`: every free candidate it charges
+/// differently from `whole` (never more) lives in one capped city, all of whose free
+/// candidates join the table, or in no capped city; and the table fits. The row contributing
+/// most to the priced bound wins.
+fn second_row(m: &Model, rows: &Rows, lambda: &[f64]) -> Option<Pair> {
+    let Rows {
+        total: whole,
+        ref city_row,
+        ref kept,
+        ref left,
+        ref free,
+        ..
+    } = *rows;
+    let free: Vec<usize> = (0..m.cands.len()).filter(|&c| free[c]).collect();
+    let mut best: Option<(f64, Pair)> = None;
+    for s in 0..m.nrows() {
+        let worth = lambda[s] * m.b_s[s];
+        if s == whole
+            || !matches!(m.rows[s].kind, RowKind::Total | RowKind::Funders(_))
+            || lambda[s] <= 1e-9
+            || left[s] < 0
+            || best.as_ref().is_some_and(|(w, _)| *w >= worth)
+        {
+            continue;
+        }
+        let mut city = None;
+        let mut loose = false;
+        let mut differ = vec![false; m.cands.len()];
+        let fits = free.iter().all(|&c| {
+            let parts = m.cands[c]
+                .opts
+                .iter()
+                .map(|o| (m.coef_in(o, whole), m.coef_in(o, s)));
+            if parts.clone().all(|(a, b)| a == b) {
+                return true;
+            }
+            if parts.clone().any(|(a, b)| b < 0 || b > a) {
+                return false;
+            }
+            differ[c] = true;
+            match city_row[c].filter(|&r| kept[r]) {
+                Some(r) if !loose && city.is_none_or(|x| x == r) => {
+                    city = Some(r);
+                    true
+                }
+                None if city.is_none() => {
+                    loose = true;
+                    true
+                }
+                _ => false,
+            }
+        });
+        if !fits {
+            continue;
+        }
+        let members: Vec<bool> = match city {
+            Some(r) => (0..m.cands.len())
+                .map(|c| differ[c] || (city_row[c] == Some(r) && rows.free[c]))
+                .collect(),
+            None => differ,
+        };
+        let room = city.map_or(left[whole], |r| left[r].min(left[whole]));
+        let clamp = |x: i128| i64::try_from(x).unwrap_or(i64::MAX);
+        let pair = Pair {
+            row: s,
+            city,
+            members,
+            room: (clamp(room), clamp(room.min(left[s]))),
+        };
+        best = Some((worth, pair));
+    }
+    best.map(|(_, p)| p)
+}
+
 /// The knapsack bound at prices `lambda` over the allocations `allowed` (free candidates and
 /// held ones; `None` for candidates that must be served), or `None` when the programme has no
 /// total budget, is too large for the tables, or time runs out.
@@ -127,65 +416,120 @@ pub(crate) fn bound(
     lambda: &[f64],
     deadline: Instant,
 ) -> Option<Knapsack> {
-    let total = whole_budget(m)?;
-    let n = m.cands.len();
-    // Per option: its weight in the total row; city rows nest when they weigh the same.
-    let mut unit = 0i64;
-    let mut weight = vec![Vec::new(); n];
-    let mut city_row = vec![None; n];
-    let mut nests = vec![true; m.nrows()];
-    for (c, cand) in m.cands.iter().enumerate() {
-        if cand.opts.len() >= usize::from(u8::MAX) {
-            return None;
-        }
-        for o in &cand.opts {
-            let w = m.coef_in(o, total);
-            if w < 0 {
-                return None;
-            }
-            unit = gcd(unit, w);
-            weight[c].push(w);
-            for k in o.start..o.end {
-                let r = m.row_of[k] as usize;
-                if matches!(m.rows[r].kind, RowKind::City(_)) {
-                    nests[r] &= m.coef[k] == w && city_row[c].is_none_or(|x| x == r);
-                    city_row[c] = Some(r);
-                }
-            }
-        }
-    }
-    if unit == 0 {
-        return None;
-    }
     if allowed.contains(&Allowed::Served) {
         return None;
     }
-    // What the held candidates leave of each row.
-    let held = State::new(
-        m,
-        allowed
-            .iter()
-            .map(|a| match *a {
-                Allowed::Forced(o) => o,
-                _ => None,
-            })
-            .collect(),
-    );
-    let left: Vec<i128> = m
-        .rows
-        .iter()
-        .zip(&held.usage)
-        .map(|(r, u)| i128::from(r.b) - u)
-        .collect();
-    let mut choice = held.choice;
-    let units = |b: i128| usize::try_from(b / i128::from(unit)).ok();
-    let cap = units(left[total])?.min(usize::MAX / 2);
-    // Rows kept exact; every other row is priced.
-    let mut kept = vec![false; m.nrows()];
-    kept[total] = true;
-    for (r, row) in m.rows.iter().enumerate() {
-        kept[r] = kept[r] || (nests[r] && matches!(row.kind, RowKind::City(_)) && left[r] >= 0);
+    let rows = Rows::new(m, allowed)?;
+    match second_row(m, &rows, lambda) {
+        // A pair with too many best choices is priced instead.
+        Some(pair) => tables(m, allowed, lambda, deadline, &rows, Some(pair))
+            .or_else(|| tables(m, allowed, lambda, deadline, &rows, None)),
+        None => tables(m, allowed, lambda, deadline, &rows, None),
     }
+}
+
+/// The rows as the held candidates leave them, and which of them the tables keep exact.
+struct Rows {
+    /// The whole-cost row the tables are over.
+    total: usize,
+    /// Per candidate and option: its weight in `total`.
+    weight: Vec<Vec<i64>>,
+    /// Per candidate: its capped city's row.
+    city_row: Vec<Option<usize>>,
+    /// What the held candidates leave of each row.
+    left: Vec<i128>,
+    /// `total` and the city caps nested in it.
+    kept: Vec<bool>,
+    /// Candidates free to choose.
+    free: Vec<bool>,
+    /// The held candidates' choices.
+    held: Vec<Option<usize>>,
+}
+
+impl Rows {
+    fn new(m: &Model, allowed: &[Allowed]) -> Option<Rows> {
+        let total = whole_budget(m)?;
+        let n = m.cands.len();
+        // Per option: its weight in the total row; city rows nest when they weigh the same.
+        let mut weight = vec![Vec::new(); n];
+        let mut city_row = vec![None; n];
+        let mut nests = vec![true; m.nrows()];
+        for (c, cand) in m.cands.iter().enumerate() {
+            if cand.opts.len() >= usize::from(u8::MAX) {
+                return None;
+            }
+            for o in &cand.opts {
+                let w = m.coef_in(o, total);
+                if w < 0 {
+                    return None;
+                }
+                weight[c].push(w);
+                for k in o.start..o.end {
+                    let r = m.row_of[k] as usize;
+                    if matches!(m.rows[r].kind, RowKind::City(_)) {
+                        nests[r] &= m.coef[k] == w && city_row[c].is_none_or(|x| x == r);
+                        city_row[c] = Some(r);
+                    }
+                }
+            }
+        }
+        let held = State::new(
+            m,
+            allowed
+                .iter()
+                .map(|a| match *a {
+                    Allowed::Forced(o) => o,
+                    _ => None,
+                })
+                .collect(),
+        );
+        let left: Vec<i128> = m
+            .rows
+            .iter()
+            .zip(&held.usage)
+            .map(|(r, u)| i128::from(r.b) - u)
+            .collect();
+        let kept = (0..m.nrows())
+            .map(|r| {
+                r == total
+                    || (nests[r] && matches!(m.rows[r].kind, RowKind::City(_)) && left[r] >= 0)
+            })
+            .collect();
+        Some(Rows {
+            total,
+            weight,
+            city_row,
+            left,
+            kept,
+            free: allowed.iter().map(|a| *a == Allowed::Free).collect(),
+            held: held.choice,
+        })
+    }
+}
+
+/// The knapsack over `rows`, with `pair` kept exact too if given.
+fn tables(
+    m: &Model,
+    allowed: &[Allowed],
+    lambda: &[f64],
+    deadline: Instant,
+    rows: &Rows,
+    pair: Option<Pair>,
+) -> Option<Knapsack> {
+    let Rows {
+        total,
+        ref weight,
+        ref city_row,
+        ref left,
+        ..
+    } = *rows;
+    let n = m.cands.len();
+    let mut choice = rows.held.clone();
+    let mut kept = rows.kept.clone();
+    let free: Vec<usize> = (0..n).filter(|&c| rows.free[c]).collect();
+    let in_pair = |c: usize| pair.as_ref().is_some_and(|p| p.members[c]);
+    let second = pair.as_ref().map_or(total, |p| p.row);
+    kept[second] = true;
     let priced: Vec<f64> = lambda
         .iter()
         .zip(&kept)
@@ -198,24 +542,54 @@ pub(crate) fn bound(
         }
     }
 
-    let mut main = Items::new();
-    // Each capped city: its row, its capacity in units, its items.
+    // One unit for the main items and the nested cities: whatever divides all their weights.
+    let unit = (0..n)
+        .filter(|&c| !in_pair(c))
+        .flat_map(|c| &weight[c])
+        .fold(0, |g, &w| gcd(g, w));
+    if unit == 0 {
+        return None;
+    }
+    let units = |b: i128, unit: i64| usize::try_from(b / i128::from(unit)).ok();
+    let room = left[total].min(left[second]);
+    let cap = units(room, unit)?.min(usize::MAX / 2);
+    let pair_city = pair.as_ref().and_then(|p| p.city);
+    // Each capped city outside the pair: its row, its capacity in units, its items.
     let mut groups: Vec<(usize, usize, Items)> = (0..m.nrows())
-        .filter(|&r| kept[r] && r != total)
-        .map(|r| Some((r, units(left[r])?.min(cap), Items::new())))
+        .filter(|&r| kept[r] && r != total && r != second && Some(r) != pair_city)
+        .map(|r| Some((r, units(left[r], unit)?.min(cap), Items::new())))
         .collect::<Option<_>>()?;
     let mut cells = 0usize;
     let mut merge = 0usize;
     for (_, city_cap, _) in &groups {
         merge = merge.saturating_add((cap + 1).saturating_mul(city_cap + 1));
     }
-    for c in (0..n).filter(|&c| allowed[c] == Allowed::Free) {
-        let opts: Vec<(usize, f64)> = (0..m.cands[c].opts.len())
-            .map(|k| Some((units(i128::from(weight[c][k]))?, m.profit(c, k, &priced))))
-            .collect::<Option<_>>()?;
-        if opts.iter().all(|&(_, p)| p <= 0.0) {
+    let mut main = Items::new();
+    let mut pair_items = PairItems {
+        cands: Vec::new(),
+        opts: Vec::new(),
+    };
+    for &c in &free {
+        let profits: Vec<f64> = (0..m.cands[c].opts.len())
+            .map(|k| m.profit(c, k, &priced))
+            .collect();
+        if profits.iter().all(|&p| p <= 0.0) {
             continue;
         }
+        if let Some(p) = pair.as_ref().filter(|p| p.members[c]) {
+            let opts = m.cands[c].opts.iter().zip(&profits);
+            pair_items.cands.push(c);
+            pair_items.opts.push(
+                opts.map(|(o, &profit)| (m.coef_in(o, total), m.coef_in(o, p.row), profit))
+                    .collect(),
+            );
+            continue;
+        }
+        let opts: Vec<(usize, f64)> = weight[c]
+            .iter()
+            .zip(&profits)
+            .map(|(&w, &profit)| Some((units(i128::from(w), unit)?, profit)))
+            .collect::<Option<_>>()?;
         let items = match city_row[c].and_then(|r| groups.iter_mut().find(|g| g.0 == r)) {
             Some((_, city_cap, items)) => {
                 cells = cells.saturating_add(*city_cap + 1);
@@ -233,12 +607,22 @@ pub(crate) fn bound(
         return None;
     }
 
-    let table = Table::build(&main, cap, deadline)?;
+    // Below what the cities and the pair can spend together, more for the rest is never
+    // worse: only spends from `need[g]` up matter after merging the first `g` cities.
+    let pair_units = pair.as_ref().map_or(Some(0), |p| {
+        usize::try_from((i128::from(p.room.0) + i128::from(unit) - 1) / i128::from(unit)).ok()
+    })?;
+    let mut need = vec![cap.saturating_sub(pair_units)];
+    for (_, city_cap, _) in groups.iter().rev() {
+        need.push(need[need.len() - 1].saturating_sub(*city_cap));
+    }
+    need.reverse();
+    let table = Table::build(&main, cap, need[0], deadline)?;
     let mut best = table.best.clone();
     // Merge each capped city: its best value per spend, at the spends where it improves.
     let mut merged = Vec::new();
-    for (_, city_cap, items) in &groups {
-        let city = Table::build(items, *city_cap, deadline)?;
+    for (g, (_, city_cap, items)) in groups.iter().enumerate() {
+        let city = Table::build(items, *city_cap, 0, deadline)?;
         if Instant::now() >= deadline {
             return None;
         }
@@ -247,10 +631,12 @@ pub(crate) fn bound(
             .collect();
         let mut next = vec![f64::NEG_INFINITY; cap + 1];
         let mut spend = vec![0u32; cap + 1];
+        let lo = need[g + 1];
         for &t in &steps {
             let tag = t as u32;
-            let with = best[..=cap - t].iter().map(|b| b + city.best[t]);
-            for ((slot, s), v) in next[t..].iter_mut().zip(&mut spend[t..]).zip(with) {
+            let from = lo.max(t);
+            let with = best[from - t..=cap - t].iter().map(|b| b + city.best[t]);
+            for ((slot, s), v) in next[from..].iter_mut().zip(&mut spend[from..]).zip(with) {
                 if v > *slot {
                     *slot = v;
                     *s = tag;
@@ -260,9 +646,41 @@ pub(crate) fn bound(
         best = next;
         merged.push((city, spend));
     }
-    bound += best[cap];
+    // The pair's best choices, looked up with what each spend of the rest leaves of both rows.
+    let front = match &pair {
+        Some(p) => Some((PairFront::build(&pair_items, p.room, deadline)?, p.room.0)),
+        None => None,
+    };
+    let mut top = (f64::NEG_INFINITY, 0, 0);
+    let lo = need[groups.len()];
+    for (w, v) in best.iter().enumerate().skip(lo) {
+        let used = w as i128 * i128::from(unit);
+        let (extra, at) = match &front {
+            Some((f, room)) => {
+                let clamp = |x: i128| i64::try_from(x).unwrap_or(i64::MAX);
+                let b = clamp(left[second] - used);
+                // The best at the pair's whole room bounds every lookup; only scan when it
+                // could win.
+                match f.within(*room, b, *room) {
+                    Some((most, _)) if v + most > top.0 => {
+                        f.within(clamp(left[total] - used), b, *room)
+                    }
+                    _ => None,
+                }
+                .unwrap_or((f64::NEG_INFINITY, 0))
+            }
+            None => (0.0, 0),
+        };
+        if v + extra > top.0 {
+            top = (v + extra, w, at);
+        }
+    }
+    bound += top.0;
 
-    let mut w = cap;
+    let mut w = top.1;
+    if let Some((f, _)) = &front {
+        f.walk_back(&pair_items, top.2, &mut choice);
+    }
     for ((_, _, items), (city, spend)) in groups.iter().zip(&merged).rev() {
         let t = spend[w] as usize;
         city.walk_back(items, t, &mut choice);

@@ -698,9 +698,10 @@ pub(crate) fn solve(
         search.offer(s);
     }
     let done = |search: &Search, ub: f64| search.incumbent() + search.prune_tol >= ub;
-    if !done(&search, ub) {
-        // Hold candidates whose margin rules out any better allocation that moves them.
-        let slack = root.bound - search.incumbent() - search.prune_tol;
+    // Hold candidates whose margin rules out any allocation better by more than `tol` that
+    // moves them; what those allocations could reach at most.
+    let hold = |search: &Search, allowed: &mut [Allowed], tol: f64| {
+        let slack = root.bound - search.incumbent() - tol;
         let mut excluded = f64::NEG_INFINITY;
         for (c, a) in allowed.iter_mut().enumerate() {
             let (o, _, margin) = lp::best(m, c, &root.lambda);
@@ -709,29 +710,30 @@ pub(crate) fn solve(
                 excluded = excluded.max(root.bound - margin);
             }
         }
-        let excluded = search.round(excluded);
-        search.close(excluded);
-        // Small programmes: the knapsack bound over the rest, and its allocation (repaired
-        // where a priced row breaks), often close the gap without any branching.
-        if let Some(k) = knapsack::bound(m, &allowed, &root.lambda, deadline) {
+        search.round(excluded)
+    };
+    if !done(&search, ub) {
+        // Small programmes: the knapsack bound over the candidates that could still make a
+        // better allocation, and its allocation (repaired where a priced row breaks), often
+        // close the gap without any branching, and can prove the incumbent optimal.
+        let mut open = allowed.clone();
+        let excluded = hold(&search, &mut open, 0.0);
+        if let Some(k) = knapsack::bound(m, &open, &root.lambda, deadline) {
             ub = ub.min(search.round(k.bound).max(excluded));
             let mut s = State::new(m, k.choice);
             if !s.feasible(m) {
-                repair(m, &allowed, &root.lambda, &mut s, deadline);
+                repair(m, &open, &root.lambda, &mut s, deadline);
             }
             if s.feasible(m) {
-                improve(
-                    m,
-                    &allowed,
-                    &root.lambda,
-                    &profit,
-                    &mut s,
-                    deadline,
-                    ROOT_NEAR,
-                );
+                improve(m, &open, &root.lambda, &profit, &mut s, deadline, ROOT_NEAR);
             }
             search.offer(s);
         }
+    }
+    if !done(&search, ub) {
+        // The search only looks for allocations better by more than the gap.
+        let excluded = hold(&search, &mut allowed, search.prune_tol);
+        search.close(excluded);
     }
     if done(&search, ub) {
         return Outcome {
