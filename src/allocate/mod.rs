@@ -7,12 +7,11 @@
 //! from the prices (round, repair, fill, swap) and improved and proven by a best-first
 //! branch-and-bound over the applicants the prices leave in doubt (`search`), whose node LPs
 //! start from the parent's prices over a handful of close calls. On small programmes a
-//! knapsack over whole budget units (`knapsack`: total budget and city caps exact, the other
-//! rows priced) gives a bound tighter than the LP and often ends the search at the root. The
-//! result is
-//! re-checked in exact integers (`verify`) before anyone sees it, money is split to funders by
-//! an integral flow (`funding`), and every eligible applicant left out gets a reason
-//! (`explain`).
+//! knapsack over whole budget units (`knapsack`: total budget, city caps and one binding
+//! funder row exact, the other rows priced) gives a bound tighter than the LP and often ends
+//! the search at the root. The result is re-checked in exact integers (`verify`) before anyone
+//! sees it, money is split to funders by an integral flow (`funding`), and every eligible
+//! applicant left out gets a reason (`explain`).
 //!
 //! The bound reported is always valid: any prices `λ ≥ 0` bound every allocation (weak
 //! duality), so even a search cut short by the time limit reports an honest gap.
