@@ -52,11 +52,7 @@ impl Side {
     pub fn label(&self) -> String {
         let mut s = self.path.display().to_string();
         if !self.overrides.is_empty() {
-            let sets: Vec<String> = self
-                .overrides
-                .iter()
-                .map(|o| format!("{}={}", o.key, crate::sweep::value_text(&o.value)))
-                .collect();
+            let sets: Vec<String> = self.overrides.iter().map(ToString::to_string).collect();
             s.push_str(" with ");
             s.push_str(&sets.join(", "));
         }

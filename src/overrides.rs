@@ -35,6 +35,21 @@ impl Override {
     }
 }
 
+impl std::fmt::Display for Override {
+    /// `budget.total=4000000`, `quota.women.when=applicant.gender == "F"`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}={}", self.key, value_text(&self.value))
+    }
+}
+
+/// A value as written in tables and CSV: `120`, `0.3`, `true`, `served`.
+pub fn value_text(v: &toml::Value) -> String {
+    match v {
+        toml::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
 /// A command-line value as TOML: `120` integer, `0.3` float, `true` boolean, else text.
 pub fn parse_value(v: &str) -> toml::Value {
     let plain = v.replace('_', "");
@@ -117,25 +132,59 @@ fn apply(table: &mut toml::Table, o: &Override) -> Result<()> {
             let entries = table.get_mut(*list).and_then(|v| v.as_array_mut());
             let ids: Vec<String> = entries
                 .as_ref()
-                .map(|a| a.iter().filter_map(|e| e.get(id_key)?.as_str().map(String::from)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|e| e.get(id_key)?.as_str().map(String::from))
+                        .collect()
+                })
                 .unwrap_or_default();
             let Some(entry) = entries.and_then(|a| {
-                a.iter_mut().find(|e| e.get(id_key).and_then(|v| v.as_str()) == Some(*id))
+                a.iter_mut()
+                    .find(|e| e.get(id_key).and_then(|v| v.as_str()) == Some(*id))
             }) else {
                 let hint = suggest::hint(id, ids.iter().map(String::as_str));
                 return Err(Error::from(
-                    Problem::error("--set", format!("unknown key `{}`: no [[{list}]] with {id_key} `{id}`{hint}", o.key))
-                        .key(o.key.clone()),
+                    Problem::error(
+                        "--set",
+                        format!(
+                            "unknown key `{}`: no [[{list}]] with {id_key} `{id}`{hint}",
+                            o.key
+                        ),
+                    )
+                    .key(o.key.clone()),
                 ));
             };
-            let t = entry.as_table_mut().ok_or_else(|| unknown(&o.key, "not a table", &[]))?;
+            let t = entry
+                .as_table_mut()
+                .ok_or_else(|| unknown(&o.key, "not a table", &[]))?;
             set(t, field, fields)
         }
-        _ => Err(unknown(
-            &o.key,
-            "expected params.NAME, budget.total, budget.cities.CITY, quota.NAME.FIELD, funder.ID.FIELD, kit.ID.FIELD, objective.maximize or solver.FIELD",
-            &[],
-        )),
+        _ => {
+            let mut keys: Vec<String> = [
+                "budget.total",
+                "objective.maximize",
+                "solver.time_limit",
+                "solver.gap",
+                "program.name",
+                "program.date",
+            ]
+            .map(String::from)
+            .to_vec();
+            if let Some(params) = table.get("params").and_then(|p| p.as_table()) {
+                keys.extend(params.keys().map(|k| format!("params.{k}")));
+            }
+            let hint = suggest::hint(&o.key, keys.iter().map(String::as_str));
+            Err(Error::from(
+                Problem::error(
+                    "--set",
+                    format!(
+                        "unknown key `{}`: expected params.NAME, budget.total, budget.cities.CITY, quota.NAME.FIELD, funder.ID.FIELD, kit.ID.FIELD, objective.maximize or solver.FIELD{hint}",
+                        o.key
+                    ),
+                )
+                .key(o.key.clone()),
+            ))
+        }
     }
 }
 
@@ -164,7 +213,9 @@ impl Scenario {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
-        Scenario::from_toml(&text, &shown, &dir, file)
+        let mut scenario = Scenario::from_toml(&text, &shown, &dir, file)?;
+        scenario.overrides = overrides.iter().map(Override::to_string).collect();
+        Ok(scenario)
     }
 }
 

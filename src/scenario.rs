@@ -214,6 +214,9 @@ pub struct Scenario {
     pub market: LabourMarket,
     /// Warnings found while loading (the scenario is usable).
     pub warnings: Vec<Problem>,
+    /// The `--set KEY=VALUE` overrides it was loaded with (see `Scenario::load_with`), as
+    /// `KEY=VALUE`; empty for the file as written.
+    pub overrides: Vec<String>,
 }
 
 // ---------------------------------------------------------------- raw TOML
@@ -829,6 +832,7 @@ impl Scenario {
             solver,
             market,
             warnings,
+            overrides: Vec::new(),
         })
     }
 

@@ -174,13 +174,7 @@ pub fn changes_scores(key: &str) -> bool {
     }
 }
 
-/// A value as written in tables and CSV: `120`, `0.3`, `true`, `served`.
-pub fn value_text(v: &toml::Value) -> String {
-    match v {
-        toml::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
+pub use crate::overrides::value_text;
 
 /// One point of a frontier (the same type the HTML frontier page draws).
 pub use crate::report::html::FrontierPoint;

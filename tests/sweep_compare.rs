@@ -1,6 +1,7 @@
-//! `idmaj sweep` and `idmaj compare`, run as the real binary in temporary folders: argument
-//! errors name the argument, budget frontiers behave, output bytes do not depend on the
-//! thread count, and comparisons give each changed applicant its reason.
+//! `idmaj sweep`, `idmaj compare` and `idmaj allocate --set`, run as the real binary in
+//! temporary folders: argument errors name the argument, budget frontiers behave, output
+//! bytes do not depend on the thread count, comparisons give each changed applicant its
+//! reason, and a what-if allocation says what it changed.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -509,4 +510,65 @@ fn sweep_report_draws_the_frontier_for_every_feasible_point() {
         !html.contains("http://") && !html.contains("https://"),
         "the page fetches something"
     );
+}
+
+#[test]
+fn allocate_with_set_runs_the_what_if_and_says_so_in_every_output() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = shipped_copy(tmp.path(), "tangier-2016");
+    let allocate = |out: &str, set: &[&str]| {
+        let mut args = vec!["allocate", dir.to_str().unwrap(), "--out", out];
+        args.extend(set);
+        ok(&idmaj(tmp.path(), &args))
+    };
+    let summary = |out: &str| -> serde_json::Value {
+        serde_json::from_str(
+            &fs::read_to_string(tmp.path().join(out).join("summary.json")).unwrap(),
+        )
+        .unwrap()
+    };
+    let stdout = allocate("what-if", &["--set", "budget.total=150000"]);
+    assert!(
+        stdout.contains("what-if    budget.total=150000"),
+        "{stdout}"
+    );
+    let what_if = summary("what-if");
+    assert_eq!(what_if["budget_total"], 150_000);
+    assert!(what_if["spent"].as_i64().unwrap() <= 150_000, "{what_if}");
+    assert_eq!(
+        what_if["overrides"],
+        serde_json::json!(["budget.total=150000"])
+    );
+    let md = fs::read_to_string(tmp.path().join("what-if/summary.md")).unwrap();
+    assert!(md.contains("`--set budget.total=150000`"), "{md}");
+    let html = fs::read_to_string(tmp.path().join("what-if/report.html")).unwrap();
+    assert!(html.contains("what-if: budget.total=150000"));
+    // The scenario as written spends more: the override, not the file, set the budget.
+    allocate("plain", &[]);
+    let plain = summary("plain");
+    assert!(plain.get("overrides").is_none(), "{plain}");
+    assert!(plain["spent"].as_i64().unwrap() > 150_000, "{plain}");
+}
+
+#[test]
+fn allocate_with_an_unknown_key_exits_2_naming_it_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = shipped_copy(tmp.path(), "tangier-2016");
+    let run = idmaj(
+        tmp.path(),
+        &[
+            "allocate",
+            dir.to_str().unwrap(),
+            "--set",
+            "budget.totl=150000",
+            "--out",
+            "out",
+        ],
+    );
+    no_panic(&run);
+    assert_eq!(run.status.code(), Some(2));
+    let err = text(&run.stderr);
+    assert!(err.contains("budget.totl"), "{err}");
+    assert!(err.contains("did you mean `budget.total`"), "{err}");
+    assert!(!tmp.path().join("out").exists());
 }

@@ -1,10 +1,12 @@
-//! `idmaj allocate SCENARIO [--out DIR]`: score every applicant, allocate kits and cash
-//! under every budget, write decisions.csv, summary.json, summary.md and report.html.
+//! `idmaj allocate SCENARIO [--out DIR] [--set KEY=VALUE]...`: score every applicant,
+//! allocate kits and cash under every budget, write decisions.csv, summary.json, summary.md
+//! and report.html; `--set` runs a what-if without editing the scenario.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use idmaj::allocate::allocate;
+use idmaj::overrides::Override;
 use idmaj::report::allocation::write_all;
 use idmaj::report::html::write_report;
 use idmaj::report::number;
@@ -21,10 +23,19 @@ pub struct Args {
     /// missing).
     #[arg(long, short, default_value = "out")]
     out: PathBuf,
+    /// Override a setting for this run, e.g. budget.total=4000000 (same keys as `sweep`).
+    /// Repeatable; the outputs name the overrides.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
-    let scenario = Scenario::load(&args.scenario)?;
+    let overrides = args
+        .set
+        .iter()
+        .map(|s| Override::parse(s))
+        .collect::<Result<Vec<_>>>()?;
+    let scenario = Scenario::load_with(&args.scenario, &overrides)?;
     super::print_warnings(&scenario.warnings);
     let assessments = pipeline::assess_all(&scenario)?;
     let alloc = allocate(&scenario, &assessments)?;
@@ -33,6 +44,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
     write_report(&report, &scenario, &assessments, &alloc, &s)?;
     let cur = &scenario.program.currency;
     say!("{}", scenario.program.name);
+    if !scenario.overrides.is_empty() {
+        say!("what-if    {}", scenario.overrides.join(", "));
+    }
     say!(
         "served     {} of {} eligible ({} applicants)",
         s.served,

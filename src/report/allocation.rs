@@ -116,6 +116,9 @@ pub struct ConstraintSummary {
 pub struct Summary {
     /// Programme name.
     pub program: String,
+    /// The `--set KEY=VALUE` overrides the scenario was run with, if any.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub overrides: Vec<String>,
     /// Currency of every amount.
     pub currency: String,
     /// `score`, `served` or `served_then_score`.
@@ -212,6 +215,7 @@ fn tidy(v: f64) -> f64 {
 pub fn summarize(scenario: &Scenario, assessments: &[Assessment], alloc: &Allocation) -> Summary {
     let mut s = Summary {
         program: scenario.program.name.clone(),
+        overrides: scenario.overrides.clone(),
         currency: scenario.program.currency.clone(),
         objective_kind: scenario.objective.as_str().to_string(),
         objective: tidy(alloc.objective),
@@ -320,6 +324,12 @@ pub fn summary_markdown(s: &Summary) -> String {
     let mut o = String::new();
     let cur = &s.currency;
     o.push_str(&format!("# {}\n\n", s.program));
+    if !s.overrides.is_empty() {
+        o.push_str(&format!(
+            "What-if run of the scenario with `--set {}`.\n\n",
+            s.overrides.join("`, `--set ")
+        ));
+    }
     o.push_str(&format!(
         "**{} served** of {} eligible ({} applicants), **{} {cur} allocated**{}.\n\n",
         s.served,

@@ -947,10 +947,15 @@ fn render_report(
         _ => ("score", 2),
     };
 
+    let what_if = if s.overrides.is_empty() {
+        String::new()
+    } else {
+        format!(" · what-if: {}", esc(&s.overrides.join(", ")))
+    };
     let _ = writeln!(
         o,
         "<header><h1>{}</h1><p class=\"sub\">Allocation report · programme date {} · \
-         objective: {} · amounts in {}</p></header>",
+         objective: {} · amounts in {}{what_if}</p></header>",
         esc(&s.program),
         scenario.program.date,
         esc(&s.objective_kind),
