@@ -23,7 +23,8 @@ use super::lp::Allowed;
 use super::model::{Model, RowKind};
 use super::search::State;
 
-/// Most knapsack cells (candidates × budget units, one byte each) worth spending.
+/// Most knapsack cells (candidates × the budget units in their band, one byte each) worth
+/// spending.
 const MAX_CELLS: usize = 60_000_000;
 /// Most steps merging the capped cities into the total.
 const MAX_MERGE: usize = 200_000_000;
@@ -51,6 +52,30 @@ impl Items {
             opts: Vec::new(),
         }
     }
+
+    /// Each item's band of capacities for a table over `0..=cap` needed from `need` up:
+    /// (where its choices start, lowest, highest), from `need` less what the items after it
+    /// weigh, up to what it and those before it weigh; and the cells of all bands.
+    fn bands(&self, cap: usize, need: usize) -> (Vec<(usize, usize, usize)>, usize) {
+        let heaviest = |o: &Vec<(usize, f64)>| o.iter().map(|&(w, _)| w).max().unwrap_or(0);
+        let mut after = self
+            .opts
+            .iter()
+            .fold(0usize, |s, o| s.saturating_add(heaviest(o)));
+        let mut top = 0usize;
+        let mut cells = 0usize;
+        let mut bands = Vec::with_capacity(self.cands.len());
+        for o in &self.opts {
+            let w = heaviest(o);
+            after -= w;
+            let hi = top.saturating_add(w).min(cap);
+            let lo = need.saturating_sub(after).min(hi);
+            bands.push((cells, lo, hi));
+            cells += hi - lo + 1;
+            top = hi;
+        }
+        (bands, cells)
+    }
 }
 
 /// The best profit of `items` within each capacity `need..=cap`, and each item's choice per
@@ -72,25 +97,7 @@ struct Table {
 
 impl Table {
     fn build(items: &Items, cap: usize, need: usize, deadline: Instant) -> Option<Table> {
-        let heaviest: Vec<usize> = items
-            .opts
-            .iter()
-            .map(|o| o.iter().map(|&(w, _)| w).max().unwrap_or(0))
-            .collect();
-        // Each item's band: from `need` less what the items after it weigh, up to what it
-        // and those before it weigh.
-        let mut after: usize = heaviest.iter().fold(0usize, |s, &w| s.saturating_add(w));
-        let mut top = 0usize;
-        let mut start = 0usize;
-        let mut bands = Vec::with_capacity(items.cands.len());
-        for &w in &heaviest {
-            after -= w;
-            let hi = top.saturating_add(w).min(cap);
-            let lo = need.saturating_sub(after).min(hi);
-            bands.push((start, lo, hi));
-            start += hi - lo + 1;
-            top = hi;
-        }
+        let (bands, start) = items.bands(cap, need);
         let mut best = vec![0.0f64; cap + 1];
         let mut next = vec![0.0f64; cap + 1];
         let mut choice = vec![0u8; start];
@@ -595,18 +602,11 @@ fn tables(
                 cells = cells.saturating_add(*city_cap + 1);
                 items
             }
-            None => {
-                cells = cells.saturating_add(cap + 1);
-                &mut main
-            }
+            None => &mut main,
         };
         items.cands.push(c);
         items.opts.push(opts);
     }
-    if cells > MAX_CELLS || merge > MAX_MERGE {
-        return None;
-    }
-
     // Below what the cities and the pair can spend together, more for the rest is never
     // worse: only spends from `need[g]` up matter after merging the first `g` cities.
     let pair_units = pair.as_ref().map_or(Some(0), |p| {
@@ -617,6 +617,10 @@ fn tables(
         need.push(need[need.len() - 1].saturating_sub(*city_cap));
     }
     need.reverse();
+    let cells = cells.saturating_add(main.bands(cap, need[0]).1);
+    if cells > MAX_CELLS || merge > MAX_MERGE {
+        return None;
+    }
     let table = Table::build(&main, cap, need[0], deadline)?;
     let mut best = table.best.clone();
     // Merge each capped city: its best value per spend, at the spends where it improves.
