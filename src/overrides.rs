@@ -120,7 +120,11 @@ fn apply(table: &mut toml::Table, o: &Override) -> Result<()> {
             set(sub(budget, "cities"), city, &[])
         }
         ["objective", k] => set(sub(table, "objective"), k, &["maximize"]),
-        ["solver", k] => set(sub(table, "solver"), k, &["time_limit", "gap"]),
+        ["solver", k] => set(
+            sub(table, "solver"),
+            k,
+            &["time_limit", "gap", "work_limit"],
+        ),
         ["program", k] => set(sub(table, "program"), k, &["name", "date"]),
         [list @ ("quota" | "funder" | "kit"), id, field] => {
             let id_key = if *list == "quota" { "name" } else { "id" };
@@ -165,6 +169,7 @@ fn apply(table: &mut toml::Table, o: &Override) -> Result<()> {
                 "objective.maximize",
                 "solver.time_limit",
                 "solver.gap",
+                "solver.work_limit",
                 "program.name",
                 "program.date",
             ]

@@ -140,6 +140,11 @@ pub struct SolverSettings {
     pub time_limit: f64,
     /// Relative optimality gap at which the search stops.
     pub gap: f64,
+    /// Search work at which the search stops with the best allocation found (node
+    /// expansions × candidates in doubt); `None`: `time_limit` ×
+    /// [`WORK_PER_SECOND`](crate::allocate::WORK_PER_SECOND). Unlike the clock, it gives the
+    /// same allocation on every run.
+    pub work_limit: Option<f64>,
 }
 
 impl Default for SolverSettings {
@@ -147,6 +152,7 @@ impl Default for SolverSettings {
         SolverSettings {
             time_limit: 60.0,
             gap: 1e-4,
+            work_limit: None,
         }
     }
 }
@@ -318,6 +324,7 @@ struct RawObjective {
 struct RawSolver {
     time_limit: Option<Spanned<f64>>,
     gap: Option<Spanned<f64>>,
+    work_limit: Option<Spanned<f64>>,
 }
 
 // ---------------------------------------------------------------- loading
@@ -786,6 +793,19 @@ impl Scenario {
                 );
             }
             solver.gap = *g.get_ref();
+        }
+        if let Some(w) = &raw.solver.work_limit {
+            if !(*w.get_ref() > 0.0 && w.get_ref().is_finite()) {
+                c.error(
+                    "solver.work_limit",
+                    w,
+                    format!(
+                        "must be a positive amount of search work, got {}",
+                        w.get_ref()
+                    ),
+                );
+            }
+            solver.work_limit = Some(*w.get_ref());
         }
 
         if funders.is_empty() {

@@ -56,8 +56,13 @@ pub struct Allocation {
     pub gap: f64,
     /// True when no allocation is better (bound equals objective).
     pub proven_optimal: bool,
-    /// True when the time limit stopped the search; the allocation is the best found.
+    /// True when the time limit (the wall clock) stopped the search; the allocation is the
+    /// best found, and another run may find another.
     pub timed_out: bool,
+    /// True when the search's node budget stopped it before it closed the gap; the
+    /// allocation is the best found, the same on every run. The budget is
+    /// `solver.work_limit`, by default `solver.time_limit` × [`WORK_PER_SECOND`].
+    pub node_limited: bool,
     /// Number of applicants served.
     pub served: usize,
     /// Money spent in all.
@@ -89,6 +94,12 @@ pub struct ConstraintReport {
     pub shadow_price: Option<f64>,
 }
 
+/// Search work per second of `solver.time_limit`, in node expansions × candidates in doubt.
+/// The search stops at this budget rather than at the clock, so the same scenario gives the
+/// same allocation on every run and machine; on a 2-core machine the budget takes 40-65% of
+/// the time limit, which stays the hard stop for slower machines.
+pub const WORK_PER_SECOND: f64 = 400_000.0;
+
 /// Allocates offers to eligible applicants under every budget, stock and quota of the
 /// scenario, maximising its objective within `scenario.solver.gap` and
 /// `scenario.solver.time_limit`.
@@ -104,30 +115,55 @@ pub fn allocate(scenario: &Scenario, assessments: &[Assessment]) -> Result<Alloc
     let mut m = model::build(scenario, assessments)?;
     explain::check_min_counts(scenario, assessments, &m, deadline)?;
 
-    let (outcome, first_stage_timed_out) = match scenario.objective {
+    let work = scenario
+        .solver
+        .work_limit
+        .unwrap_or(limit * WORK_PER_SECOND);
+    let (outcome, first_stage_limited) = match scenario.objective {
         Objective::Score | Objective::Served => (
-            search::solve(&m, scenario.solver.gap, deadline, None),
-            false,
+            search::solve(&m, scenario.solver.gap, deadline, work, None),
+            (false, false),
         ),
         Objective::ServedThenScore => {
             let scores = m.value.clone();
             m.set_values(vec![1.0; m.cands.len()]);
             let half = start + (deadline - start) / 2;
-            let first = search::solve(&m, 0.0, half, None);
+            let first = search::solve(&m, 0.0, half, work / 2.0, None);
             let Some(best) = first.best else {
-                return Err(no_allocation(&m, first.timed_out, limit));
+                return Err(no_allocation(
+                    &m,
+                    first.timed_out || first.node_limited,
+                    limit,
+                ));
             };
             let most = best.choice.iter().filter(|c| c.is_some()).count() as i64;
             if most > 0 {
                 m.add_served_row(most);
             }
             m.set_values(scores);
-            let second = search::solve(&m, scenario.solver.gap, deadline, Some(best.choice));
-            (second, first.timed_out || first.bound > most as f64)
+            let second = search::solve(
+                &m,
+                scenario.solver.gap,
+                deadline,
+                work / 2.0,
+                Some(best.choice),
+            );
+            let unproven = first.bound > most as f64;
+            (
+                second,
+                (
+                    first.timed_out,
+                    first.node_limited || unproven && !first.timed_out,
+                ),
+            )
         }
     };
     let Some(mut best) = outcome.best.clone() else {
-        return Err(no_allocation(&m, outcome.timed_out, limit));
+        return Err(no_allocation(
+            &m,
+            outcome.timed_out || outcome.node_limited,
+            limit,
+        ));
     };
     let mut by_id: Vec<usize> = (0..m.cands.len()).collect();
     by_id.sort_by(|&a, &b| {
@@ -178,7 +214,8 @@ pub fn allocate(scenario: &Scenario, assessments: &[Assessment]) -> Result<Alloc
         &why_not,
         &outcome.lambda,
     );
-    let timed_out = outcome.timed_out || first_stage_timed_out;
+    let timed_out = outcome.timed_out || first_stage_limited.0;
+    let node_limited = !timed_out && (outcome.node_limited || first_stage_limited.1);
     Ok(Allocation {
         choices,
         funding,
@@ -186,8 +223,9 @@ pub fn allocate(scenario: &Scenario, assessments: &[Assessment]) -> Result<Alloc
         objective,
         bound,
         gap,
-        proven_optimal: !timed_out && !first_stage_timed_out && gap <= 1e-9,
+        proven_optimal: !timed_out && !node_limited && gap <= 1e-9,
         timed_out,
+        node_limited,
         served,
         spent,
         constraints,
@@ -195,8 +233,9 @@ pub fn allocate(scenario: &Scenario, assessments: &[Assessment]) -> Result<Alloc
     })
 }
 
-/// The error when the search ends without any allocation meeting every row.
-fn no_allocation(m: &Model, timed_out: bool, limit: f64) -> Error {
+/// The error when the search ends without any allocation meeting every row (`stopped`: the
+/// search stopped at its node budget or time limit first).
+fn no_allocation(m: &Model, stopped: bool, limit: f64) -> Error {
     let quotas: Vec<&str> = m
         .rows
         .iter()
@@ -208,9 +247,9 @@ fn no_allocation(m: &Model, timed_out: bool, limit: f64) -> Error {
     } else {
         quotas.join(" and ")
     };
-    if timed_out {
+    if stopped {
         Error::Infeasible(format!(
-            "no allocation meeting {quotas} was found within the time limit of {limit} s"
+            "no allocation meeting {quotas} was found within the search limit (solver.time_limit = {limit} s)"
         ))
     } else {
         Error::Infeasible(format!(

@@ -408,6 +408,8 @@ pub(crate) struct Outcome {
     pub lambda: Vec<f64>,
     /// True when the search ran out of time.
     pub timed_out: bool,
+    /// True when the search used its node budget (before any time limit).
+    pub node_limited: bool,
 }
 
 struct Search<'a> {
@@ -419,6 +421,10 @@ struct Search<'a> {
     prune_tol: f64,
     timed_out: bool,
     nodes: usize,
+    /// Most nodes to expand: a budget that, unlike the clock, gives the same allocation on
+    /// every run.
+    node_limit: usize,
+    node_limited: bool,
 }
 
 impl Search<'_> {
@@ -601,6 +607,11 @@ impl Search<'_> {
                 self.close(node.bound);
                 break;
             }
+            if self.nodes >= self.node_limit {
+                self.node_limited = true;
+                self.close(node.bound);
+                break;
+            }
             allowed.copy_from_slice(base);
             for &(c, a) in &node.forced {
                 allowed[c] = a;
@@ -646,12 +657,14 @@ impl Search<'_> {
     }
 }
 
-/// Finds an allocation within `gap` of the optimum, or the best one by `deadline`.
-/// `seed` is an allocation to start from (it is used only if it meets every row).
+/// Finds an allocation within `gap` of the optimum, or the best one within `work` (node
+/// expansions × candidates in doubt, see [`node_limit`]) or by `deadline`, whichever comes
+/// first. `seed` is an allocation to start from (it is used only if it meets every row).
 pub(crate) fn solve(
     m: &Model,
     gap: f64,
     deadline: Instant,
+    work: f64,
     seed: Option<Vec<Option<usize>>>,
 ) -> Outcome {
     let n = m.cands.len();
@@ -674,6 +687,7 @@ pub(crate) fn solve(
             bound,
             lambda,
             timed_out: true,
+            node_limited: false,
         };
     };
     let mut search = Search {
@@ -684,6 +698,8 @@ pub(crate) fn solve(
         prune_tol: 0.0,
         timed_out: false,
         nodes: 0,
+        node_limit: usize::MAX,
+        node_limited: false,
     };
     let mut ub = search.round(root.bound);
     search.prune_tol = (gap * ub.abs()).max(lp::tol(m));
@@ -741,8 +757,10 @@ pub(crate) fn solve(
             bound: ub,
             lambda: root.lambda,
             timed_out: false,
+            node_limited: false,
         };
     }
+    search.node_limit = node_limit(work, allowed.iter().filter(|a| a.is_open()).count());
     search.run(&allowed, root.lambda.clone(), ub);
     let bound = ub.min(search.closed.max(search.incumbent()));
     Outcome {
@@ -750,5 +768,18 @@ pub(crate) fn solve(
         bound,
         lambda: root.lambda,
         timed_out: search.timed_out,
+        node_limited: search.node_limited,
+    }
+}
+
+/// The nodes a search over `open` candidates in doubt may expand within `work`: a node costs
+/// about a microsecond per candidate in doubt (its prices, allocation and branching look at
+/// each), so the budget is work / candidates, at least one node.
+fn node_limit(work: f64, open: usize) -> usize {
+    let nodes = work / open.max(1) as f64;
+    if nodes >= usize::MAX as f64 {
+        usize::MAX
+    } else {
+        (nodes as usize).max(1)
     }
 }

@@ -131,8 +131,12 @@ pub struct Summary {
     pub gap: f64,
     /// True when no better allocation exists.
     pub proven_optimal: bool,
-    /// True when the time limit stopped the search.
+    /// True when the time limit (the wall clock) stopped the search: another run may find
+    /// another allocation.
     pub timed_out: bool,
+    /// True when the search's node budget (set by `solver.time_limit`) stopped it before it
+    /// closed the gap: the best allocation found, the same on every run.
+    pub node_limit_reached: bool,
     /// Applicants read.
     pub applicants: u64,
     /// Eligible applicants.
@@ -179,6 +183,8 @@ impl Summary {
             },
             if self.timed_out {
                 " (time limit reached: best found)"
+            } else if self.node_limit_reached {
+                " (search budget reached: best found)"
             } else {
                 ""
             }
@@ -223,6 +229,7 @@ pub fn summarize(scenario: &Scenario, assessments: &[Assessment], alloc: &Alloca
         gap: tidy(alloc.gap),
         proven_optimal: alloc.proven_optimal,
         timed_out: alloc.timed_out,
+        node_limit_reached: alloc.node_limited,
         applicants: assessments.len() as u64,
         eligible: 0,
         served: alloc.served as u64,

@@ -1054,6 +1054,8 @@ fn render_report(
         "proven optimal"
     } else if s.timed_out {
         "time limit reached: best found"
+    } else if s.node_limit_reached {
+        "search budget reached: best found"
     } else {
         "within the gap tolerance"
     };
