@@ -299,6 +299,8 @@ fn main() {
                     "yes"
                 } else if r.timed_out {
                     "timeout"
+                } else if r.work_limited {
+                    "budget"
                 } else {
                     "gap"
                 }

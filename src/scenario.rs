@@ -140,10 +140,10 @@ pub struct SolverSettings {
     pub time_limit: f64,
     /// Relative optimality gap at which the search stops.
     pub gap: f64,
-    /// Search work at which the search stops with the best allocation found (node
-    /// expansions × candidates in doubt); `None`: `time_limit` ×
-    /// [`WORK_PER_SECOND`](crate::allocate::WORK_PER_SECOND). Unlike the clock, it gives the
-    /// same allocation on every run.
+    /// Search work at which the search stops with the best allocation found (counted as
+    /// described at [`WORK_PER_SECOND`](crate::allocate::WORK_PER_SECOND)); `None`:
+    /// `time_limit` × `WORK_PER_SECOND`. Unlike the clock, it gives the same allocation on
+    /// every run.
     pub work_limit: Option<f64>,
 }
 

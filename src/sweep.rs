@@ -209,7 +209,7 @@ pub struct SweepRow {
     pub timed_out: bool,
     /// True when the search's node budget stopped it before it closed the gap: the best
     /// allocation found, the same on every run.
-    pub node_limit_reached: bool,
+    pub work_limit_reached: bool,
     /// Women's share of those served; `None` when nobody is served.
     pub women_share: Option<f64>,
     /// Women served.
@@ -419,7 +419,7 @@ struct Figures {
     gap: f64,
     proven_optimal: bool,
     timed_out: bool,
-    node_limited: bool,
+    work_limited: bool,
     women_served: u64,
     served_by_city: BTreeMap<String, u64>,
 }
@@ -438,7 +438,7 @@ fn solve_point(scenario: &Scenario, assessments: &[Assessment]) -> Result<Solved
         gap: tidy(alloc.gap),
         proven_optimal: alloc.proven_optimal,
         timed_out: alloc.timed_out,
-        node_limited: alloc.node_limited,
+        work_limited: alloc.work_limited,
         women_served: 0,
         served_by_city: BTreeMap::new(),
     };
@@ -473,7 +473,7 @@ fn row(
         gap: 0.0,
         proven_optimal: false,
         timed_out: false,
-        node_limit_reached: false,
+        work_limit_reached: false,
         women_share: None,
         women_served: 0,
         served_by_city: scenario
@@ -501,7 +501,7 @@ fn row(
     row.gap = f.gap;
     row.proven_optimal = f.proven_optimal;
     row.timed_out = f.timed_out;
-    row.node_limit_reached = f.node_limited;
+    row.work_limit_reached = f.work_limited;
     row.women_served = f.women_served;
     row.women_share = (f.served > 0).then(|| tidy(f.women_served as f64 / f.served as f64));
     row
@@ -519,7 +519,7 @@ pub const SWEEP_COLUMNS: [&str; 14] = [
     "gap",
     "proven_optimal",
     "timed_out",
-    "node_limit_reached",
+    "work_limit_reached",
     "women_served",
     "women_share",
     "infeasible",
@@ -557,7 +557,7 @@ impl Sweep {
                     r.gap.to_string(),
                     r.proven_optimal.to_string(),
                     r.timed_out.to_string(),
-                    r.node_limit_reached.to_string(),
+                    r.work_limit_reached.to_string(),
                     r.women_served.to_string(),
                     r.women_share.map_or(String::new(), |s| s.to_string()),
                     crate::dialect::cell(r.infeasible.as_deref().unwrap_or("")).into_owned(),
@@ -601,7 +601,7 @@ impl Sweep {
                     "gap": r.gap,
                     "proven_optimal": r.proven_optimal,
                     "timed_out": r.timed_out,
-                    "node_limit_reached": r.node_limit_reached,
+                    "work_limit_reached": r.work_limit_reached,
                     "women_served": r.women_served,
                     "women_share": r.women_share,
                     "served_by_city": r.served_by_city,

@@ -626,7 +626,7 @@ fn the_work_budget_stops_the_search_the_same_way_every_time() {
         .collect();
     let first = allocate(&s, &a).unwrap();
     check(&s, &a, &first);
-    assert!(first.node_limited && !first.timed_out && !first.proven_optimal);
+    assert!(first.work_limited && !first.timed_out && !first.proven_optimal);
     assert!(
         first.bound > first.objective,
         "{} vs {}",

@@ -31,6 +31,22 @@ const WARM_WORKING: usize = 4;
 /// The working set is abandoned (prices kept as they are) past this size.
 const MAX_WORKING: usize = 60_000;
 
+thread_local! {
+    /// LP work done on this thread: each LP adds its constraints × variables.
+    static WORK: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// LP work done on this thread so far (see [`WORK`]); an allocation runs on one thread, so
+/// the difference between two readings is the work between them, and the same on every run.
+pub(crate) fn work_done() -> u64 {
+    WORK.with(|w| w.get())
+}
+
+fn add_work(constraints: usize, variables: usize) {
+    let units = (constraints as u64).saturating_mul(variables as u64);
+    WORK.with(|w| w.set(w.get().saturating_add(units)));
+}
+
 /// What a candidate may do in a subproblem.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Allowed {
@@ -188,6 +204,8 @@ fn direct(
             problem.add_constraint(constraint!(e >= v));
         }
     }
+    let constraints: usize = free.iter().map(|&c| m.cands[c].opts.len()).sum();
+    add_work(constraints, lam.len() + pi.len());
     let sol = problem.solve().ok()?;
     Some(lam.iter().map(|&l| sol.value(l).clamp(0.0, cap)).collect())
 }
@@ -400,6 +418,8 @@ pub(crate) fn primal(
         let slack = b[r] + 1e-9 * m.b_s[r].abs().max(1.0);
         problem.add_constraint(constraint!(e <= slack));
     }
+    let variables: usize = x.iter().map(Vec::len).sum();
+    add_work(tied.len() + m.nrows(), variables);
     let sol = problem.solve().ok()?;
     let shares = tied
         .iter()

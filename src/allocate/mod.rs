@@ -59,10 +59,10 @@ pub struct Allocation {
     /// True when the time limit (the wall clock) stopped the search; the allocation is the
     /// best found, and another run may find another.
     pub timed_out: bool,
-    /// True when the search's node budget stopped it before it closed the gap; the
+    /// True when the search's work budget stopped it before it closed the gap; the
     /// allocation is the best found, the same on every run. The budget is
     /// `solver.work_limit`, by default `solver.time_limit` × [`WORK_PER_SECOND`].
-    pub node_limited: bool,
+    pub work_limited: bool,
     /// Number of applicants served.
     pub served: usize,
     /// Money spent in all.
@@ -94,11 +94,13 @@ pub struct ConstraintReport {
     pub shadow_price: Option<f64>,
 }
 
-/// Search work per second of `solver.time_limit`, in node expansions × candidates in doubt.
+/// Search work per second of `solver.time_limit`. Work is counted, not timed: each LP's
+/// constraints × variables, plus 13 per candidate in doubt at each branch-and-bound node.
 /// The search stops at this budget rather than at the clock, so the same scenario gives the
-/// same allocation on every run and machine; on a 2-core machine the budget takes 40-65% of
-/// the time limit, which stays the hard stop for slower machines.
-pub const WORK_PER_SECOND: f64 = 400_000.0;
+/// same allocation on every run and machine. On the 2-core reference machine one second
+/// does 7-17 million units (denser programmes are slower per unit), so the budget takes
+/// 25-55% of the time limit, which stays the hard stop for slower machines.
+pub const WORK_PER_SECOND: f64 = 4_000_000.0;
 
 /// Allocates offers to eligible applicants under every budget, stock and quota of the
 /// scenario, maximising its objective within `scenario.solver.gap` and
@@ -132,7 +134,7 @@ pub fn allocate(scenario: &Scenario, assessments: &[Assessment]) -> Result<Alloc
             let Some(best) = first.best else {
                 return Err(no_allocation(
                     &m,
-                    first.timed_out || first.node_limited,
+                    first.timed_out || first.work_limited,
                     limit,
                 ));
             };
@@ -153,7 +155,7 @@ pub fn allocate(scenario: &Scenario, assessments: &[Assessment]) -> Result<Alloc
                 second,
                 (
                     first.timed_out,
-                    first.node_limited || unproven && !first.timed_out,
+                    first.work_limited || unproven && !first.timed_out,
                 ),
             )
         }
@@ -161,7 +163,7 @@ pub fn allocate(scenario: &Scenario, assessments: &[Assessment]) -> Result<Alloc
     let Some(mut best) = outcome.best.clone() else {
         return Err(no_allocation(
             &m,
-            outcome.timed_out || outcome.node_limited,
+            outcome.timed_out || outcome.work_limited,
             limit,
         ));
     };
@@ -215,7 +217,7 @@ pub fn allocate(scenario: &Scenario, assessments: &[Assessment]) -> Result<Alloc
         &outcome.lambda,
     );
     let timed_out = outcome.timed_out || first_stage_limited.0;
-    let node_limited = !timed_out && (outcome.node_limited || first_stage_limited.1);
+    let work_limited = !timed_out && (outcome.work_limited || first_stage_limited.1);
     Ok(Allocation {
         choices,
         funding,
@@ -223,9 +225,9 @@ pub fn allocate(scenario: &Scenario, assessments: &[Assessment]) -> Result<Alloc
         objective,
         bound,
         gap,
-        proven_optimal: !timed_out && !node_limited && gap <= 1e-9,
+        proven_optimal: !timed_out && !work_limited && gap <= 1e-9,
         timed_out,
-        node_limited,
+        work_limited,
         served,
         spent,
         constraints,

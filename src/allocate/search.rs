@@ -408,8 +408,8 @@ pub(crate) struct Outcome {
     pub lambda: Vec<f64>,
     /// True when the search ran out of time.
     pub timed_out: bool,
-    /// True when the search used its node budget (before any time limit).
-    pub node_limited: bool,
+    /// True when the search used its work budget (before any time limit).
+    pub work_limited: bool,
 }
 
 struct Search<'a> {
@@ -421,11 +421,16 @@ struct Search<'a> {
     prune_tol: f64,
     timed_out: bool,
     nodes: usize,
-    /// Most nodes to expand: a budget that, unlike the clock, gives the same allocation on
-    /// every run.
-    node_limit: usize,
-    node_limited: bool,
+    /// Work the search may do (see [`WORK_PER_OPEN`]): a budget that, unlike the clock,
+    /// gives the same allocation on every run.
+    work_limit: f64,
+    work_limited: bool,
 }
+
+/// Search work of a node per candidate in doubt, besides its LP work (constraints ×
+/// variables of each LP solved): what its prices, allocation and branching cost, measured
+/// against the LP work on this machine.
+const WORK_PER_OPEN: f64 = 13.0;
 
 impl Search<'_> {
     fn round(&self, bound: f64) -> f64 {
@@ -597,6 +602,7 @@ impl Search<'_> {
         // Best-first, but each expanded node's best child is searched next (a dive), so
         // allocations are found early as in depth-first search.
         let mut dive: Option<Open> = None;
+        let mut work = 0.0f64;
         while let Some(node) = dive.take().or_else(|| heap.pop()) {
             if node.bound <= self.incumbent() + self.prune_tol {
                 self.close(node.bound);
@@ -607,8 +613,8 @@ impl Search<'_> {
                 self.close(node.bound);
                 break;
             }
-            if self.nodes >= self.node_limit {
-                self.node_limited = true;
+            if work >= self.work_limit {
+                self.work_limited = true;
                 self.close(node.bound);
                 break;
             }
@@ -616,7 +622,11 @@ impl Search<'_> {
             for &(c, a) in &node.forced {
                 allowed[c] = a;
             }
-            match self.expand(&allowed, &node.warm) {
+            let open = allowed.iter().filter(|a| a.is_open()).count();
+            let lp_work = lp::work_done();
+            let expansion = self.expand(&allowed, &node.warm);
+            work += (lp::work_done() - lp_work) as f64 + WORK_PER_OPEN * open as f64;
+            match expansion {
                 None => {
                     self.timed_out |= Instant::now() >= self.deadline;
                     self.close(node.bound);
@@ -657,9 +667,8 @@ impl Search<'_> {
     }
 }
 
-/// Finds an allocation within `gap` of the optimum, or the best one within `work` (node
-/// expansions × candidates in doubt, see [`node_limit`]) or by `deadline`, whichever comes
-/// first. `seed` is an allocation to start from (it is used only if it meets every row).
+/// Finds an allocation within `gap` of the optimum, or the best one within `work` (see
+/// [`WORK_PER_OPEN`]) or by `deadline`, whichever comes first. `seed` is an allocation to start from (it is used only if it meets every row).
 pub(crate) fn solve(
     m: &Model,
     gap: f64,
@@ -687,7 +696,7 @@ pub(crate) fn solve(
             bound,
             lambda,
             timed_out: true,
-            node_limited: false,
+            work_limited: false,
         };
     };
     let mut search = Search {
@@ -698,8 +707,8 @@ pub(crate) fn solve(
         prune_tol: 0.0,
         timed_out: false,
         nodes: 0,
-        node_limit: usize::MAX,
-        node_limited: false,
+        work_limit: f64::INFINITY,
+        work_limited: false,
     };
     let mut ub = search.round(root.bound);
     search.prune_tol = (gap * ub.abs()).max(lp::tol(m));
@@ -757,10 +766,10 @@ pub(crate) fn solve(
             bound: ub,
             lambda: root.lambda,
             timed_out: false,
-            node_limited: false,
+            work_limited: false,
         };
     }
-    search.node_limit = node_limit(work, allowed.iter().filter(|a| a.is_open()).count());
+    search.work_limit = work;
     search.run(&allowed, root.lambda.clone(), ub);
     let bound = ub.min(search.closed.max(search.incumbent()));
     Outcome {
@@ -768,18 +777,6 @@ pub(crate) fn solve(
         bound,
         lambda: root.lambda,
         timed_out: search.timed_out,
-        node_limited: search.node_limited,
-    }
-}
-
-/// The nodes a search over `open` candidates in doubt may expand within `work`: a node costs
-/// about a microsecond per candidate in doubt (its prices, allocation and branching look at
-/// each), so the budget is work / candidates, at least one node.
-fn node_limit(work: f64, open: usize) -> usize {
-    let nodes = work / open.max(1) as f64;
-    if nodes >= usize::MAX as f64 {
-        usize::MAX
-    } else {
-        (nodes as usize).max(1)
+        work_limited: search.work_limited,
     }
 }

@@ -204,7 +204,7 @@ fn print_table(s: &Sweep) {
                     "optimal".to_string()
                 } else if r.timed_out {
                     "time limit".to_string()
-                } else if r.node_limit_reached {
+                } else if r.work_limit_reached {
                     "search budget".to_string()
                 } else {
                     "within gap".to_string()

@@ -136,7 +136,7 @@ pub struct Summary {
     pub timed_out: bool,
     /// True when the search's node budget (set by `solver.time_limit`) stopped it before it
     /// closed the gap: the best allocation found, the same on every run.
-    pub node_limit_reached: bool,
+    pub work_limit_reached: bool,
     /// Applicants read.
     pub applicants: u64,
     /// Eligible applicants.
@@ -183,7 +183,7 @@ impl Summary {
             },
             if self.timed_out {
                 " (time limit reached: best found)"
-            } else if self.node_limit_reached {
+            } else if self.work_limit_reached {
                 " (search budget reached: best found)"
             } else {
                 ""
@@ -229,7 +229,7 @@ pub fn summarize(scenario: &Scenario, assessments: &[Assessment], alloc: &Alloca
         gap: tidy(alloc.gap),
         proven_optimal: alloc.proven_optimal,
         timed_out: alloc.timed_out,
-        node_limit_reached: alloc.node_limited,
+        work_limit_reached: alloc.work_limited,
         applicants: assessments.len() as u64,
         eligible: 0,
         served: alloc.served as u64,

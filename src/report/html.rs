@@ -1054,7 +1054,7 @@ fn render_report(
         "proven optimal"
     } else if s.timed_out {
         "time limit reached: best found"
-    } else if s.node_limit_reached {
+    } else if s.work_limit_reached {
         "search budget reached: best found"
     } else {
         "within the gap tolerance"
