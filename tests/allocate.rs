@@ -575,26 +575,34 @@ fn earmarked_money_pays_only_its_city_and_kind() {
     assert!(tangier >= 11_000, "{:?}", r.funding[2]);
 }
 
-#[test]
-fn a_tiny_time_limit_still_gives_a_checked_allocation() {
+/// 400 applicants in three cities under a total, a Fes cap, plumbing kit stock and a women's
+/// quota, with `solver` settings; `fraction` adds sevenths to the scores (harder to prove).
+fn four_hundred(solver: &str, fraction: bool) -> (tempfile::TempDir, Scenario, Vec<Assessment>) {
     let body = format!(
         "[budget]\ntotal = 900000\n[budget.cities]\nFes = 200000\n\
          [[kit]]\nid = \"plumbing\"\ntrade = \"plumbing\"\ncost = 11000\nstock = 20\n\
-         {WOMEN}min_share = 0.25\n[solver]\ntime_limit = 0.001\n"
+         {WOMEN}min_share = 0.25\n[solver]\n{solver}\n"
     );
-    let (_dir, s) = scenario(&body);
+    let (dir, s) = scenario(&body);
     let a: Vec<Assessment> = (0..400)
         .map(|i| {
             let offers = vec![kit("plumbing", 11_000, 0), cash(8_000 + (i * 37) % 17_000)];
+            let sevenths = if fraction { (i % 7) as f64 / 7.0 } else { 0.0 };
             person(
                 &format!("id{i:03}"),
                 CITIES[i as usize % 3],
                 i % 3 == 0,
-                ((i * 13) % 90) as f64,
+                ((i * 13) % 90) as f64 + sevenths,
                 offers,
             )
         })
         .collect();
+    (dir, s, a)
+}
+
+#[test]
+fn a_tiny_time_limit_still_gives_a_checked_allocation() {
+    let (_dir, s, a) = four_hundred("time_limit = 0.001", false);
     let r = allocate(&s, &a).unwrap();
     check(&s, &a, &r);
     assert!(r.timed_out);
@@ -605,25 +613,8 @@ fn a_tiny_time_limit_still_gives_a_checked_allocation() {
 /// run: best found, reported as such, checked, and not claimed optimal.
 #[test]
 fn the_work_budget_stops_the_search_the_same_way_every_time() {
-    let body = format!(
-        "[budget]\ntotal = 900000\n[budget.cities]\nFes = 200000\n\
-         [[kit]]\nid = \"plumbing\"\ntrade = \"plumbing\"\ncost = 11000\nstock = 20\n\
-         {WOMEN}min_share = 0.25\n[solver]\ngap = 0\ntime_limit = 600\nwork_limit = 40000\n"
-    );
-    let (_dir, s) = scenario(&body);
-    // Fractional scores: the optimum is hard to prove, so the budget runs out first.
-    let a: Vec<Assessment> = (0..400)
-        .map(|i| {
-            let offers = vec![kit("plumbing", 11_000, 0), cash(8_000 + (i * 37) % 17_000)];
-            person(
-                &format!("id{i:03}"),
-                CITIES[i as usize % 3],
-                i % 3 == 0,
-                ((i * 13) % 90) as f64 + (i % 7) as f64 / 7.0,
-                offers,
-            )
-        })
-        .collect();
+    // Fractional scores and no gap: the optimum is hard to prove, so the budget runs out.
+    let (_dir, s, a) = four_hundred("gap = 0\ntime_limit = 600\nwork_limit = 40000", true);
     let first = allocate(&s, &a).unwrap();
     check(&s, &a, &first);
     assert!(first.work_limited && !first.timed_out && !first.proven_optimal);

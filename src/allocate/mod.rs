@@ -155,7 +155,7 @@ pub fn allocate(scenario: &Scenario, assessments: &[Assessment]) -> Result<Alloc
                 second,
                 (
                     first.timed_out,
-                    first.work_limited || unproven && !first.timed_out,
+                    first.work_limited || (unproven && !first.timed_out),
                 ),
             )
         }
@@ -236,7 +236,7 @@ pub fn allocate(scenario: &Scenario, assessments: &[Assessment]) -> Result<Alloc
 }
 
 /// The error when the search ends without any allocation meeting every row (`stopped`: the
-/// search stopped at its node budget or time limit first).
+/// search stopped at its work budget or time limit first).
 fn no_allocation(m: &Model, stopped: bool, limit: f64) -> Error {
     let quotas: Vec<&str> = m
         .rows

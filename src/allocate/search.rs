@@ -668,7 +668,8 @@ impl Search<'_> {
 }
 
 /// Finds an allocation within `gap` of the optimum, or the best one within `work` (see
-/// [`WORK_PER_OPEN`]) or by `deadline`, whichever comes first. `seed` is an allocation to start from (it is used only if it meets every row).
+/// [`WORK_PER_OPEN`]) or by `deadline`, whichever comes first. `seed` is an allocation to
+/// start from (it is used only if it meets every row).
 pub(crate) fn solve(
     m: &Model,
     gap: f64,
