@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use idmaj::allocate::{allocate, Allocation};
+use idmaj::allocate::{allocate, allocate_with_progress, Allocation, SearchProgress};
 use idmaj::{Assessment, Error, Gender, Kind, Offer, Scenario, Status};
 use proptest::prelude::*;
 
@@ -628,4 +628,27 @@ fn the_work_budget_stops_the_search_the_same_way_every_time() {
     assert_eq!(first.choices, second.choices);
     assert_eq!(first.funding, second.funding);
     assert_eq!(first.bound.to_bits(), second.bound.to_bits());
+}
+
+/// A long search tells its caller how it is going: the share of its budget used only grows,
+/// every bound is above the best allocation so far and the allocation returned, and the best so
+/// far never beats what is returned.
+#[test]
+fn a_long_search_reports_its_progress() {
+    let (_dir, s, a) = four_hundred("gap = 0\ntime_limit = 600\nwork_limit = 2000000", true);
+    let seen = std::cell::RefCell::new(Vec::<SearchProgress>::new());
+    let r = allocate_with_progress(&s, &a, &|p| seen.borrow_mut().push(*p)).unwrap();
+    let seen = seen.into_inner();
+    assert!(seen.len() > 2, "{} reports", seen.len());
+    for w in seen.windows(2) {
+        assert!(w[0].done <= w[1].done, "{:?}", w);
+        assert!(w[0].objective <= w[1].objective, "{:?}", w);
+    }
+    for p in &seen {
+        assert!((0.0..=1.0).contains(&p.done), "{p:?}");
+        assert!(p.bound >= p.objective, "{p:?}");
+        assert!(p.bound + 1e-9 >= r.objective, "{p:?} vs {}", r.objective);
+    }
+    let last = seen.last().unwrap();
+    assert!(last.objective <= r.objective + 1e-9);
 }

@@ -102,6 +102,18 @@ pub struct ConstraintReport {
 /// 25-55% of the time limit, which stays the hard stop for slower machines.
 pub const WORK_PER_SECOND: f64 = 4_000_000.0;
 
+/// How a long search is going (see [`allocate_with_progress`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SearchProgress {
+    /// Share of the search's work budget used, 0 to 1 (`served_then_score`: its first half
+    /// is the most-people stage, whose objective and bound count people).
+    pub done: f64,
+    /// Objective of the best allocation found so far.
+    pub objective: f64,
+    /// Proven bound on the objective so far.
+    pub bound: f64,
+}
+
 /// Allocates offers to eligible applicants under every budget, stock and quota of the
 /// scenario, maximising its objective within `scenario.solver.gap` and
 /// `scenario.solver.time_limit`.
@@ -110,6 +122,16 @@ pub const WORK_PER_SECOND: f64 = 4_000_000.0;
 /// [`Error::Infeasible`] when no allocation meets the quotas (naming them and by how much),
 /// [`Error::Internal`] when the result fails its exact re-check (a bug).
 pub fn allocate(scenario: &Scenario, assessments: &[Assessment]) -> Result<Allocation> {
+    allocate_with_progress(scenario, assessments, &|_| {})
+}
+
+/// [`allocate`], telling `progress` now and then how the branch-and-bound search is going
+/// (programmes proven within the gap at the root never search, and never call it).
+pub fn allocate_with_progress(
+    scenario: &Scenario,
+    assessments: &[Assessment],
+    progress: &dyn Fn(&SearchProgress),
+) -> Result<Allocation> {
     let start = Instant::now();
     let limit = scenario.solver.time_limit.max(0.0);
     // Leave a little time for funding, checks and explanations.
@@ -121,16 +143,37 @@ pub fn allocate(scenario: &Scenario, assessments: &[Assessment]) -> Result<Alloc
         .solver
         .work_limit
         .unwrap_or(limit * WORK_PER_SECOND);
+    let tell = |from: f64, share: f64| {
+        move |done: f64, objective: f64, bound: f64| {
+            progress(&SearchProgress {
+                done: from + share * done,
+                objective,
+                bound,
+            });
+        }
+    };
+    let whole = tell(0.0, 1.0);
+    let limits = search::Limits {
+        deadline,
+        work,
+        progress: &whole,
+    };
     let (outcome, first_stage_limited) = match scenario.objective {
         Objective::Score | Objective::Served => (
-            search::solve(&m, scenario.solver.gap, deadline, work, None),
+            search::solve(&m, scenario.solver.gap, &limits, None),
             (false, false),
         ),
         Objective::ServedThenScore => {
             let scores = m.value.clone();
             m.set_values(vec![1.0; m.cands.len()]);
             let half = start + (deadline - start) / 2;
-            let first = search::solve(&m, 0.0, half, work / 2.0, None);
+            let first_half = tell(0.0, 0.5);
+            let first_limits = search::Limits {
+                deadline: half,
+                work: work / 2.0,
+                progress: &first_half,
+            };
+            let first = search::solve(&m, 0.0, &first_limits, None);
             let Some(best) = first.best else {
                 return Err(no_allocation(
                     &m,
@@ -143,13 +186,13 @@ pub fn allocate(scenario: &Scenario, assessments: &[Assessment]) -> Result<Alloc
                 m.add_served_row(most);
             }
             m.set_values(scores);
-            let second = search::solve(
-                &m,
-                scenario.solver.gap,
+            let second_half = tell(0.5, 0.5);
+            let second_limits = search::Limits {
                 deadline,
-                work / 2.0,
-                Some(best.choice),
-            );
+                work: work / 2.0,
+                progress: &second_half,
+            };
+            let second = search::solve(&m, scenario.solver.gap, &second_limits, Some(best.choice));
             let unproven = first.bound > most as f64;
             (
                 second,

@@ -412,9 +412,21 @@ pub(crate) struct Outcome {
     pub work_limited: bool,
 }
 
+/// When a search stops, and whom it tells how it is going.
+pub(crate) struct Limits<'p> {
+    /// The hard stop.
+    pub deadline: Instant,
+    /// The work budget (see [`WORK_PER_OPEN`]).
+    pub work: f64,
+    /// Told now and then during branch-and-bound: the share of the work budget used (0-1),
+    /// the best objective so far and the bound.
+    pub progress: &'p dyn Fn(f64, f64, f64),
+}
+
 struct Search<'a> {
     m: &'a Model,
     deadline: Instant,
+    progress: &'a dyn Fn(f64, f64, f64),
     best: Option<State>,
     /// Largest bound of a subtree closed without being searched to the end.
     closed: f64,
@@ -626,6 +638,12 @@ impl Search<'_> {
             let lp_work = lp::work_done();
             let expansion = self.expand(&allowed, &node.warm);
             work += (lp::work_done() - lp_work) as f64 + WORK_PER_OPEN * open as f64;
+            if self.nodes % 16 == 0 {
+                let open = heap.peek().map_or(f64::NEG_INFINITY, |o| o.bound);
+                let now = self.closed.max(open).max(node.bound).min(bound);
+                let best = self.incumbent();
+                (self.progress)((work / self.work_limit).min(1.0), best, now.max(best));
+            }
             match expansion {
                 None => {
                     self.timed_out |= Instant::now() >= self.deadline;
@@ -667,16 +685,16 @@ impl Search<'_> {
     }
 }
 
-/// Finds an allocation within `gap` of the optimum, or the best one within `work` (see
-/// [`WORK_PER_OPEN`]) or by `deadline`, whichever comes first. `seed` is an allocation to
-/// start from (it is used only if it meets every row).
+/// Finds an allocation within `gap` of the optimum, or the best one within the work budget
+/// or by the deadline of `limits`, whichever comes first. `seed` is an allocation to start
+/// from (it is used only if it meets every row).
 pub(crate) fn solve(
     m: &Model,
     gap: f64,
-    deadline: Instant,
-    work: f64,
+    limits: &Limits,
     seed: Option<Vec<Option<usize>>>,
 ) -> Outcome {
+    let deadline = limits.deadline;
     let n = m.cands.len();
     let mut allowed = vec![Allowed::Free; n];
     let Some(root) = lp::solve(m, &allowed, None, deadline) else {
@@ -703,6 +721,7 @@ pub(crate) fn solve(
     let mut search = Search {
         m,
         deadline,
+        progress: limits.progress,
         best: None,
         closed: f64::NEG_INFINITY,
         prune_tol: 0.0,
@@ -770,7 +789,7 @@ pub(crate) fn solve(
             work_limited: false,
         };
     }
-    search.work_limit = work;
+    search.work_limit = limits.work;
     search.run(&allowed, root.lambda.clone(), ub);
     let bound = ub.min(search.closed.max(search.incumbent()));
     Outcome {

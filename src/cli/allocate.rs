@@ -5,7 +5,10 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use idmaj::allocate::allocate;
+use std::cell::OnceCell;
+use std::time::{Duration, Instant};
+
+use idmaj::allocate::{allocate_with_progress, SearchProgress};
 use idmaj::overrides::Override;
 use idmaj::report::allocation::write_all;
 use idmaj::report::html::write_report;
@@ -38,7 +41,29 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let scenario = Scenario::load_with(&args.scenario, &overrides)?;
     super::print_warnings(&scenario.warnings);
     let assessments = pipeline::assess_all(&scenario)?;
-    let alloc = allocate(&scenario, &assessments)?;
+    // A long search shows how it is going (on a terminal, after a second).
+    let start = Instant::now();
+    let bar = OnceCell::new();
+    let show = |p: &SearchProgress| {
+        if start.elapsed() < Duration::from_secs(1) {
+            return;
+        }
+        let bar = bar
+            .get_or_init(|| super::progress_bar(1000, 0, "searching {bar:30} {msg} ({elapsed})"));
+        bar.set_position((p.done * 1000.0) as u64);
+        let gap = (p.bound - p.objective) / p.bound.abs().max(1e-9);
+        bar.set_message(format!(
+            "best {:.2}, bound {:.2}, gap {:.4}%",
+            p.objective,
+            p.bound,
+            100.0 * gap
+        ));
+    };
+    let alloc = allocate_with_progress(&scenario, &assessments, &show);
+    if let Some(bar) = bar.get() {
+        bar.finish_and_clear();
+    }
+    let alloc = alloc?;
     let s = write_all(&args.out, &scenario, &assessments, &alloc)?;
     let report = args.out.join("report.html");
     write_report(&report, &scenario, &assessments, &alloc, &s)?;
