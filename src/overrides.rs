@@ -35,6 +35,13 @@ impl Override {
     }
 }
 
+impl Override {
+    /// Parses every `KEY=VALUE` of repeated `--set` arguments, in order.
+    pub fn parse_all(specs: &[String]) -> Result<Vec<Override>> {
+        specs.iter().map(|s| Override::parse(s)).collect()
+    }
+}
+
 impl std::fmt::Display for Override {
     /// `budget.total=4000000`, `quota.women.when=applicant.gender == "F"`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -207,7 +207,7 @@ pub struct SweepRow {
     /// True when the time limit stopped the search: the allocation is the best found, and
     /// may differ between runs (the only thing in a sweep that can).
     pub timed_out: bool,
-    /// True when the search's node budget stopped it before it closed the gap: the best
+    /// True when the search's work budget stopped it before it closed the gap: the best
     /// allocation found, the same on every run.
     pub work_limit_reached: bool,
     /// Women's share of those served; `None` when nobody is served.

@@ -33,11 +33,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
-    let overrides = args
-        .set
-        .iter()
-        .map(|s| Override::parse(s))
-        .collect::<Result<Vec<_>>>()?;
+    let overrides = Override::parse_all(&args.set)?;
     let scenario = Scenario::load_with(&args.scenario, &overrides)?;
     super::print_warnings(&scenario.warnings);
     let assessments = pipeline::assess_all(&scenario)?;

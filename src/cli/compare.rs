@@ -27,11 +27,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
-    let overrides = args
-        .set
-        .iter()
-        .map(|s| Override::parse(s))
-        .collect::<Result<Vec<_>>>()?;
+    let overrides = Override::parse_all(&args.set)?;
     let before = Side::new(&args.a, &[]);
     let after = Side::new(args.b.as_deref().unwrap_or(&args.a), &overrides);
     let c = compare(&before, &after)?;

@@ -134,8 +134,9 @@ pub struct Summary {
     /// True when the time limit (the wall clock) stopped the search: another run may find
     /// another allocation.
     pub timed_out: bool,
-    /// True when the search's node budget (set by `solver.time_limit`) stopped it before it
-    /// closed the gap: the best allocation found, the same on every run.
+    /// True when the search's work budget (`solver.work_limit`, by default set by
+    /// `solver.time_limit`) stopped it before it closed the gap: the best allocation found,
+    /// the same on every run.
     pub work_limit_reached: bool,
     /// Applicants read.
     pub applicants: u64,
