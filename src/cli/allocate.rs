@@ -2,10 +2,9 @@
 //! allocate kits and cash under every budget, write decisions.csv, summary.json, summary.md
 //! and report.html; `--set` runs a what-if without editing the scenario.
 
+use std::cell::OnceCell;
 use std::path::PathBuf;
 use std::process::ExitCode;
-
-use std::cell::OnceCell;
 use std::time::{Duration, Instant};
 
 use idmaj::allocate::{allocate_with_progress, SearchProgress};
