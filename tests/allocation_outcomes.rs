@@ -232,3 +232,26 @@ fn spare_money_is_not_spent_on_dearer_options() {
         }
     }
 }
+
+/// A mid-size generated programme (900 applicants, three capped cities) whose LP bound is too
+/// loose: the knapsack bound is tighter than every branch-and-bound node's LP, and the search
+/// ends as soon as an allocation is within the 0.01% gap of it, well before its work budget.
+#[test]
+fn a_mid_size_programme_ends_within_the_gap_of_the_knapsack_bound() {
+    let tmp = tempfile::tempdir().unwrap();
+    let opts = idmaj::generate::GenerateOptions {
+        applicants: 900,
+        seed: 2,
+    };
+    idmaj::generate::generate(&opts, tmp.path()).unwrap();
+    let scenario = Scenario::load(tmp.path()).unwrap();
+    let assessments = pipeline::assess_all(&scenario).unwrap();
+    let alloc = allocate(&scenario, &assessments).unwrap();
+    assert!(
+        !alloc.work_limited && !alloc.timed_out,
+        "stopped by its limit: objective {} bound {}",
+        alloc.objective,
+        alloc.bound
+    );
+    assert!(alloc.gap <= scenario.solver.gap, "gap {}", alloc.gap);
+}

@@ -26,8 +26,9 @@ use super::search::State;
 /// Most knapsack cells (candidates × the budget units in their band, one byte each) worth
 /// spending.
 const MAX_CELLS: usize = 60_000_000;
-/// Most steps merging the capped cities into the total.
-const MAX_MERGE: usize = 200_000_000;
+/// Most steps merging the capped cities into the total (each city's spends × the band of
+/// the total they are merged over).
+const MAX_MERGE: usize = 2_000_000_000;
 /// Most choices of the pair's items weighed at once before its row is priced instead.
 const MAX_PAIR_NODES: usize = 2_000_000;
 
@@ -567,10 +568,6 @@ fn tables(
         .map(|r| Some((r, units(left[r], unit)?.min(cap), Items::new())))
         .collect::<Option<_>>()?;
     let mut cells = 0usize;
-    let mut merge = 0usize;
-    for (_, city_cap, _) in &groups {
-        merge = merge.saturating_add((cap + 1).saturating_mul(city_cap + 1));
-    }
     let mut main = Items::new();
     let mut pair_items = PairItems {
         cands: Vec::new(),
@@ -618,6 +615,13 @@ fn tables(
     }
     need.reverse();
     let cells = cells.saturating_add(main.bands(cap, need[0]).1);
+    // Merging city `g` tries each of its spends against the spends from `need[g + 1]` up.
+    let merge = groups
+        .iter()
+        .zip(&need[1..])
+        .fold(0usize, |sum, ((_, city_cap, _), &lo)| {
+            sum.saturating_add((city_cap + 1).saturating_mul(cap - lo + 1))
+        });
     if cells > MAX_CELLS || merge > MAX_MERGE {
         return None;
     }

@@ -616,6 +616,12 @@ impl Search<'_> {
         let mut dive: Option<Open> = None;
         let mut work = 0.0f64;
         while let Some(node) = dive.take().or_else(|| heap.pop()) {
+            // `bound` holds for every node (the knapsack bound can be below their LPs'): an
+            // incumbent within the gap of it ends the search.
+            if bound <= self.incumbent() + self.prune_tol {
+                self.close(node.bound.min(bound));
+                break;
+            }
             if node.bound <= self.incumbent() + self.prune_tol {
                 self.close(node.bound);
                 continue;
