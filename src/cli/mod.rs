@@ -41,7 +41,7 @@ enum Command {
     /// Assess every applicant (eligibility, score, options), streamed to CSV.
     Score(score::Args),
     /// Score every applicant and allocate kits and cash under every budget; writes
-    /// decisions.csv, summary.json and summary.md.
+    /// decisions.csv, summary.json, summary.md and report.html.
     Allocate(allocate::Args),
     /// Show every check, score item and option for one applicant.
     Explain(explain::Args),
