@@ -14,8 +14,28 @@ use good_lp::{
     constraint, microlp, variable, Expression, IntoAffineExpression, ProblemVariables, Solution,
     SolverModel, WithMipGap, WithTimeLimit,
 };
-use idmaj::allocate::allocate;
-use idmaj::{Assessment, Gender, Kind, Offer, Scenario, Status};
+use idmaj::{Assessment, Engine, Gender, Offer, Sources, Status};
+
+/// What a funder may pay for: the kit part or the cash part of an option.
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Kit,
+    Cash,
+}
+
+/// The programme the assessments are allocated in, as the plain MIP needs it too.
+struct Programme {
+    budget_total: i64,
+    city_caps: Vec<(&'static str, i64)>,
+    /// (amount, only this city, only this kind).
+    funders: Vec<(i64, Option<&'static str>, Option<Kind>)>,
+    /// Stock per kit of `KITS`.
+    stock: Vec<Option<u32>>,
+}
+
+fn may_pay(f: &(i64, Option<&str>, Option<Kind>), city: &str, kind: Kind) -> bool {
+    f.1.is_none_or(|c| c == city) && f.2.is_none_or(|k| k == kind)
+}
 
 const CITIES: [&str; 13] = [
     "Tangier",
@@ -60,7 +80,7 @@ impl Rng {
 }
 
 /// Synthetic assessments and the scenario for them, deterministic from `seed`.
-fn synthetic(n: usize, seed: u64, dir: &std::path::Path) -> (Scenario, Vec<Assessment>) {
+fn synthetic(n: usize, seed: u64) -> (Engine, Programme, Vec<Assessment>) {
     let mut rng = Rng(seed);
     let mut out = Vec::with_capacity(n);
     let mut demand = 0i64;
@@ -112,8 +132,13 @@ fn synthetic(n: usize, seed: u64, dir: &std::path::Path) -> (Scenario, Vec<Asses
             score,
             score_items: Vec::new(),
             offers,
-            groups: vec![woman],
+            quotas: if woman {
+                vec!["women".into()]
+            } else {
+                Vec::new()
+            },
             log: Vec::new(),
+            scenario: String::new(),
         });
     }
     let budget = demand * 6 / 10;
@@ -121,30 +146,37 @@ fn synthetic(n: usize, seed: u64, dir: &std::path::Path) -> (Scenario, Vec<Asses
     for c in CITIES {
         lm.push_str(&format!("{c},plumbing,0.5\n"));
     }
-    std::fs::write(dir.join("lm.csv"), lm).unwrap();
-    std::fs::write(dir.join("r.rhai"), "// benchmark: rules are not run\n").unwrap();
+    let city_caps = vec![
+        ("Tangier", budget / 12),
+        ("Fes", budget / 10),
+        ("Oujda", budget / 25),
+        ("Safi", budget / 40),
+        ("Nador", budget / 60),
+    ];
     let mut toml = format!(
-        "[program]\nname = \"bench\"\ndate = \"2016-06-06\"\n[data]\napplicants = \"a.csv\"\n\
-         labour_market = \"lm.csv\"\n[rules]\nfiles = [\"r.rhai\"]\n[budget]\ntotal = {budget}\n\
-         [budget.cities]\nTangier = {}\nFes = {}\nOujda = {}\nSafi = {}\nNador = {}\n",
-        budget / 12,
-        budget / 10,
-        budget / 25,
-        budget / 40,
-        budget / 60
+        "[program]\nname = \"bench\"\ndate = \"2016-06-06\"\n[rules]\nfiles = [\"r.rhai\"]\n\
+         [budget]\ntotal = {budget}\n[budget.cities]\n"
     );
+    for (c, cap) in &city_caps {
+        writeln!(toml, "{c} = {cap}").unwrap();
+    }
+    let funders = vec![
+        (budget * 7 / 10, None, None),
+        (budget / 20, Some("Tangier"), None),
+        (budget / 4, None, Some(Kind::Cash)),
+    ];
     write!(
         toml,
         "[[funder]]\nid = \"state\"\namount = {}\n[[funder]]\nid = \"wilaya-tth\"\namount = {}\n\
          cities = [\"Tangier\"]\n[[funder]]\nid = \"cash-fund\"\namount = {}\nkinds = [\"cash\"]\n",
-        budget * 7 / 10,
-        budget / 20,
-        budget / 4
+        funders[0].0, funders[1].0, funders[2].0
     )
     .unwrap();
+    let mut stocks = Vec::new();
     let eligible = out.iter().filter(|a| a.eligible()).count() as u32;
     for (id, cost, stock) in KITS {
         let stock = stock.map(|_| (eligible / 25).max(2));
+        stocks.push(stock);
         write!(
             toml,
             "[[kit]]\nid = \"{id}\"\ntrade = \"{id}\"\ncost = {cost}\n"
@@ -162,13 +194,27 @@ fn synthetic(n: usize, seed: u64, dir: &std::path::Path) -> (Scenario, Vec<Asses
     if let Ok(objective) = std::env::var("OBJECTIVE") {
         write!(toml, "[objective]\nmaximize = \"{objective}\"\n").unwrap();
     }
-    let path = dir.join("scenario.toml");
-    let s = Scenario::from_toml(&toml, "scenario.toml", dir, path).unwrap();
-    (s, out)
+    let engine = Engine::from_sources(Sources {
+        scenario_toml: toml,
+        labour_market_csv: lm,
+        rules: vec![("r.rhai".into(), "// benchmark: rules are not run\n".into())],
+        applicants_csv: None,
+    })
+    .unwrap();
+    for a in &mut out {
+        a.scenario = engine.fingerprint().to_string();
+    }
+    let programme = Programme {
+        budget_total: budget,
+        city_caps,
+        funders,
+        stock: stocks,
+    };
+    (engine, programme, out)
 }
 
 /// The same model as one plain MIP through good_lp + microlp: (objective, seconds) or why not.
-fn plain_mip(s: &Scenario, a: &[Assessment], limit: f64) -> Result<(f64, f64), String> {
+fn plain_mip(s: &Programme, a: &[Assessment], limit: f64) -> Result<(f64, f64), String> {
     let t = Instant::now();
     let mut vars = ProblemVariables::new();
     let mut x = Vec::new();
@@ -192,7 +238,7 @@ fn plain_mip(s: &Scenario, a: &[Assessment], limit: f64) -> Result<(f64, f64), S
     let mut z = Vec::new();
     for (f, funder) in s.funders.iter().enumerate() {
         for (k, (c, kind)) in cells.iter().enumerate() {
-            if funder.may_pay(c, *kind) {
+            if may_pay(funder, c, *kind) {
                 z.push((f, k, vars.add(variable().min(0.0))));
             }
         }
@@ -207,7 +253,7 @@ fn plain_mip(s: &Scenario, a: &[Assessment], limit: f64) -> Result<(f64, f64), S
     let mut total = Expression::default();
     let mut city: Vec<Expression> = vec![Expression::default(); CITIES.len()];
     let mut demand: Vec<Expression> = vec![Expression::default(); cells.len()];
-    let mut stock: Vec<Expression> = vec![Expression::default(); s.kits.len()];
+    let mut stock: Vec<Expression> = vec![Expression::default(); KITS.len()];
     let mut quota = Expression::default();
     for &(i, o, v) in &x {
         let offer = &a[i].offers[o];
@@ -218,9 +264,9 @@ fn plain_mip(s: &Scenario, a: &[Assessment], limit: f64) -> Result<(f64, f64), S
         demand[ci * 2].add_mul(offer.kit_cost as f64, v);
         demand[ci * 2 + 1].add_mul(offer.cash as f64, v);
         if let Some(k) = &offer.kit {
-            stock[s.kits.iter().position(|x| x.id == *k).unwrap()].add_mul(1.0, v);
+            stock[KITS.iter().position(|x| x.0 == *k).unwrap()].add_mul(1.0, v);
         }
-        quota.add_mul(if a[i].groups[0] { 0.75 } else { -0.25 }, v);
+        quota.add_mul(if a[i].in_quota("women") { 0.75 } else { -0.25 }, v);
     }
     for e in one
         .into_iter()
@@ -228,11 +274,9 @@ fn plain_mip(s: &Scenario, a: &[Assessment], limit: f64) -> Result<(f64, f64), S
     {
         p.add_constraint(constraint!(e <= 1.0));
     }
-    if let Some(b) = s.budget_total {
-        p.add_constraint(constraint!(total <= b as f64));
-    }
+    p.add_constraint(constraint!(total <= s.budget_total as f64));
     for (ci, e) in city.into_iter().enumerate() {
-        if let Some(cap) = s.city_caps.get(CITIES[ci]) {
+        if let Some((_, cap)) = s.city_caps.iter().find(|(c, _)| *c == CITIES[ci]) {
             p.add_constraint(constraint!(e <= *cap as f64));
         }
     }
@@ -251,10 +295,10 @@ fn plain_mip(s: &Scenario, a: &[Assessment], limit: f64) -> Result<(f64, f64), S
                 e.add_mul(1.0, v);
             }
         }
-        p.add_constraint(constraint!(e <= funder.amount as f64));
+        p.add_constraint(constraint!(e <= funder.0 as f64));
     }
     for (k, e) in stock.into_iter().enumerate() {
-        if let Some(st) = s.kits[k].stock {
+        if let Some(st) = s.stock[k] {
             p.add_constraint(constraint!(e <= st as f64));
         }
     }
@@ -282,13 +326,12 @@ fn main() {
         "size", "eligible", "time s", "objective", "bound", "gap", "served", "proven"
     );
     for n in sizes {
-        let dir = tempfile::tempdir().unwrap();
-        let (s, a) = synthetic(n, 0x1d3a_u64 + n as u64, dir.path());
+        let (engine, s, a) = synthetic(n, 0x1d3a_u64 + n as u64);
         let eligible = a.iter().filter(|x| x.eligible()).count();
         let t = Instant::now();
-        let r = allocate(&s, &a);
+        let r = engine.allocate(&a);
         let secs = t.elapsed().as_secs_f64();
-        let line = match &r {
+        let line = match r.as_ref().map(|r| r.summary()) {
             Ok(r) => format!(
                 "{n:>8} {eligible:>9} {secs:>9.3} {:>14.3} {:>14.3} {:>9.5}% {:>7} {:>7}",
                 r.objective,
@@ -299,7 +342,7 @@ fn main() {
                     "yes"
                 } else if r.timed_out {
                     "timeout"
-                } else if r.work_limited {
+                } else if r.work_limit_reached {
                     "budget"
                 } else {
                     "gap"

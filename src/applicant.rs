@@ -1,20 +1,28 @@
-//! Applicant records and reading them from CSV.
+//! Applicants: as given ([`Applicant`], a map of column name to value, from JSON, Python
+//! or code), as read from CSV, and validated into a typed [`Record`] the rules run on.
 //!
-//! Reading is split in two so it can stream and parallelise: [`ApplicantSource`] pulls raw
-//! rows off the file in order (cheap, one thread) and [`RowParser`] turns a raw row into a
-//! typed [`Applicant`] (shareable across threads). [`read_applicants`] does both for callers
-//! who want every record in memory.
+//! One validator serves every source, so an applicant built in code is checked exactly like
+//! a CSV row (known city, numbers finite and not negative, dates that exist, booleans, a
+//! non-empty id) with the same messages. Reading CSV is split in two so it can stream and
+//! parallelise: [`ApplicantSource`] pulls raw rows off the file in order (cheap, one
+//! thread) and [`RowParser`] turns a raw row into a [`Record`] (shareable across threads).
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
+use std::fmt;
 use std::sync::Arc;
+
+use serde::de::{MapAccess, Visitor};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::date::Date;
 use crate::dialect::{self, CsvInput, Dialect};
 use crate::error::{Problem, Problems, Result};
+use crate::scenario::DataSource;
 use crate::suggest;
 
-/// The typed core columns, in the order DESIGN.md lists them.
+/// The typed core columns, in the order of the README's applicants table.
 pub const CORE_COLUMNS: [&str; 14] = [
     "id",
     "name",
@@ -33,7 +41,7 @@ pub const CORE_COLUMNS: [&str; 14] = [
 ];
 
 /// Gender as recorded by the programme.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Gender {
     /// Woman.
     F,
@@ -51,18 +59,18 @@ impl Gender {
     }
 }
 
-/// A value of a column that is not one of the core columns.
+/// A value of a column that is not one of the core columns, as the rules see it.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Value {
+pub(crate) enum Value {
     /// A cell that reads as a number in the file's dialect.
     Number(f64),
     /// Any other cell, trimmed (empty cells are empty text).
     Text(String),
 }
 
-/// One applicant, as read from a row of `applicants.csv`.
+/// One applicant, validated: every core column typed. What the rules run on.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Applicant {
+pub(crate) struct Record {
     /// Unique identifier; the only personal field idmaj ever prints.
     pub id: String,
     /// Full name (may be empty); never printed in messages.
@@ -99,7 +107,7 @@ pub struct Applicant {
     pub line: u64,
 }
 
-impl Applicant {
+impl Record {
     /// The value of an extra column, by name.
     pub fn extra(&self, name: &str) -> Option<&Value> {
         self.extra_names
@@ -109,9 +117,324 @@ impl Applicant {
     }
 }
 
+/// The value of one field of an [`Applicant`] given in code, JSON or Python.
+///
+/// Numbers may also be given as numeric text, booleans as the CSV words (`oui`, `1`, ...),
+/// dates as `"YYYY-MM-DD"` or `"DD/MM/YYYY"` text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum FieldValue {
+    /// Missing (`null`).
+    Null,
+    /// `true` or `false`.
+    Bool(bool),
+    /// A whole number.
+    Int(i64),
+    /// A number.
+    Float(f64),
+    /// Text.
+    Text(String),
+}
+
+impl From<&str> for FieldValue {
+    fn from(v: &str) -> Self {
+        FieldValue::Text(v.to_string())
+    }
+}
+
+impl From<String> for FieldValue {
+    fn from(v: String) -> Self {
+        FieldValue::Text(v)
+    }
+}
+
+impl From<bool> for FieldValue {
+    fn from(v: bool) -> Self {
+        FieldValue::Bool(v)
+    }
+}
+
+impl From<i64> for FieldValue {
+    fn from(v: i64) -> Self {
+        FieldValue::Int(v)
+    }
+}
+
+impl From<i32> for FieldValue {
+    fn from(v: i32) -> Self {
+        FieldValue::Int(i64::from(v))
+    }
+}
+
+impl From<f64> for FieldValue {
+    fn from(v: f64) -> Self {
+        FieldValue::Float(v)
+    }
+}
+
+impl<T: Into<FieldValue>> From<Option<T>> for FieldValue {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(FieldValue::Null, Into::into)
+    }
+}
+
+/// One applicant as given: column name → value, with the CSV column names as keys (`id`,
+/// `gender`, `city`, `training_hours`, ...; see the README's applicants table). Any other
+/// key is an extra column the rules may read.
+///
+/// Deserialising checks only the shape (an object of numbers, text, booleans and nulls);
+/// [`Engine::assess`](crate::Engine::assess) validates the values against the scenario,
+/// exactly like a CSV row.
+///
+/// ```
+/// let a = idmaj::Applicant::new("A1").with("gender", "F").with("training_hours", 200);
+/// assert_eq!(a.id(), Some("A1"));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Applicant {
+    fields: Vec<(String, FieldValue)>,
+}
+
+impl Applicant {
+    /// An applicant with only an id.
+    pub fn new(id: impl Into<String>) -> Applicant {
+        Applicant::default().with("id", id.into())
+    }
+
+    /// Sets field `name` (replacing any value it had) and returns the applicant.
+    pub fn with(mut self, name: impl Into<String>, value: impl Into<FieldValue>) -> Applicant {
+        self.set(name, value);
+        self
+    }
+
+    /// Sets field `name`, replacing any value it had.
+    pub fn set(&mut self, name: impl Into<String>, value: impl Into<FieldValue>) {
+        let name = name.into();
+        let value = value.into();
+        match self.fields.iter_mut().find(|(n, _)| *n == name) {
+            Some(slot) => slot.1 = value,
+            None => self.fields.push((name, value)),
+        }
+    }
+
+    /// The value of field `name`.
+    pub fn get(&self, name: &str) -> Option<&FieldValue> {
+        self.fields.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+    }
+
+    /// The id, when it is text.
+    pub fn id(&self) -> Option<&str> {
+        match self.get("id") {
+            Some(FieldValue::Text(t)) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// Field `name` as text (numbers as Rust writes them, booleans `true`/`false`).
+    pub fn text(&self, name: &str) -> Option<String> {
+        self.get(name).map(|v| Cell::of(v).text().into_owned())
+    }
+
+    /// Field `name` as a number, when it is one (or numeric text).
+    pub fn number(&self, name: &str) -> Option<f64> {
+        self.get(name).and_then(|v| Cell::of(v).number(POINT))
+    }
+
+    /// Every field, in the order given.
+    pub fn fields(&self) -> impl Iterator<Item = (&str, &FieldValue)> {
+        self.fields.iter().map(|(n, v)| (n.as_str(), v))
+    }
+}
+
+impl Serialize for Applicant {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.fields.len()))?;
+        for (k, v) in &self.fields {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Applicant {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> Visitor<'de> for Fields {
+            type Value = Applicant;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(
+                    "an applicant: an object of column name to number, text, boolean or null",
+                )
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<Applicant, A::Error> {
+                let mut a = Applicant::default();
+                while let Some((k, v)) = map.next_entry::<String, FieldValue>()? {
+                    if a.get(&k).is_some() {
+                        return Err(serde::de::Error::custom(format!("field `{k}` given twice")));
+                    }
+                    a.fields.push((k, v));
+                }
+                Ok(a)
+            }
+        }
+        d.deserialize_map(Fields)
+    }
+}
+
+impl Record {
+    /// The record as an [`Applicant`] (every column, typed values).
+    pub fn to_applicant(&self) -> Applicant {
+        let mut a = Applicant::default()
+            .with("id", self.id.as_str())
+            .with("name", self.name.as_str())
+            .with("gender", self.gender.as_str())
+            .with("birth_year", self.birth_year)
+            .with("city", self.city.as_str())
+            .with("release_date", self.release_date.to_string())
+            .with("training_track", self.training_track.as_str())
+            .with("training_hours", self.training_hours)
+            .with("training_certified", self.training_certified)
+            .with("pm_training", self.pm_training)
+            .with("plan_trade", self.plan_trade.as_str())
+            .with("plan_approved", self.plan_approved)
+            .with("plan_cost", self.plan_cost)
+            .with("experience_years", self.experience_years);
+        for (n, v) in self.extra_names.iter().zip(&self.extra) {
+            a.set(
+                n.as_str(),
+                match v {
+                    Value::Number(x) => FieldValue::Float(*x),
+                    Value::Text(t) => FieldValue::Text(t.clone()),
+                },
+            );
+        }
+        a
+    }
+}
+
+/// One cell to validate, from a CSV row or an applicant given in code.
+#[derive(Debug, Clone, Copy)]
+enum Cell<'a> {
+    Missing,
+    Text(&'a str),
+    Number(f64),
+    Bool(bool),
+}
+
+impl<'a> Cell<'a> {
+    fn of(v: &'a FieldValue) -> Cell<'a> {
+        match v {
+            FieldValue::Null => Cell::Missing,
+            FieldValue::Bool(b) => Cell::Bool(*b),
+            FieldValue::Int(i) => Cell::Number(*i as f64),
+            FieldValue::Float(x) => Cell::Number(*x),
+            FieldValue::Text(t) => Cell::Text(t.trim()),
+        }
+    }
+
+    /// The cell as text (numbers as written by Rust: `12`, `12.5`).
+    fn text(self) -> Cow<'a, str> {
+        match self {
+            Cell::Missing => Cow::Borrowed(""),
+            Cell::Text(t) => Cow::Borrowed(t),
+            Cell::Number(x) => Cow::Owned(x.to_string()),
+            Cell::Bool(b) => Cow::Borrowed(if b { "true" } else { "false" }),
+        }
+    }
+
+    fn number(self, dialect: Dialect) -> Option<f64> {
+        match self {
+            Cell::Text(t) => dialect.number(t),
+            Cell::Number(x) => Some(x).filter(|x| x.is_finite()),
+            Cell::Missing | Cell::Bool(_) => None,
+        }
+    }
+
+    fn flag(self) -> Option<bool> {
+        match self {
+            Cell::Bool(b) => Some(b),
+            Cell::Number(x) => match x {
+                1.0 => Some(true),
+                0.0 => Some(false),
+                _ => None,
+            },
+            Cell::Text(t) => dialect::boolean(t),
+            _ => None,
+        }
+    }
+
+    fn extra(self, dialect: Dialect) -> Value {
+        match self {
+            Cell::Number(x) => Value::Number(x),
+            other => {
+                let t = other.text();
+                match dialect.number(&t) {
+                    Some(n) => Value::Number(n),
+                    None => Value::Text(t.into_owned()),
+                }
+            }
+        }
+    }
+}
+
+/// Validates applicants given in code against a scenario's cities.
+#[derive(Debug, Clone)]
+pub(crate) struct Validator {
+    cities: Arc<HashSet<String>>,
+}
+
+impl Validator {
+    pub(crate) fn new(cities: Arc<HashSet<String>>) -> Validator {
+        Validator { cities }
+    }
+
+    /// The typed record of `a`, or every problem it has (each naming the field and id).
+    pub(crate) fn record(&self, a: &Applicant) -> std::result::Result<Record, Vec<Problem>> {
+        let core: [Cell; 14] = CORE_COLUMNS.map(|c| a.get(c).map_or(Cell::Missing, Cell::of));
+        let (extra_names, extra): (Vec<String>, Vec<Value>) = a
+            .fields
+            .iter()
+            .filter(|(n, _)| !CORE_COLUMNS.contains(&n.as_str()))
+            .map(|(n, v)| (n.clone(), Cell::of(v).extra(POINT)))
+            .unzip();
+        let id = a.id().map(str::trim).filter(|s| !s.is_empty());
+        validate(
+            &Context {
+                display: "",
+                dialect: POINT,
+                cities: &self.cities,
+                line: 0,
+                id,
+            },
+            |c| core[c],
+            extra_names.into(),
+            extra,
+        )
+    }
+}
+
+/// Numbers in code and JSON text use a decimal point.
+const POINT: Dialect = Dialect {
+    delimiter: b',',
+    decimal_comma: false,
+};
+
+/// Where the cells being validated come from, for messages.
+struct Context<'a> {
+    display: &'a str,
+    dialect: Dialect,
+    cities: &'a HashSet<String>,
+    line: u64,
+    /// The applicant's id, for problems about applicants given in code.
+    id: Option<&'a str>,
+}
+
 /// Turns raw CSV rows into typed applicants; shared by the threads that parse.
 #[derive(Debug)]
-pub struct RowParser {
+pub(crate) struct RowParser {
     display: String,
     dialect: Dialect,
     /// Index of each core column in the row (`name` may be absent).
@@ -124,7 +447,7 @@ pub struct RowParser {
 
 /// What [`ApplicantSource::next_row`] read.
 #[derive(Debug)]
-pub enum Row {
+pub(crate) enum Row {
     /// A row, in the record passed in.
     Record,
     /// The end of the file.
@@ -141,16 +464,16 @@ pub enum Row {
 }
 
 /// The applicants file opened for streaming, header checked.
-pub struct ApplicantSource {
+pub(crate) struct ApplicantSource {
     input: CsvInput,
     parser: Arc<RowParser>,
 }
 
 impl ApplicantSource {
-    /// Opens `path` (shown as `display`); `cities` are the scenario's cities.
-    pub fn open(path: &Path, display: &str, cities: Arc<HashSet<String>>) -> Result<Self> {
-        let input = CsvInput::open(path, display)?;
-        let parser = RowParser::new(display, input.dialect, &input.headers, cities)?;
+    /// Opens the applicants `data`; `cities` are the scenario's cities.
+    pub fn open(data: &DataSource, cities: Arc<HashSet<String>>) -> Result<Self> {
+        let input = data.open()?;
+        let parser = RowParser::new(&input.display, input.dialect, &input.headers, cities)?;
         Ok(ApplicantSource {
             input,
             parser: Arc::new(parser),
@@ -164,12 +487,12 @@ impl ApplicantSource {
 
     /// Reads the next row into `record`. A row that is not valid UTF-8 is
     /// [`Row::Unreadable`] and reading goes on; only a failing file is an error.
-    pub fn next_row(&mut self, record: &mut csv::StringRecord) -> Result<Row, Problem> {
+    pub fn next_row(&mut self, record: &mut csv::StringRecord) -> Result<Row, Box<Problem>> {
         let mut bytes = std::mem::take(record).into_byte_record();
         match self.input.reader.read_byte_record(&mut bytes) {
             Ok(false) => return Ok(Row::End),
             Ok(true) => {}
-            Err(e) => return Err(dialect::csv_problem(&self.input.display, &e)),
+            Err(e) => return Err(Box::new(dialect::csv_problem(&self.input.display, &e))),
         }
         match csv::StringRecord::from_byte_record(bytes) {
             Ok(r) => {
@@ -195,11 +518,6 @@ impl ApplicantSource {
                 })
             }
         }
-    }
-
-    /// The file's dialect.
-    pub fn dialect(&self) -> Dialect {
-        self.input.dialect
     }
 }
 
@@ -269,15 +587,9 @@ impl RowParser {
         &self.extra_names
     }
 
-    /// The file name shown in messages.
-    pub fn display(&self) -> &str {
-        &self.display
-    }
-
     /// The applicant in `record`, or every problem the row has.
-    pub fn parse(&self, record: &csv::StringRecord) -> Result<Applicant, Vec<Problem>> {
+    pub fn parse(&self, record: &csv::StringRecord) -> std::result::Result<Record, Vec<Problem>> {
         let line = record.position().map_or(0, |p| p.line());
-        let mut problems = Vec::new();
         if record.len() != self.width {
             let p = Problem::error(
                 &self.display,
@@ -290,136 +602,195 @@ impl RowParser {
             .at_line(line);
             return Err(vec![p]);
         }
-        let cell = |c: usize| self.core[c].map_or("", |i| record.get(i).unwrap_or(""));
-        let mut bad = |c: usize, msg: String| {
-            problems.push(
-                Problem::error(&self.display, msg)
-                    .at_line(line)
-                    .column(CORE_COLUMNS[c]),
-            );
-        };
-        let required =
-            |c: usize, what: &str, bad: &mut dyn FnMut(usize, String)| -> Option<String> {
-                let v = cell(c);
-                if v.is_empty() {
-                    bad(c, format!("empty; expected {what}"));
-                    None
-                } else {
-                    Some(v.to_string())
-                }
-            };
-        let id = required(0, "an applicant id", &mut bad);
-        let gender =
-            required(2, "F or M", &mut bad).and_then(|v| match v.to_ascii_uppercase().as_str() {
-                "F" => Some(Gender::F),
-                "M" => Some(Gender::M),
-                _ => {
-                    bad(
-                        2,
-                        format!("{} is not a gender; expected F or M", quoted(&v)),
-                    );
-                    None
-                }
-            });
-        let birth_year =
-            required(3, "a year such as 1985", &mut bad).and_then(|v| match v.parse::<i32>() {
-                Ok(y) if (1900..=2100).contains(&y) => Some(y),
-                _ => {
-                    bad(
-                        3,
-                        format!(
-                            "{} is not a year; expected a whole year such as 1985",
-                            quoted(&v)
-                        ),
-                    );
-                    None
-                }
-            });
-        let city = required(4, "one of the scenario's cities", &mut bad).and_then(|v| {
-            if self.cities.contains(&v) {
-                Some(v)
-            } else {
-                let hint = suggest::hint(&v, self.cities.iter().map(String::as_str));
+        let extra = self
+            .extra_idx
+            .iter()
+            .map(|&i| Cell::Text(record.get(i).unwrap_or("")).extra(self.dialect))
+            .collect();
+        validate(
+            &Context {
+                display: &self.display,
+                dialect: self.dialect,
+                cities: &self.cities,
+                line,
+                id: None,
+            },
+            |c| match self.core[c] {
+                Some(i) => Cell::Text(record.get(i).unwrap_or("")),
+                None => Cell::Missing,
+            },
+            Arc::clone(&self.extra_names),
+            extra,
+        )
+    }
+}
+
+/// Validates the core cells of one applicant (`cell(i)` is column `CORE_COLUMNS[i]`) into a
+/// typed record, or every problem found, each naming its column.
+fn validate<'a>(
+    ctx: &Context,
+    cell: impl Fn(usize) -> Cell<'a>,
+    extra_names: Arc<[String]>,
+    extra: Vec<Value>,
+) -> std::result::Result<Record, Vec<Problem>> {
+    let line = ctx.line;
+    let mut problems = Vec::new();
+    let mut bad = |c: usize, msg: String| {
+        let mut p = Problem::error(ctx.display, msg).column(CORE_COLUMNS[c]);
+        if line > 0 {
+            p = p.at_line(line);
+        }
+        if let Some(id) = ctx.id {
+            p = p.applicant(id);
+        }
+        problems.push(p);
+    };
+    let required = |c: usize, what: &str, bad: &mut dyn FnMut(usize, String)| -> Option<String> {
+        let v = cell(c).text();
+        if v.is_empty() {
+            bad(c, format!("empty; expected {what}"));
+            None
+        } else {
+            Some(v.into_owned())
+        }
+    };
+    let id = required(0, "an applicant id", &mut bad);
+    let gender =
+        required(2, "F or M", &mut bad).and_then(|v| match v.to_ascii_uppercase().as_str() {
+            "F" => Some(Gender::F),
+            "M" => Some(Gender::M),
+            _ => {
                 bad(
-                    4,
+                    2,
+                    format!("{} is not a gender; expected F or M", quoted(&v)),
+                );
+                None
+            }
+        });
+    let birth_year =
+        required(3, "a year such as 1985", &mut bad).and_then(|v| match v.parse::<i32>() {
+            Ok(y) if (1900..=2100).contains(&y) => Some(y),
+            _ => {
+                bad(
+                    3,
                     format!(
-                        "unknown city {}{hint}; expected a city of labour_market.csv",
+                        "{} is not a year; expected a whole year such as 1985",
                         quoted(&v)
                     ),
                 );
                 None
             }
         });
-        let release_date = required(5, "a date YYYY-MM-DD", &mut bad).and_then(|v| {
-            let d = Date::parse(&v);
-            if d.is_none() {
-                bad(
-                    5,
-                    format!(
-                        "{} is not a date that exists; expected YYYY-MM-DD",
-                        quoted(&v)
-                    ),
-                );
-            }
-            d
-        });
-        let training_track = required(6, "the trade trained in", &mut bad);
-        let number = |c: usize, what: &str, bad: &mut dyn FnMut(usize, String)| -> Option<f64> {
-            let v = cell(c);
-            if v.is_empty() {
-                bad(c, format!("empty; expected {what}"));
-                return None;
-            }
-            match self.dialect.number(v) {
-                Some(n) if n >= 0.0 => Some(n),
-                Some(_) => {
-                    bad(c, format!("{} is negative; expected {what}", quoted(v)));
-                    None
-                }
-                None => {
-                    bad(c, format!("{} is not a number; expected {what}", quoted(v)));
-                    None
-                }
-            }
-        };
-        let flag = |c: usize, bad: &mut dyn FnMut(usize, String)| -> Option<bool> {
-            let v = cell(c);
-            let b = dialect::boolean(v);
-            if b.is_none() {
-                let shown = if v.is_empty() {
-                    "empty".to_string()
-                } else {
-                    format!("{} is not a yes/no value", quoted(v))
-                };
+    let city = required(4, "one of the scenario's cities", &mut bad).and_then(|v| {
+        if ctx.cities.contains(&v) {
+            Some(v)
+        } else {
+            let hint = suggest::hint(&v, ctx.cities.iter().map(String::as_str));
+            bad(
+                4,
+                format!(
+                    "unknown city {}{hint}; expected a city of labour_market.csv",
+                    quoted(&v)
+                ),
+            );
+            None
+        }
+    });
+    let release_date = required(5, "a date YYYY-MM-DD", &mut bad).and_then(|v| {
+        let d = Date::parse(&v);
+        if d.is_none() {
+            bad(
+                5,
+                format!(
+                    "{} is not a date that exists; expected YYYY-MM-DD",
+                    quoted(&v)
+                ),
+            );
+        }
+        d
+    });
+    let training_track = required(6, "the trade trained in", &mut bad);
+    let number = |c: usize, what: &str, bad: &mut dyn FnMut(usize, String)| -> Option<f64> {
+        let v = cell(c);
+        if v.text().is_empty() {
+            bad(c, format!("empty; expected {what}"));
+            return None;
+        }
+        match v.number(ctx.dialect) {
+            Some(n) if n >= 0.0 => Some(n),
+            Some(_) => {
                 bad(
                     c,
-                    format!("{shown}; expected true/false, 1/0, yes/no or oui/non"),
+                    format!("{} is negative; expected {what}", quoted(&v.text())),
                 );
+                None
             }
-            b
-        };
-        let training_hours = number(7, "hours of training (a number ≥ 0)", &mut bad);
-        let training_certified = flag(8, &mut bad);
-        let pm_training = flag(9, &mut bad);
-        let plan_trade = required(10, "the trade of the life project", &mut bad);
-        let plan_approved = flag(11, &mut bad);
-        let plan_cost = number(12, "the project's cost in MAD (a number ≥ 0)", &mut bad);
-        let experience_years = number(13, "years of experience (a number ≥ 0)", &mut bad);
+            None => {
+                bad(
+                    c,
+                    format!("{} is not a number; expected {what}", quoted(&v.text())),
+                );
+                None
+            }
+        }
+    };
+    let flag = |c: usize, bad: &mut dyn FnMut(usize, String)| -> Option<bool> {
+        let v = cell(c);
+        let b = v.flag();
+        if b.is_none() {
+            let t = v.text();
+            let shown = if t.is_empty() {
+                "empty".to_string()
+            } else {
+                format!("{} is not a yes/no value", quoted(&t))
+            };
+            bad(
+                c,
+                format!("{shown}; expected true/false, 1/0, yes/no or oui/non"),
+            );
+        }
+        b
+    };
+    let training_hours = number(7, "hours of training (a number ≥ 0)", &mut bad);
+    let training_certified = flag(8, &mut bad);
+    let pm_training = flag(9, &mut bad);
+    let plan_trade = required(10, "the trade of the life project", &mut bad);
+    let plan_approved = flag(11, &mut bad);
+    let plan_cost = number(12, "the project's cost in MAD (a number ≥ 0)", &mut bad);
+    let experience_years = number(13, "years of experience (a number ≥ 0)", &mut bad);
 
-        let extra = self
-            .extra_idx
-            .iter()
-            .map(|&i| {
-                let v = record.get(i).unwrap_or("");
-                match self.dialect.number(v) {
-                    Some(n) => Value::Number(n),
-                    None => Value::Text(v.to_string()),
-                }
-            })
-            .collect();
-
-        match (
+    match (
+        id,
+        gender,
+        birth_year,
+        city,
+        release_date,
+        training_track,
+        training_hours,
+        training_certified,
+        pm_training,
+        plan_trade,
+        plan_approved,
+        plan_cost,
+        experience_years,
+    ) {
+        (
+            Some(id),
+            Some(gender),
+            Some(birth_year),
+            Some(city),
+            Some(release_date),
+            Some(training_track),
+            Some(training_hours),
+            Some(training_certified),
+            Some(pm_training),
+            Some(plan_trade),
+            Some(plan_approved),
+            Some(plan_cost),
+            Some(experience_years),
+        ) if problems.is_empty() => Ok(Record {
             id,
+            name: cell(1).text().into_owned(),
             gender,
             birth_year,
             city,
@@ -432,42 +803,11 @@ impl RowParser {
             plan_approved,
             plan_cost,
             experience_years,
-        ) {
-            (
-                Some(id),
-                Some(gender),
-                Some(birth_year),
-                Some(city),
-                Some(release_date),
-                Some(training_track),
-                Some(training_hours),
-                Some(training_certified),
-                Some(pm_training),
-                Some(plan_trade),
-                Some(plan_approved),
-                Some(plan_cost),
-                Some(experience_years),
-            ) if problems.is_empty() => Ok(Applicant {
-                id,
-                name: cell(1).to_string(),
-                gender,
-                birth_year,
-                city,
-                release_date,
-                training_track,
-                training_hours,
-                training_certified,
-                pm_training,
-                plan_trade,
-                plan_approved,
-                plan_cost,
-                experience_years,
-                extra_names: Arc::clone(&self.extra_names),
-                extra,
-                line,
-            }),
-            _ => Err(problems),
-        }
+            extra_names,
+            extra,
+            line,
+        }),
+        _ => Err(problems),
     }
 }
 
@@ -477,7 +817,7 @@ impl RowParser {
 /// applicants needs about 30 MB whatever the ids look like; two different ids share a
 /// fingerprint with a probability around 1e-27.
 #[derive(Debug, Default)]
-pub struct DuplicateIds {
+pub(crate) struct DuplicateIds {
     seen: HashMap<[u64; 2], u32>,
 }
 
@@ -517,7 +857,7 @@ impl ApplicantSource {
     pub fn for_each_applicant(
         &mut self,
         problems: &mut Problems,
-        mut each: impl FnMut(Applicant),
+        mut each: impl FnMut(Record),
     ) -> u64 {
         let parser = self.parser();
         let mut record = csv::StringRecord::new();
@@ -533,7 +873,7 @@ impl ApplicantSource {
                     continue;
                 }
                 Err(p) => {
-                    problems.push(p);
+                    problems.push(*p);
                     break;
                 }
             }
@@ -552,13 +892,9 @@ impl ApplicantSource {
     }
 }
 
-/// Reads every applicant of `path`, or all of the file's problems (up to the cap).
-pub fn read_applicants(
-    path: &Path,
-    display: &str,
-    cities: Arc<HashSet<String>>,
-) -> Result<Vec<Applicant>> {
-    let mut source = ApplicantSource::open(path, display, cities)?;
+/// Reads every applicant of `data`, or all of the file's problems (up to the cap).
+pub(crate) fn read_records(data: &DataSource, cities: Arc<HashSet<String>>) -> Result<Vec<Record>> {
+    let mut source = ApplicantSource::open(data, cities)?;
     let mut out = Vec::new();
     let mut problems = Problems::default();
     source.for_each_applicant(&mut problems, |a| out.push(a));

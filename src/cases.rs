@@ -26,7 +26,7 @@ use serde::Deserialize;
 use crate::applicant::{RowParser, CORE_COLUMNS};
 use crate::assessment::Status;
 use crate::dialect::Dialect;
-use crate::error::{Error, Problem, Problems, Result};
+use crate::error::{Error, Problem, Result};
 use crate::rules::RuleSet;
 use crate::scenario::{tidy, Scenario};
 
@@ -132,10 +132,8 @@ pub fn run_file(path: &Path) -> Result<Vec<CaseResult>> {
         let parser = RowParser::new(&at, dialect, &headers, cities)?;
         let applicant = parser
             .parse(&csv::StringRecord::from(values))
-            .map_err(|ps| {
-                let mut all = Problems::default();
-                ps.into_iter().for_each(|p| all.push(p));
-                Error::Input(all)
+            .map_err(|ps| Error::Input {
+                problems: ps.into_iter().collect(),
             })?;
         let mut sc = scenario.clone();
         for (k, v) in &case.params {
@@ -153,7 +151,9 @@ pub fn run_file(path: &Path) -> Result<Vec<CaseResult>> {
             .filter(|h| !CORE_COLUMNS.contains(&h.as_str()))
             .cloned()
             .collect();
-        let a = RuleSet::load(&sc, &extra)?.evaluator()?.assess(applicant);
+        let a = RuleSet::new(&sc, Some(&extra))?
+            .evaluator()?
+            .assess(applicant);
 
         let mut failures = Vec::new();
         let e = &case.expect;

@@ -6,62 +6,29 @@
 //! stock or quota that left them out, or the option they receive.
 //!
 //! ```
-//! use idmaj::compare::{compare, Side};
-//! use idmaj::overrides::Override;
-//!
 //! # fn main() -> idmaj::Result<()> {
-//! let path = std::path::Path::new("scenarios/tangier-2016");
-//! let stricter = [Override::parse("params.min_training_hours=250")?];
-//! let c = compare(&Side::new(path, &[]), &Side::new(path, &stricter))?;
+//! let base = idmaj::Engine::load("scenarios/tangier-2016")?;
+//! let stricter = base.with_overrides(&[("params.min_training_hours", "250")])?;
+//! let c = base.compare(&stricter)?;
 //! assert!(c.changes.iter().any(|ch| ch.reason_after.contains("training")));
 //! # Ok(())
 //! # }
 //! ```
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
 
-use crate::allocate::{allocate, Allocation};
+use serde::{Deserialize, Serialize};
+
+use crate::allocate::{solve, Solution};
 use crate::applicant::Gender;
 use crate::assessment::{Assessment, Status};
 use crate::dialect::cell;
+use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::overrides::Override;
-use crate::pipeline;
 use crate::scenario::{Mad, Scenario};
 
-/// One side of a comparison: a scenario path and overrides applied to it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Side {
-    /// Scenario TOML file, or a folder holding `scenario.toml`.
-    pub path: PathBuf,
-    /// `--set` overrides applied to it.
-    pub overrides: Vec<Override>,
-}
-
-impl Side {
-    /// A side from a path and overrides.
-    pub fn new(path: &Path, overrides: &[Override]) -> Side {
-        Side {
-            path: path.to_path_buf(),
-            overrides: overrides.to_vec(),
-        }
-    }
-
-    /// `scenarios/x` or `scenarios/x with params.a=1, budget.total=2`.
-    pub fn label(&self) -> String {
-        let mut s = self.path.display().to_string();
-        if !self.overrides.is_empty() {
-            let sets: Vec<String> = self.overrides.iter().map(ToString::to_string).collect();
-            s.push_str(" with ");
-            s.push_str(&sets.join(", "));
-        }
-        s
-    }
-}
-
 /// Totals of one side.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Totals {
     /// What the side is (path and overrides).
     pub label: String,
@@ -86,7 +53,8 @@ pub struct Totals {
 }
 
 /// How an applicant's outcome changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ChangeKind {
     /// Not funded before, funded after.
     NowFunded,
@@ -115,7 +83,7 @@ impl ChangeKind {
 }
 
 /// One applicant whose outcome differs between the sides.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Change {
     /// Applicant id.
     pub id: String,
@@ -138,8 +106,8 @@ pub struct Change {
     pub newly_failed: Vec<String>,
 }
 
-/// The result of [`compare`].
-#[derive(Debug, Clone, PartialEq)]
+/// Who changes outcome between two scenarios ([`Engine::compare`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Comparison {
     /// Totals of the first side.
     pub before: Totals,
@@ -156,7 +124,7 @@ pub struct Comparison {
 }
 
 /// Columns of `compare --out`.
-pub const CHANGE_COLUMNS: [&str; 8] = [
+pub(crate) const CHANGE_COLUMNS: [&str; 8] = [
     "id",
     "before_option",
     "before_amount",
@@ -169,7 +137,7 @@ pub const CHANGE_COLUMNS: [&str; 8] = [
 
 impl Change {
     /// The CSV cells, matching [`CHANGE_COLUMNS`], formula-escaped.
-    pub fn csv_row(&self) -> [String; 8] {
+    pub(crate) fn csv_row(&self) -> [String; 8] {
         [
             cell(&self.id).into_owned(),
             cell(&self.before_option).into_owned(),
@@ -184,29 +152,38 @@ impl Change {
 }
 
 /// One side solved.
-struct Solved {
-    scenario: Scenario,
+struct Solved<'a> {
+    scenario: &'a Scenario,
+    label: String,
     assessments: Vec<Assessment>,
-    alloc: Allocation,
+    alloc: Solution,
 }
 
-fn solve(side: &Side, which: &str) -> Result<Solved> {
-    let scenario = Scenario::load_with(&side.path, &side.overrides)?;
-    let assessments = pipeline::assess_all(&scenario)?;
-    let alloc = allocate(&scenario, &assessments).map_err(|e| match e {
-        Error::Infeasible(m) => Error::Infeasible(format!("{which} ({}): {m}", side.label())),
+fn solve_side<'a>(scenario: &'a Scenario, label: String, which: &str) -> Result<Solved<'a>> {
+    let assessments = Engine::from_scenario(scenario.clone())?.assess_scenario_strict()?;
+    let alloc = solve(scenario, &assessments, &|_| {}).map_err(|e| match e {
+        Error::Infeasible {
+            constraints,
+            shortfall,
+            message,
+        } => Error::Infeasible {
+            constraints,
+            shortfall,
+            message: format!("{which} ({label}): {message}"),
+        },
         other => other,
     })?;
     Ok(Solved {
         scenario,
+        label,
         assessments,
         alloc,
     })
 }
 
-fn totals(side: &Side, s: &Solved) -> Totals {
+fn totals(s: &Solved) -> Totals {
     let mut t = Totals {
-        label: side.label(),
+        label: s.label.clone(),
         applicants: s.assessments.len() as u64,
         eligible: s.assessments.iter().filter(|a| a.eligible()).count() as u64,
         served: s.alloc.served as u64,
@@ -255,18 +232,24 @@ fn outcome(s: &Solved, i: usize) -> (String, Mad, String) {
             "not funded (score {:.2}): {}",
             a.score,
             s.alloc.why_not[i]
-                .as_deref()
-                .unwrap_or("no fundable option")
+                .as_ref()
+                .map_or("no fundable option", |w| w.message.as_str())
         ),
     };
     ("none".to_string(), 0, reason)
 }
 
-/// Solves both sides (in parallel) and lists every applicant, matched by id, whose outcome
-/// changed. Errors: input errors of either side, and [`Error::Infeasible`] naming the side
-/// that has no allocation.
-pub fn compare(before: &Side, after: &Side) -> Result<Comparison> {
-    let (a, b) = rayon::join(|| solve(before, "A"), || solve(after, "B"));
+/// Solves both sides (in parallel, each a scenario with its label) and lists every
+/// applicant, matched by id, whose outcome changed. Errors: input errors of either side,
+/// and [`Error::Infeasible`] naming the side that has no allocation.
+pub(crate) fn compare(
+    before: (&Scenario, String),
+    after: (&Scenario, String),
+) -> Result<Comparison> {
+    let (a, b) = rayon::join(
+        || solve_side(before.0, before.1, "A"),
+        || solve_side(after.0, after.1, "B"),
+    );
     let (a, b) = (a?, b?);
     let index: HashMap<&str, usize> = b
         .assessments
@@ -329,8 +312,8 @@ pub fn compare(before: &Side, after: &Side) -> Result<Comparison> {
         .map(|y| y.id.clone())
         .collect();
     Ok(Comparison {
-        before: totals(before, &a),
-        after: totals(after, &b),
+        before: totals(&a),
+        after: totals(&b),
         common,
         only_before,
         only_after,
@@ -341,15 +324,6 @@ pub fn compare(before: &Side, after: &Side) -> Result<Comparison> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn labels_name_the_overrides() {
-        let side = Side::new(
-            Path::new("scenarios/x"),
-            &[Override::parse("params.a=150").unwrap()],
-        );
-        assert_eq!(side.label(), "scenarios/x with params.a=150");
-    }
 
     #[test]
     fn csv_cells_are_escaped() {

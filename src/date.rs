@@ -50,16 +50,6 @@ impl Date {
         self.year
     }
 
-    /// The month, 1 to 12.
-    pub fn month(self) -> u32 {
-        self.month as u32
-    }
-
-    /// The day of the month.
-    pub fn day(self) -> u32 {
-        self.day as u32
-    }
-
     /// Whole months from `self` to `later` (negative when `later` is earlier): a month
     /// counts once its day of the month is reached.
     pub fn months_until(self, later: Date) -> i64 {

@@ -7,50 +7,56 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use serde::{Deserialize, Serialize};
+
 /// How serious a [`Problem`] is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Severity {
     /// Worth knowing, does not stop the run.
     Warning,
     /// Bad input: the run stops with exit code 2.
+    #[default]
     Error,
 }
 
-/// The field a problem is about: a CSV column or a TOML key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Field {
-    /// A CSV column, by header name.
-    Column(String),
-    /// A TOML key path such as `budget.total` or `funder[2].cities`.
-    Key(String),
-}
-
-/// One problem found in an input, with its location.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One problem found in an input, with its location: the same object in Rust, in the HTTP
+/// API's 400 bodies and in Python's `InputError.problems`. Absent parts are `None` (JSON
+/// `null`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Problem {
-    /// Error or warning.
-    pub severity: Severity,
-    /// File the problem is in, as the user named it (or relative to the scenario).
-    pub file: String,
+    /// File (or in-memory part such as `scenario.toml`) the problem is in, as the user
+    /// named it; `None` for an applicant given in code.
+    pub file: Option<String>,
     /// 1-based line in that file, where known.
     pub line: Option<u64>,
     /// 1-based character column (rule scripts), where known.
-    pub col: Option<u64>,
-    /// CSV column or TOML key, where known.
-    pub field: Option<Field>,
+    pub column: Option<u64>,
+    /// TOML key such as `budget.total` or `funder[2].cities`, or `--set` key.
+    pub key: Option<String>,
+    /// Applicant field (CSV column), where the problem is about one.
+    pub field: Option<String>,
+    /// Applicant id, where the problem is about one applicant.
+    pub id: Option<String>,
     /// What was wrong and what was expected.
     pub message: String,
+    /// Error or warning (not part of the JSON form: only errors are returned as such).
+    #[serde(skip)]
+    pub severity: Severity,
 }
 
 impl Problem {
-    /// An error in `file` with no position yet.
+    /// An error in `file` (empty: no file) with no position yet.
     pub fn error(file: impl Into<String>, message: impl Into<String>) -> Self {
+        let file = file.into();
         Problem {
             severity: Severity::Error,
-            file: file.into(),
+            file: (!file.is_empty()).then_some(file),
             line: None,
-            col: None,
+            column: None,
+            key: None,
             field: None,
+            id: None,
             message: message.into(),
         }
     }
@@ -72,19 +78,25 @@ impl Problem {
     /// Sets line and column.
     pub fn at(mut self, line: u64, col: u64) -> Self {
         self.line = Some(line);
-        self.col = Some(col);
+        self.column = Some(col);
         self
     }
 
-    /// Names the CSV column.
+    /// Names the applicant field (CSV column).
     pub fn column(mut self, name: impl Into<String>) -> Self {
-        self.field = Some(Field::Column(name.into()));
+        self.field = Some(name.into());
         self
     }
 
     /// Names the TOML key.
     pub fn key(mut self, key: impl Into<String>) -> Self {
-        self.field = Some(Field::Key(key.into()));
+        self.key = Some(key.into());
+        self
+    }
+
+    /// Names the applicant.
+    pub fn applicant(mut self, id: impl Into<String>) -> Self {
+        self.id = Some(id.into());
         self
     }
 
@@ -96,30 +108,34 @@ impl Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if !self.file.is_empty() {
-            f.write_str(&self.file)?;
-            if let Some(line) = self.line {
-                write!(f, ":{line}")?;
-                if let Some(col) = self.col {
-                    write!(f, ":{col}")?;
+        match (&self.file, &self.id) {
+            (Some(file), _) => {
+                f.write_str(file)?;
+                if let Some(line) = self.line {
+                    write!(f, ":{line}")?;
+                    if let Some(col) = self.column {
+                        write!(f, ":{col}")?;
+                    }
                 }
+                f.write_str(": ")?;
             }
-            f.write_str(": ")?;
+            (None, Some(id)) => write!(f, "applicant {id}: ")?,
+            (None, None) => {}
         }
         if self.severity == Severity::Warning {
             f.write_str("warning: ")?;
         }
-        match &self.field {
-            Some(Field::Column(c)) => write!(f, "column {c}: ")?,
-            Some(Field::Key(k)) => write!(f, "key {k}: ")?,
-            None => {}
+        if let Some(c) = &self.field {
+            write!(f, "column {c}: ")?;
+        } else if let Some(k) = &self.key {
+            write!(f, "key {k}: ")?;
         }
         f.write_str(&self.message)
     }
 }
 
 /// Problems found together, e.g. every bad row of a CSV file (capped).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Problems {
     /// The problems kept, in the order found.
     pub list: Vec<Problem>,
@@ -162,10 +178,12 @@ impl Problems {
     pub fn into_result(self) -> Result<(), Error> {
         if self.has_errors() {
             let list = self.list.into_iter().filter(Problem::is_error).collect();
-            Err(Error::Input(Problems {
-                list,
-                omitted: self.omitted,
-            }))
+            Err(Error::Input {
+                problems: Problems {
+                    list,
+                    omitted: self.omitted,
+                },
+            })
         } else {
             Ok(())
         }
@@ -187,6 +205,14 @@ impl fmt::Display for Problems {
     }
 }
 
+impl FromIterator<Problem> for Problems {
+    fn from_iter<I: IntoIterator<Item = Problem>>(iter: I) -> Self {
+        let mut all = Problems::default();
+        iter.into_iter().for_each(|p| all.push(p));
+        all
+    }
+}
+
 impl From<Problem> for Problems {
     fn from(p: Problem) -> Self {
         Problems {
@@ -200,9 +226,12 @@ impl From<Problem> for Problems {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// Bad input: scenario, CSV data, rule scripts or options. Exit code 2.
-    #[error("{0}")]
-    Input(Problems),
+    /// Bad input: scenario, CSV data, applicants, rule scripts or options. Exit code 2.
+    #[error("{problems}")]
+    Input {
+        /// Every problem found (capped), each with its location.
+        problems: Problems,
+    },
     /// A file could not be read or written.
     #[error("{}: {source}", path.display())]
     Io {
@@ -211,12 +240,24 @@ pub enum Error {
         /// What the operating system said.
         source: std::io::Error,
     },
-    /// Rules ran but failed for some applicants (each row is marked `error`). Exit code 2.
-    #[error("{0}")]
-    Rules(Problems),
+    /// Rules ran but failed for some applicants (each such assessment has status `error`);
+    /// returned where a whole batch is needed, e.g. by `idmaj allocate`. Exit code 2.
+    #[error("{problems}")]
+    Rules {
+        /// One problem per failing applicant (capped).
+        problems: Problems,
+    },
     /// The scenario's constraints cannot all hold. Exit code 1.
-    #[error("infeasible scenario: {0}")]
-    Infeasible(String),
+    #[error("infeasible scenario: {message}")]
+    Infeasible {
+        /// The conflicting constraints, as named in `summary.json`
+        /// (`quota.women.min_count`, `budget.total`, ...).
+        constraints: Vec<String>,
+        /// By how many people the first of them falls short, where known.
+        shortfall: Option<i64>,
+        /// The conflict in words.
+        message: String,
+    },
     /// Rule test cases failed. Exit code 1.
     #[error("{0}")]
     TestsFailed(String),
@@ -230,7 +271,7 @@ impl Error {
     /// 2 bad input, 3 internal error.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Infeasible(_) | Error::TestsFailed(_) => 1,
+            Error::Infeasible { .. } | Error::TestsFailed(_) => 1,
             Error::Internal(_) => 3,
             _ => 2,
         }
@@ -243,11 +284,19 @@ impl Error {
             source,
         }
     }
+
+    /// The input problems of an [`Error::Input`] or [`Error::Rules`]; empty otherwise.
+    pub fn problems(&self) -> &[Problem] {
+        match self {
+            Error::Input { problems } | Error::Rules { problems } => &problems.list,
+            _ => &[],
+        }
+    }
 }
 
 impl From<Problem> for Error {
     fn from(p: Problem) -> Self {
-        Error::Input(p.into())
+        Error::Input { problems: p.into() }
     }
 }
 

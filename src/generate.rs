@@ -3,7 +3,7 @@
 //! Real applicant lists hold personal data about former prisoners and never leave the
 //! programme, so everything here is made up: plausible, deterministic for a seed, and
 //! marked as synthetic in the files it writes. The distributions follow the Ramadan 2016
-//! programme (`PROGRAM.md`): its 13 cities, about a quarter women, the kit trades it
+//! programme (`docs/programme.md`): its 13 cities, about a quarter women, the kit trades it
 //! funded, and projects costing about 15,600 MAD on average.
 //!
 //! Applicants are drawn with a latent "readiness": most files are complete (training,
@@ -25,7 +25,7 @@ use crate::date::Date;
 use crate::error::{Error, Result};
 use crate::rules::SHIPPED_RULES;
 
-/// The programme's 13 cities (PROGRAM.md), in the order files list them.
+/// The programme's 13 cities (docs/programme.md), in the order files list them.
 pub const CITIES: [&str; 13] = [
     "Casablanca",
     "Rabat",
@@ -59,13 +59,13 @@ pub const TRADES: [&str; 9] = [
 /// used as relative weights for synthetic scenarios of any size.
 pub const CITY_WEIGHTS: [u32; 13] = [110, 47, 34, 53, 22, 50, 40, 28, 30, 36, 22, 18, 30];
 
-/// The reference date of the programme (PROGRAM.md: Ramadan 2016).
+/// The reference date of the programme (docs/programme.md: Ramadan 2016).
 pub const PROGRAM_DATE: &str = "2016-06-06";
 
 /// Seed of the shipped `ramadan-2016` data.
 pub const RAMADAN_2016_SEED: u64 = 2016;
 
-/// Kits as (id, trade, cost in MAD, name): one per kit trade of PROGRAM.md. Costs are
+/// Kits as (id, trade, cost in MAD, name): one per kit trade of docs/programme.md. Costs are
 /// synthetic; commerce, services and crafts have no kit (cash only).
 const KITS: [(&str, &str, i64, &str); 6] = [
     (
@@ -420,7 +420,7 @@ pub fn write_labour_market(seed: u64, path: &Path) -> Result<()> {
     write_file(path, &buf)
 }
 
-/// Writes `applicants.csv` for `pop`: the core columns of DESIGN.md then `prison` and
+/// Writes `applicants.csv` for `pop`: the core columns (see the README) then `prison` and
 /// `family_dependents`, comma-separated, `.` decimals, `true`/`false`.
 pub fn write_applicants(pop: &Population, path: &Path) -> Result<PopulationStats> {
     let file = File::create(path).map_err(|e| Error::io(path, e))?;

@@ -1,53 +1,104 @@
 //! idmaj: rules-based eligibility and allocation for reintegration programmes.
 //!
 //! Planners write eligibility and scoring rules as rhai scripts, keep thresholds and
-//! budgets in a TOML [`Scenario`], and feed applicant lists as CSV. Each stage is a
-//! function with plain data in and out:
+//! budgets in a TOML scenario, and list applicants. An [`Engine`] is one scenario, checked
+//! and with its rules compiled: it assesses applicants (eligibility with its reasons, a
+//! priority score, the options they may receive) and allocates kits and cash under every
+//! budget, stock and quota, optimally, with a reason for everyone left out. Nothing needs a
+//! file: the scenario can be given as strings, applicants as JSON or built in code.
 //!
 //! ```
-//! use idmaj::{pipeline, Scenario, Status};
+//! use idmaj::{Applicant, Engine, Sources};
 //!
-//! # fn main() -> idmaj::Result<()> {
-//! let scenario = Scenario::load("scenarios/tangier-2016".as_ref())?;
-//! let assessments = pipeline::assess_all(&scenario)?;
-//! let eligible = assessments.iter().filter(|a| a.status == Status::Eligible).count();
-//! assert_eq!(assessments.len(), 44);
-//! assert_eq!(eligible, 24);
-//! for a in assessments.iter().filter(|a| !a.eligible()) {
-//!     // Every ineligible applicant has at least one failed check, with its text.
-//!     assert!(a.failed().next().is_some());
-//! }
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let engine = Engine::from_sources(Sources {
+//!     scenario_toml: r#"
+//!         [program]
+//!         name = "Pilot"
+//!         date = "2016-06-06"
+//!         [rules]
+//!         files = ["rules.rhai"]
+//!         [params]
+//!         min_training_hours = 120
+//!         [budget]
+//!         total = 20_000
+//!         [[kit]]
+//!         id = "plumbing"
+//!         trade = "plumbing"
+//!         cost = 11_500
+//!     "#
+//!     .into(),
+//!     labour_market_csv: "city,trade,demand\nTangier,plumbing,0.8\n".into(),
+//!     rules: vec![(
+//!         "rules.rhai".into(),
+//!         r#"
+//!         check("training", "enough hours of training",
+//!               applicant.training_hours >= params.min_training_hours);
+//!         add_score(100.0 * demand(applicant.city, applicant.plan_trade), "local demand");
+//!         offer_kit(kit_for(applicant.plan_trade));
+//!         "#
+//!         .into(),
+//!     )],
+//!     applicants_csv: None,
+//! })?;
+//!
+//! let applicant: Applicant = serde_json::from_value(serde_json::json!({
+//!     "id": "A1", "gender": "F", "birth_year": 1990, "city": "Tangier",
+//!     "release_date": "2016-01-15", "training_track": "plumbing", "training_hours": 200,
+//!     "training_certified": true, "pm_training": "oui", "plan_trade": "plumbing",
+//!     "plan_approved": true, "plan_cost": 12000, "experience_years": 2
+//! }))?;
+//! let assessment = engine.assess(&applicant)?;
+//! assert!(assessment.eligible());
+//!
+//! let allocation = engine.allocate(&[assessment])?;
+//! let decision = &allocation.decisions()[0];
+//! assert_eq!(decision.kit.as_deref(), Some("plumbing"));
+//! assert_eq!(decision.amount, 11_500);
+//! assert_eq!(allocation.summary().served, 1);
+//! println!("{}", serde_json::to_string(decision)?);
 //! # Ok(())
 //! # }
 //! ```
 //!
-//! Stages: [`scenario`] (TOML, checked), [`applicant`] (CSV in any spreadsheet dialect),
-//! [`rules`] (the sandboxed rhai engine), [`pipeline`] (streaming, parallel assessment),
-//! [`allocate`] (the optimal allocation), [`report`] (outputs); planner tools:
-//! [`sweep`] (what-if over budgets and settings) and [`compare`] (who changes outcome).
+//! [`Engine::load`] reads the same parts from a scenario folder; [`Engine::with_overrides`]
+//! makes a what-if (`budget.total`, `params.*`, quota shares...); [`Engine::sweep`] and
+//! [`Engine::compare`] explore many. Every output type is `Serialize + Deserialize`, so
+//! assessments read back from JSON allocate exactly like fresh ones.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-pub mod allocate;
-pub mod applicant;
-pub mod assessment;
+mod allocate;
+mod applicant;
+mod assessment;
 pub mod cases;
-pub mod compare;
-pub mod date;
-pub mod dialect;
-pub mod error;
+mod compare;
+mod date;
+mod decision;
+mod dialect;
+mod engine;
+mod error;
 pub mod generate;
-pub mod overrides;
-pub mod pipeline;
-pub mod report;
-pub mod rules;
-pub mod scenario;
+mod overrides;
+mod pipeline;
+mod report;
+mod rules;
+mod scenario;
 mod suggest;
-pub mod sweep;
+mod sweep;
 
-pub use allocate::{allocate, Allocation, ConstraintReport};
-pub use applicant::{read_applicants, Applicant, Gender};
-pub use assessment::{Assessment, Check, Offer, ScoreItem, Status};
-pub use date::Date;
-pub use error::{Error, Problem, Problems, Result};
-pub use scenario::{Funder, Kind, Kit, Mad, Objective, Quota, Scenario};
+#[cfg(feature = "cli")]
+#[doc(hidden)]
+pub mod cli;
+
+pub use allocate::{Allocation, ConstraintReport, SearchProgress};
+pub use applicant::{Applicant, FieldValue, Gender};
+pub use assessment::{Assessment, Check, Eligibility, Offer, ScoreItem, Status};
+pub use compare::{Change, ChangeKind, Comparison, Totals};
+pub use decision::{Decision, Funding, OptionKind, WhyNot, WhyNotKind};
+pub use engine::{Engine, KitInfo, ScenarioInfo, Sources};
+pub use error::{Error, Problem, Problems, Result, Severity};
+pub use overrides::{Override, SetValue};
+pub use report::allocation::{ConstraintSummary, Summary, Tally};
+pub use scenario::Mad;
+pub use sweep::{Setting, Sweep, SweepRow};

@@ -7,35 +7,140 @@
 //! `objective.maximize`, `solver.time_limit`. A key that names nothing in the scenario is
 //! an error naming the key.
 
-use std::path::Path;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Problem, Result};
-use crate::scenario::{read_scenario_text, Scenario};
+use crate::scenario::Scenario;
 use crate::suggest;
 
+/// A value given to a scenario key, from the command line (`--set KEY=VALUE`) or JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum SetValue {
+    /// `true` or `false`.
+    Bool(bool),
+    /// A whole number (money, counts).
+    Int(i64),
+    /// A number (shares, seconds).
+    Float(f64),
+    /// Text (an objective, a date, a rule expression).
+    Text(String),
+    /// A list (funder cities or kinds).
+    List(Vec<SetValue>),
+}
+
+impl SetValue {
+    /// Reads a command-line value: `120` integer, `0.3` float, `true` boolean, `[a,b]` a
+    /// list, else text.
+    pub fn parse(v: &str) -> SetValue {
+        let v = v.trim();
+        if let Some(inner) = v.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+            if inner.trim().is_empty() {
+                return SetValue::List(Vec::new());
+            }
+            return SetValue::List(inner.split(',').map(SetValue::parse).collect());
+        }
+        let plain = v.replace('_', "");
+        if let Ok(i) = plain.parse::<i64>() {
+            return SetValue::Int(i);
+        }
+        if let Ok(f) = plain.parse::<f64>() {
+            if f.is_finite() {
+                return SetValue::Float(f);
+            }
+        }
+        match v {
+            "true" => SetValue::Bool(true),
+            "false" => SetValue::Bool(false),
+            _ => SetValue::Text(v.trim_matches('"').to_string()),
+        }
+    }
+
+    /// The value as TOML, to apply it to a scenario.
+    pub(crate) fn to_toml(&self) -> toml::Value {
+        match self {
+            SetValue::Bool(b) => toml::Value::Boolean(*b),
+            SetValue::Int(i) => toml::Value::Integer(*i),
+            SetValue::Float(f) => toml::Value::Float(*f),
+            SetValue::Text(t) => toml::Value::String(t.clone()),
+            SetValue::List(l) => toml::Value::Array(l.iter().map(SetValue::to_toml).collect()),
+        }
+    }
+
+    /// The value as written in tables and CSV: `120`, `0.3`, `true`, `served`.
+    pub fn text(&self) -> String {
+        match self.to_toml() {
+            toml::Value::String(s) => s,
+            other => other.to_string(),
+        }
+    }
+
+    /// The value as a whole number, when it is one.
+    pub fn as_int(&self) -> Option<i64> {
+        match self {
+            SetValue::Int(i) => Some(*i),
+            _ => None,
+        }
+    }
+}
+
+impl From<i64> for SetValue {
+    fn from(v: i64) -> Self {
+        SetValue::Int(v)
+    }
+}
+
+impl From<f64> for SetValue {
+    fn from(v: f64) -> Self {
+        SetValue::Float(v)
+    }
+}
+
+impl From<&str> for SetValue {
+    fn from(v: &str) -> Self {
+        SetValue::Text(v.to_string())
+    }
+}
+
+impl From<bool> for SetValue {
+    fn from(v: bool) -> Self {
+        SetValue::Bool(v)
+    }
+}
+
 /// One `KEY=VALUE` override.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Override {
     /// Dotted key, e.g. `quota.women.min_share`.
     pub key: String,
     /// The new value.
-    pub value: toml::Value,
+    pub value: SetValue,
 }
 
 impl Override {
-    /// Parses `KEY=VALUE`; the value is read as an integer, a float, a boolean, or else text.
+    /// An override of `key` (not empty) with `value`.
+    pub fn new(key: &str, value: SetValue) -> Result<Override> {
+        let key = key.trim();
+        if key.is_empty() {
+            return Err(Problem::error("--set", "the key is empty; expected KEY=VALUE").into());
+        }
+        Ok(Override {
+            key: key.to_string(),
+            value,
+        })
+    }
+
+    /// Parses `KEY=VALUE`; the value is read as an integer, a float, a boolean, a bracketed
+    /// list, or else text.
     pub fn parse(s: &str) -> Result<Override> {
         let (key, value) = s.split_once('=').ok_or_else(|| {
             Error::from(Problem::error("--set", format!("`{s}` is not KEY=VALUE")))
         })?;
-        Ok(Override {
-            key: key.trim().to_string(),
-            value: parse_value(value.trim()),
-        })
+        Override::new(key, SetValue::parse(value))
     }
-}
 
-impl Override {
     /// Parses every `KEY=VALUE` of repeated `--set` arguments, in order.
     pub fn parse_all(specs: &[String]) -> Result<Vec<Override>> {
         specs.iter().map(|s| Override::parse(s)).collect()
@@ -45,33 +150,7 @@ impl Override {
 impl std::fmt::Display for Override {
     /// `budget.total=4000000`, `quota.women.when=applicant.gender == "F"`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}={}", self.key, value_text(&self.value))
-    }
-}
-
-/// A value as written in tables and CSV: `120`, `0.3`, `true`, `served`.
-pub fn value_text(v: &toml::Value) -> String {
-    match v {
-        toml::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
-/// A command-line value as TOML: `120` integer, `0.3` float, `true` boolean, else text.
-pub fn parse_value(v: &str) -> toml::Value {
-    let plain = v.replace('_', "");
-    if let Ok(i) = plain.parse::<i64>() {
-        return toml::Value::Integer(i);
-    }
-    if let Ok(f) = plain.parse::<f64>() {
-        if f.is_finite() {
-            return toml::Value::Float(f);
-        }
-    }
-    match v {
-        "true" => toml::Value::Boolean(true),
-        "false" => toml::Value::Boolean(false),
-        _ => toml::Value::String(v.trim_matches('"').to_string()),
+        write!(f, "{}={}", self.key, self.value.text())
     }
 }
 
@@ -108,7 +187,7 @@ fn apply(table: &mut toml::Table, o: &Override) -> Result<()> {
                 &list,
             ));
         }
-        t.insert(k.to_string(), o.value.clone());
+        t.insert(k.to_string(), o.value.to_toml());
         Ok(())
     };
     match parts.as_slice() {
@@ -118,7 +197,7 @@ fn apply(table: &mut toml::Table, o: &Override) -> Result<()> {
                 let keys: Vec<String> = params.keys().cloned().collect();
                 return Err(unknown(&o.key, "not a parameter in [params]", &keys));
             }
-            params.insert(name.to_string(), o.value.clone());
+            params.insert(name.to_string(), o.value.to_toml());
             Ok(())
         }
         ["budget", "total"] => set(sub(table, "budget"), "total", &[]),
@@ -201,32 +280,37 @@ fn apply(table: &mut toml::Table, o: &Override) -> Result<()> {
 }
 
 impl Scenario {
-    /// Loads the scenario at `path` with `overrides` applied first; the result is checked
-    /// exactly like a scenario file (messages name the overridden scenario).
-    pub fn load_with(path: &Path, overrides: &[Override]) -> Result<Scenario> {
+    /// The scenario with `overrides` applied to its TOML, checked exactly like a scenario
+    /// file (messages name the overridden scenario). The scenario itself was checked
+    /// first, so its own mistakes were reported with its lines.
+    pub fn with_overrides(&self, overrides: &[Override]) -> Result<Scenario> {
         if overrides.is_empty() {
-            return Scenario::load(path);
+            return Ok(self.clone());
         }
-        let (file, display, text) = read_scenario_text(path)?;
-        // Check the file itself first, so its own mistakes are reported with its lines.
-        let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
-        Scenario::from_toml(&text, &display, &dir, file.clone())?;
-        let mut table: toml::Table = toml::from_str(&text)
-            .map_err(|e| Error::from(Problem::error(&display, e.message().to_string())))?;
+        // Overrides add up: a what-if of a what-if keeps the first one's settings, and a
+        // key set again takes its new value.
+        let mut all: Vec<Override> = self.applied.clone();
         for o in overrides {
+            all.retain(|x| x.key != o.key);
+            all.push(o.clone());
+        }
+        let (text, display, _) = &*self.base;
+        let mut table: toml::Table = toml::from_str(text)
+            .map_err(|e| Error::from(Problem::error(display, e.message().to_string())))?;
+        for o in &all {
             apply(&mut table, o)?;
         }
         let text = toml::to_string(&table).map_err(|e| Error::Internal(e.to_string()))?;
         let shown = format!(
             "{display} (with --set {})",
-            overrides
-                .iter()
+            all.iter()
                 .map(|o| o.key.as_str())
                 .collect::<Vec<_>>()
                 .join(", ")
         );
-        let mut scenario = Scenario::from_toml(&text, &shown, &dir, file)?;
-        scenario.overrides = overrides.iter().map(Override::to_string).collect();
+        let mut scenario = Scenario::check_text(&text, &shown, Arc::clone(&self.base))?;
+        scenario.overrides = all.iter().map(Override::to_string).collect();
+        scenario.applied = all;
         Ok(scenario)
     }
 }
@@ -237,11 +321,15 @@ mod tests {
 
     #[test]
     fn values_read_as_their_type() {
-        assert_eq!(parse_value("120"), toml::Value::Integer(120));
-        assert_eq!(parse_value("4_000_000"), toml::Value::Integer(4_000_000));
-        assert_eq!(parse_value("0.3"), toml::Value::Float(0.3));
-        assert_eq!(parse_value("true"), toml::Value::Boolean(true));
-        assert_eq!(parse_value("served"), toml::Value::String("served".into()));
+        assert_eq!(SetValue::parse("120"), SetValue::Int(120));
+        assert_eq!(SetValue::parse("4_000_000"), SetValue::Int(4_000_000));
+        assert_eq!(SetValue::parse("0.3"), SetValue::Float(0.3));
+        assert_eq!(SetValue::parse("true"), SetValue::Bool(true));
+        assert_eq!(SetValue::parse("served"), SetValue::Text("served".into()));
+        assert_eq!(
+            SetValue::parse("[Tangier, Fes]"),
+            SetValue::List(vec!["Tangier".into(), "Fes".into()])
+        );
     }
 
     #[test]

@@ -8,20 +8,24 @@ use std::collections::BTreeMap;
 
 use rayon::prelude::*;
 
-use crate::applicant::{read_applicants, ApplicantSource, DuplicateIds, Row};
-use crate::assessment::{Assessment, Status};
-use crate::error::{Error, Problem, Problems, Result};
-use crate::rules::{with_thread_evaluator, RuleSet};
+use crate::applicant::{ApplicantSource, DuplicateIds, Record, Row};
+use crate::assessment::Status;
+use crate::engine::Engine;
+use crate::error::{Problem, Problems, Result};
+use crate::rules::with_thread_evaluator;
 use crate::scenario::Scenario;
 
 /// Rows read, parsed and assessed together; bounds memory.
 const BATCH: usize = 8192;
 
 /// One input row after the rules: assessed, or not readable.
+// Unreadable rows are rare: boxing every assessment to shrink them would cost an allocation
+// per applicant.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// The row was read and the rules ran (possibly with a rule error, see its status).
-    Assessed(Assessment),
+    Assessed(crate::assessment::Assessment),
     /// The row could not be read; it is kept so no row is lost.
     Invalid {
         /// The id cell, when there was one.
@@ -41,7 +45,7 @@ enum Item {
 
 /// Counts over a scoring run.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct ScoreSummary {
+pub(crate) struct ScoreSummary {
     /// Rows read.
     pub applicants: u64,
     /// Rows whose every check passed.
@@ -79,32 +83,35 @@ impl ScoreSummary {
     }
 }
 
-/// Streams every applicant of the scenario through its rules and calls `sink` with each
-/// outcome in input order; `progress` gets the bytes read so far after each batch.
-/// Unreadable rows and rule errors are outcomes too (nothing is dropped); the summary
-/// lists them. Errors only for problems that stop everything (no file, bad header, rules
-/// that do not compile).
-pub fn score_stream(
-    scenario: &Scenario,
+/// Streams every applicant of the engine's scenario through its rules and calls `sink`
+/// with each outcome in input order; `progress` gets the bytes read so far after each
+/// batch. Unreadable rows and rule errors are outcomes too (nothing is dropped); the
+/// summary lists them. Errors only for problems that stop everything (no file, bad header).
+#[allow(dead_code)]
+pub(crate) fn score_stream(
+    engine: &Engine,
     mut sink: impl FnMut(&Outcome) -> Result<()>,
     progress: impl FnMut(u64),
 ) -> Result<ScoreSummary> {
-    score_stream_with(scenario, |_| (), |o, ()| sink(o), progress)
+    score_stream_with(engine, |_| (), |o, ()| sink(o), progress)
 }
 
 /// Like [`score_stream`], with `prepare` run on each outcome in the worker threads (e.g.
 /// formatting its output row) and its result handed to `sink` with the outcome, so only
 /// the writing itself stays on the calling thread.
-pub fn score_stream_with<T: Send>(
-    scenario: &Scenario,
+pub(crate) fn score_stream_with<T: Send>(
+    engine: &Engine,
     prepare: impl Fn(&Outcome) -> T + Sync,
     mut sink: impl FnMut(&Outcome, T) -> Result<()>,
     mut progress: impl FnMut(u64),
 ) -> Result<ScoreSummary> {
-    let display = scenario.applicants_display();
-    let mut source = ApplicantSource::open(&scenario.applicants, &display, scenario.city_set())?;
+    let scenario = engine.scenario();
+    let data = scenario.applicant_data()?;
+    let display = data.display().to_string();
+    let mut source = ApplicantSource::open(data, scenario.city_set())?;
     let parser = source.parser();
-    let rules = RuleSet::load(scenario, parser.extra_names())?;
+    let rules = engine.rules();
+    let fingerprint = engine.fingerprint();
     let mut summary = ScoreSummary::default();
     let mut ids = DuplicateIds::default();
     let mut batch: Vec<Item> = Vec::with_capacity(BATCH);
@@ -130,7 +137,7 @@ pub fn score_stream_with<T: Send>(
                 }
                 Ok(Row::End) => break,
                 Err(p) => {
-                    fatal = Some(p);
+                    fatal = Some(*p);
                     break;
                 }
             }
@@ -143,7 +150,11 @@ pub fn score_stream_with<T: Send>(
             .map(|item| match item {
                 Item::Invalid(o) => Ok((**o).clone()),
                 Item::Record(rec) => match parser.parse(rec) {
-                    Ok(a) => with_thread_evaluator(&rules, |ev| Outcome::Assessed(ev.assess(a))),
+                    Ok(a) => with_thread_evaluator(rules, |ev| {
+                        let mut a = ev.assess(a);
+                        a.scenario = fingerprint.to_string();
+                        Outcome::Assessed(a)
+                    }),
                     Err(ps) => Ok(Outcome::Invalid {
                         id: parser.id_of(rec).unwrap_or("").to_string(),
                         line: rec.position().map_or(0, |p| p.line()),
@@ -192,28 +203,8 @@ pub fn score_stream_with<T: Send>(
     Ok(summary)
 }
 
-/// Reads every applicant (stopping with every input error if any row is bad) and assesses
-/// them all, in input order. Used by `allocate`, which needs the whole programme at once.
-pub fn assess_all(scenario: &Scenario) -> Result<Vec<Assessment>> {
-    let display = scenario.applicants_display();
-    let applicants = read_applicants(&scenario.applicants, &display, scenario.city_set())?;
-    let extra: Vec<String> = applicants
-        .first()
-        .map(|a| a.extra_names.to_vec())
-        .unwrap_or_default();
-    let rules = RuleSet::load(scenario, &extra)?;
-    let assessed: Vec<Assessment> = applicants
-        .into_par_iter()
-        .map(|a| with_thread_evaluator(&rules, |ev| ev.assess(a)))
-        .collect::<Result<_>>()?;
-    let mut problems = Problems::default();
-    for a in &assessed {
-        if let Status::Error(m) = &a.status {
-            problems.push(Problem::error("", m.clone()));
-        }
-    }
-    if !problems.is_empty() {
-        return Err(Error::Rules(problems));
-    }
-    Ok(assessed)
+/// Reads every applicant of the scenario, stopping with every input error if any row is
+/// bad.
+pub(crate) fn read_records(scenario: &Scenario) -> Result<Vec<Record>> {
+    crate::applicant::read_records(scenario.applicant_data()?, scenario.city_set())
 }

@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
+use std::io::Cursor;
 use std::ops::Range;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use toml::Spanned;
 
 use crate::date::Date;
 use crate::dialect::CsvInput;
+use crate::engine::Sources;
 use crate::error::{Error, Problem, Problems, Result};
 use crate::suggest;
 
@@ -187,19 +189,81 @@ impl LabourMarket {
     }
 }
 
+/// Where a CSV input's bytes come from: a file, or text given in memory.
+#[derive(Debug, Clone)]
+pub(crate) enum DataSource {
+    /// A file (or `-` for standard input).
+    File {
+        /// The file.
+        path: PathBuf,
+        /// Its name in messages.
+        display: String,
+    },
+    /// Text given in memory.
+    Text {
+        /// Its name in messages (`applicants.csv`).
+        display: String,
+        /// The CSV text.
+        text: Arc<str>,
+    },
+}
+
+impl DataSource {
+    /// The name messages use.
+    pub(crate) fn display(&self) -> &str {
+        match self {
+            DataSource::File { display, .. } | DataSource::Text { display, .. } => display,
+        }
+    }
+
+    /// Opens it for streaming CSV.
+    pub(crate) fn open(&self) -> Result<CsvInput> {
+        match self {
+            DataSource::File { path, display } => CsvInput::open(path, display),
+            DataSource::Text { display, text } => {
+                CsvInput::from_reader(Box::new(Cursor::new(text.as_bytes().to_vec())), display)
+            }
+        }
+    }
+
+    /// Its size in bytes, where known (for progress bars).
+    pub(crate) fn len(&self) -> u64 {
+        match self {
+            DataSource::File { path, .. } => std::fs::metadata(path).map_or(0, |m| m.len()),
+            DataSource::Text { text, .. } => text.len() as u64,
+        }
+    }
+}
+
+/// Where a scenario's parts are read from: files beside the scenario, or [`Sources`].
+#[derive(Debug, Clone)]
+pub(crate) enum Origin {
+    /// Paths in the scenario are relative to this folder.
+    Dir(PathBuf),
+    /// Everything was given in memory.
+    Memory(Arc<Sources>),
+}
+
+/// One rule script, read.
+#[derive(Debug, Clone)]
+pub(crate) struct RuleFile {
+    /// Its name in messages (the path as resolved, or the name given in memory).
+    pub display: String,
+    /// The script.
+    pub text: String,
+}
+
 /// A checked scenario: every id unique, money positive, earmarks valid.
 #[derive(Debug, Clone)]
-pub struct Scenario {
-    /// The scenario file.
-    pub path: PathBuf,
+pub(crate) struct Scenario {
+    /// The scenario file as shown in messages (with the `--set` keys for a what-if).
+    pub display: String,
     /// The programme.
     pub program: Program,
-    /// The applicants CSV.
-    pub applicants: PathBuf,
-    /// The labour-market CSV.
-    pub labour_market_file: PathBuf,
+    /// The applicants, where the scenario names them.
+    pub applicants: Option<DataSource>,
     /// Rule scripts, in evaluation order.
-    pub rules: Vec<PathBuf>,
+    pub rules: Vec<RuleFile>,
     /// Free-form parameters the rules read as `params.NAME`.
     pub params: toml::Table,
     /// Cap over all funders.
@@ -220,9 +284,14 @@ pub struct Scenario {
     pub market: LabourMarket,
     /// Warnings found while loading (the scenario is usable).
     pub warnings: Vec<Problem>,
-    /// The `--set KEY=VALUE` overrides it was loaded with (see `Scenario::load_with`), as
+    /// The `--set KEY=VALUE` overrides it was loaded with (see `Scenario::with_overrides`), as
     /// `KEY=VALUE`; empty for the file as written.
     pub overrides: Vec<String>,
+    /// The scenario TOML as written, its name in messages, and where its parts come from:
+    /// what a what-if starts again from.
+    pub(crate) base: Arc<(String, String, Origin)>,
+    /// The overrides applied to `base`, in order.
+    pub(crate) applied: Vec<crate::overrides::Override>,
 }
 
 // ---------------------------------------------------------------- raw TOML
@@ -231,7 +300,7 @@ pub struct Scenario {
 #[serde(deny_unknown_fields)]
 struct RawScenario {
     program: RawProgram,
-    data: RawData,
+    data: Option<RawData>,
     rules: RawRules,
     #[serde(default)]
     params: toml::Table,
@@ -524,16 +593,39 @@ fn key_at(text: &str, at: usize) -> Option<String> {
 
 impl Scenario {
     /// Loads and checks the scenario at `path` (a file, or a folder with `scenario.toml`),
-    /// including its labour-market file. Applicants are read separately, streaming.
+    /// including its labour-market and rule files. Applicants are read separately,
+    /// streaming.
     pub fn load(path: &Path) -> Result<Scenario> {
         let (file, display, text) = read_scenario_text(path)?;
         let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
-        Scenario::from_toml(&text, &display, &dir, file)
+        Scenario::from_text(text, display, Origin::Dir(dir))
     }
 
-    /// Checks a scenario given as TOML text; `display` names it in messages and relative
-    /// paths are resolved against `dir`.
-    pub fn from_toml(text: &str, display: &str, dir: &Path, path: PathBuf) -> Result<Scenario> {
+    /// Checks a scenario given in memory, with exactly the checks of [`Scenario::load`];
+    /// messages name `scenario.toml`, `labour_market.csv` and the rules by their names.
+    pub fn from_sources(sources: Sources) -> Result<Scenario> {
+        let text = sources.scenario_toml.clone();
+        Scenario::from_text(
+            text,
+            "scenario.toml".to_string(),
+            Origin::Memory(Arc::new(sources)),
+        )
+    }
+
+    /// The scenario TOML `text` (named `display` in messages), checked, with its parts read
+    /// from `origin`.
+    pub(crate) fn from_text(text: String, display: String, origin: Origin) -> Result<Scenario> {
+        let base = Arc::new((text, display, origin));
+        Scenario::check_text(&base.0, &base.1, Arc::clone(&base))
+    }
+
+    /// Checks a scenario given as TOML text; `display` names it in messages.
+    pub(crate) fn check_text(
+        text: &str,
+        display: &str,
+        base: Arc<(String, String, Origin)>,
+    ) -> Result<Scenario> {
+        let origin = &base.2;
         let raw: RawScenario =
             toml::from_str(text).map_err(|e| Error::from(toml_problem(display, text, &e)))?;
         let mut c = Checker {
@@ -541,7 +633,6 @@ impl Scenario {
             lines: Lines(text),
             problems: Problems::default(),
         };
-        let resolve = |p: &str| tidy(&dir.join(p));
 
         let date = match raw.program.date.get_ref() {
             toml::Value::String(s) => Date::parse(s),
@@ -561,19 +652,83 @@ impl Scenario {
             currency: raw.program.currency.unwrap_or_else(|| "MAD".to_string()),
             date,
         };
-        let applicants = resolve(&raw.data.applicants);
-        let labour_market_file = resolve(&raw.data.labour_market);
+        let (applicants, market_input) = match (origin, &raw.data) {
+            (Origin::Dir(dir), Some(data)) => {
+                let file = |p: &str| {
+                    let path = tidy(&dir.join(p));
+                    let display = path.display().to_string();
+                    DataSource::File { path, display }
+                };
+                (
+                    Some(file(&data.applicants)),
+                    file(&data.labour_market).open(),
+                )
+            }
+            (Origin::Dir(_), None) => {
+                return Err(Problem::error(
+                    display,
+                    "missing table [data]; expected applicants and labour_market file names",
+                )
+                .key("data")
+                .into())
+            }
+            (Origin::Memory(src), _) => {
+                let text = |name: &str, t: &str| DataSource::Text {
+                    display: name.to_string(),
+                    text: Arc::from(t),
+                };
+                (
+                    src.applicants_csv
+                        .as_deref()
+                        .map(|t| text("applicants.csv", t)),
+                    text("labour_market.csv", &src.labour_market_csv).open(),
+                )
+            }
+        };
         let mut rules = Vec::new();
         for (i, f) in raw.rules.files.iter().enumerate() {
-            let p = resolve(f.get_ref());
-            if !p.is_file() {
-                c.error(
-                    &format!("rules.files[{i}]"),
-                    f,
-                    format!("rule file {} not found", p.display()),
-                );
+            let key = format!("rules.files[{i}]");
+            match origin {
+                Origin::Dir(dir) => {
+                    let p = tidy(&dir.join(f.get_ref()));
+                    let display = p.display().to_string();
+                    if !p.is_file() {
+                        c.error(&key, f, format!("rule file {display} not found"));
+                        continue;
+                    }
+                    match std::fs::read_to_string(&p) {
+                        Ok(text) => rules.push(RuleFile { display, text }),
+                        Err(e) => {
+                            c.error(&key, f, format!("cannot read the rule file {display}: {e}"))
+                        }
+                    }
+                }
+                Origin::Memory(src) => {
+                    let name = Path::new(f.get_ref())
+                        .file_name()
+                        .map_or(f.get_ref().clone(), |n| n.to_string_lossy().into_owned());
+                    match src.rules.iter().find(|(n, _)| *n == name) {
+                        Some((n, text)) => rules.push(RuleFile {
+                            display: n.clone(),
+                            text: text.clone(),
+                        }),
+                        None => c.error(&key, f, format!("rule file {name} not found")),
+                    }
+                }
             }
-            rules.push(p);
+        }
+        if let Origin::Memory(src) = origin {
+            for (name, _) in &src.rules {
+                if !rules.iter().any(|r| r.display == *name) {
+                    c.problems.push(
+                        Problem::warning(
+                            display,
+                            format!("rule `{name}` is not listed in [rules] files and is not run"),
+                        )
+                        .key("rules.files"),
+                    );
+                }
+            }
         }
         if raw.rules.files.is_empty() {
             c.problems.push(
@@ -582,9 +737,9 @@ impl Scenario {
         }
 
         // The labour market defines the scenario's cities; read it before the earmarks.
-        let market = match read_labour_market(&labour_market_file) {
+        let market = match market_input.and_then(read_labour_market) {
             Ok(m) => m,
-            Err(Error::Input(ps)) => {
+            Err(Error::Input { problems: ps }) => {
                 c.problems.extend(ps);
                 LabourMarket::default()
             }
@@ -831,16 +986,17 @@ impl Scenario {
         let (errors, warnings): (Vec<Problem>, Vec<Problem>) =
             c.problems.list.iter().cloned().partition(Problem::is_error);
         if !errors.is_empty() || c.problems.omitted > 0 {
-            return Err(Error::Input(Problems {
-                list: errors,
-                omitted: c.problems.omitted,
-            }));
+            return Err(Error::Input {
+                problems: Problems {
+                    list: errors,
+                    omitted: c.problems.omitted,
+                },
+            });
         }
         Ok(Scenario {
-            path,
+            display: display.to_string(),
             program,
             applicants,
-            labour_market_file,
             rules,
             params: raw.params,
             budget_total,
@@ -853,6 +1009,8 @@ impl Scenario {
             market,
             warnings,
             overrides: Vec::new(),
+            base,
+            applied: Vec::new(),
         })
     }
 
@@ -861,19 +1019,63 @@ impl Scenario {
         Arc::new(self.market.cities.iter().cloned().collect())
     }
 
-    /// The kit with this id.
-    pub fn kit(&self, id: &str) -> Option<&Kit> {
-        self.kits.iter().find(|k| k.id == id)
+    /// The applicants, or an input error when the scenario names none.
+    pub fn applicant_data(&self) -> Result<&DataSource> {
+        self.applicants.as_ref().ok_or_else(|| {
+            Error::from(Problem::error(
+                &self.display,
+                "no applicants: the scenario was given without applicants; pass them in",
+            ))
+        })
     }
 
-    /// The kit for this trade.
-    pub fn kit_for(&self, trade: &str) -> Option<&Kit> {
-        self.kits.iter().find(|k| k.trade == trade)
+    /// The extra (non-core) columns of the applicants file, when the scenario has one
+    /// (rules may read them); `None` without applicants.
+    pub fn applicant_extra_columns(&self) -> Result<Option<Vec<String>>> {
+        let Some(data) = &self.applicants else {
+            return Ok(None);
+        };
+        let source = crate::applicant::ApplicantSource::open(data, self.city_set())?;
+        Ok(Some(source.parser().extra_names().to_vec()))
     }
 
-    /// The applicants file as shown in messages.
-    pub fn applicants_display(&self) -> String {
-        self.applicants.display().to_string()
+    /// Fingerprint of everything that decides an assessment (rules, params, programme,
+    /// kits, quota conditions, labour market): 16 hex digits of a SHA-256.
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        let mut put = |s: &str| {
+            h.update((s.len() as u64).to_le_bytes());
+            h.update(s.as_bytes());
+        };
+        for r in &self.rules {
+            put(&r.text);
+        }
+        put(&toml::Value::Table(self.params.clone()).to_string());
+        put(&self.program.name);
+        put(&self.program.date.to_string());
+        for k in &self.kits {
+            put(&k.id);
+            put(&k.trade);
+            put(&k.cost.to_string());
+        }
+        for q in &self.quotas {
+            put(&q.name);
+            put(&q.when);
+        }
+        for city in &self.market.cities {
+            put(city);
+            let mut trades: Vec<_> = self.market.demand.get(city).into_iter().flatten().collect();
+            trades.sort_by(|a, b| a.0.cmp(b.0));
+            for (t, d) in trades {
+                put(t);
+                put(&d.to_bits().to_string());
+            }
+        }
+        h.finalize()[..8]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 
     /// Money all funders hold together.
@@ -888,7 +1090,7 @@ impl Scenario {
             .filter(|c| applicants_per_city.get(*c).copied().unwrap_or(0) == 0)
             .map(|c| {
                 Problem::warning(
-                    self.path.display().to_string(),
+                    &self.display,
                     format!("city cap for `{c}`, but no applicant is from {c}"),
                 )
                 .key(format!("budget.cities.{c}"))
@@ -904,9 +1106,8 @@ impl fmt::Display for Kind {
 }
 
 /// Reads `labour_market.csv`: `city,trade,demand` with demand in [0, 1].
-pub fn read_labour_market(path: &Path) -> Result<LabourMarket> {
-    let display = path.display().to_string();
-    let mut input = CsvInput::open(path, &display)?;
+fn read_labour_market(mut input: CsvInput) -> Result<LabourMarket> {
+    let display = input.display.clone();
     let names = ["city", "trade", "demand"];
     let found: Vec<Option<usize>> = names
         .iter()

@@ -10,38 +10,37 @@
 //! (except for points the solver's time limit stopped, see [`SweepRow::timed_out`]).
 //!
 //! ```
-//! use idmaj::sweep::{sweep, Setting};
+//! use idmaj::Setting;
 //!
 //! # fn main() -> idmaj::Result<()> {
-//! let budgets = Setting::budget_range("150000..300000:4")?;
-//! let s = sweep("scenarios/tangier-2016".as_ref(), &[], &[budgets], &|_| {})?;
+//! let engine = idmaj::Engine::load("scenarios/tangier-2016")?;
+//! let s = engine.sweep(&[Setting::budget_range("150000..300000:4")?])?;
 //! assert_eq!(s.rows.len(), 4);
-//! let frontier = s.frontier();
-//! assert!(frontier.windows(2).all(|w| w[0].served <= w[1].served));
+//! assert!(s.rows.windows(2).all(|w| w[0].served <= w[1].served));
 //! # Ok(())
 //! # }
 //! ```
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 
-use crate::allocate::allocate;
+use crate::allocate::solve;
 use crate::applicant::Gender;
 use crate::assessment::Assessment;
+use crate::engine::Engine;
 use crate::error::{Error, Problem, Result};
-use crate::overrides::{parse_value, Override};
-use crate::pipeline;
+use crate::overrides::{Override, SetValue};
 use crate::scenario::{Mad, Scenario};
 
 /// One swept setting: a scenario key (as for `--set`) and the values it takes, in order.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Setting {
     /// Dotted key, e.g. `budget.total` or `params.min_training_hours`.
     pub key: String,
     /// The values, in the order the points take them.
-    pub values: Vec<toml::Value>,
+    pub values: Vec<SetValue>,
 }
 
 fn bad(arg: &str, message: String) -> Error {
@@ -97,7 +96,7 @@ impl Setting {
                 let span = i128::from(b) - i128::from(a);
                 // Round half up, in integers, so the ends are exactly A and B.
                 let v = i128::from(a) + (2 * span * i + n) / (2 * n);
-                toml::Value::Integer(v as i64)
+                SetValue::Int(v as i64)
             })
             .collect();
         Ok(Setting {
@@ -131,14 +130,14 @@ impl Setting {
         }
         Ok(Setting {
             key: key.to_string(),
-            values: values.into_iter().map(parse_value).collect(),
+            values: values.into_iter().map(SetValue::parse).collect(),
         })
     }
 }
 
 /// The overrides of every point of the grid: the cartesian product of `settings`, the
 /// first setting varying slowest. Empty `settings` give one point with no overrides.
-pub fn points(settings: &[Setting]) -> Vec<Vec<Override>> {
+pub(crate) fn points(settings: &[Setting]) -> Vec<Vec<Override>> {
     let mut out: Vec<Vec<Override>> = vec![Vec::new()];
     for s in settings {
         out = out
@@ -160,7 +159,7 @@ pub fn points(settings: &[Setting]) -> Vec<Vec<Override>> {
 
 /// True when an override can change assessments (so they must be computed again), false
 /// when it only changes what the allocator sees.
-pub fn changes_scores(key: &str) -> bool {
+pub(crate) fn changes_scores(key: &str) -> bool {
     let parts: Vec<&str> = key.split('.').collect();
     match parts.as_slice() {
         ["params" | "program", ..] => true,
@@ -174,19 +173,19 @@ pub fn changes_scores(key: &str) -> bool {
     }
 }
 
-pub use crate::overrides::value_text;
+use crate::report::html::FrontierPoint;
 
-/// One point of a frontier (the same type the HTML frontier page draws).
-pub use crate::report::html::FrontierPoint;
-
-/// The outcome at one point of a sweep.
-#[derive(Debug, Clone, PartialEq)]
+/// The outcome at one point of a sweep: the sweep CSV's columns. In JSON the swept
+/// settings are an object `{"key": value}` in the sweep's key order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SweepRow {
     /// The swept settings of this point, `(key, value)`, in the sweep's key order.
-    pub settings: Vec<(String, toml::Value)>,
+    #[serde(with = "settings_map")]
+    pub settings: Vec<(String, SetValue)>,
     /// The point's `budget.total`, where it has one.
     pub budget_total: Option<Mad>,
     /// The funders' amounts added up (the money there is when `budget.total` is unset).
+    #[serde(default, skip_serializing)]
     pub funders_total: Mad,
     /// Applicants read.
     pub applicants: u64,
@@ -220,9 +219,46 @@ pub struct SweepRow {
     pub infeasible: Option<String>,
 }
 
+/// `(key, value)` pairs as a JSON object, in order.
+mod settings_map {
+    use serde::de::{MapAccess, Visitor};
+    use serde::ser::SerializeMap;
+    use serde::{Deserializer, Serializer};
+
+    use crate::overrides::SetValue;
+
+    pub fn serialize<S: Serializer>(v: &[(String, SetValue)], s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(v.len()))?;
+        for (k, x) in v {
+            m.serialize_entry(k, x)?;
+        }
+        m.end()
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Vec<(String, SetValue)>, D::Error> {
+        struct Pairs;
+        impl<'de> Visitor<'de> for Pairs {
+            type Value = Vec<(String, SetValue)>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object of setting key to value")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some(e) = m.next_entry()? {
+                    out.push(e);
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_map(Pairs)
+    }
+}
+
 impl SweepRow {
     /// The row as a frontier point; `None` for an infeasible point.
-    pub fn frontier_point(&self) -> Option<FrontierPoint> {
+    pub(crate) fn frontier_point(&self) -> Option<FrontierPoint> {
         if self.infeasible.is_some() {
             return None;
         }
@@ -237,7 +273,7 @@ impl SweepRow {
 }
 
 /// Every point of a sweep, in grid order.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Sweep {
     /// Programme name of the base scenario.
     pub program: String,
@@ -255,7 +291,7 @@ pub struct Sweep {
 
 impl Sweep {
     /// The feasible points as a frontier, in grid order.
-    pub fn frontier(&self) -> Vec<FrontierPoint> {
+    pub(crate) fn frontier(&self) -> Vec<FrontierPoint> {
         self.rows
             .iter()
             .filter_map(SweepRow::frontier_point)
@@ -263,21 +299,20 @@ impl Sweep {
     }
 }
 
-/// Solves the scenario at `path` at every point of the grid of `settings` (the first
-/// setting varying slowest), with `base` overrides applied to every point first.
-/// `on_solve(total)` is called each time one of the `total` allocations is solved (from any
-/// thread), for progress; points that are the same programme share one solve (see [`Sweep::solves`]).
+/// Solves `base` at every point of the grid of `settings` (the first setting varying
+/// slowest). `on_solve(total)` is called each time one of the `total` allocations is solved
+/// (from any thread), for progress; points that are the same programme share one solve
+/// (see [`Sweep::solves`]).
 ///
-/// Every point's scenario is loaded and checked before anything is solved, so a bad key or
-/// value is an [`Error::Input`] naming it. An infeasible point is a row with its message;
-/// other errors (bad data, rule errors) stop the sweep.
-pub fn sweep(
-    path: &Path,
-    base: &[Override],
+/// Every point's scenario is checked before anything is solved, so a bad key or value is an
+/// [`Error::Input`] naming it. An infeasible point is a row with its message; other errors
+/// (bad data, rule errors) stop the sweep.
+pub(crate) fn sweep(
+    base_scenario: &Scenario,
     settings: &[Setting],
     on_solve: &(dyn Fn(usize) + Sync),
 ) -> Result<Sweep> {
-    let mut seen: Vec<&str> = base.iter().map(|o| o.key.as_str()).collect();
+    let mut seen: Vec<&str> = Vec::new();
     for s in settings {
         if seen.contains(&s.key.as_str()) {
             return Err(Error::from(
@@ -294,22 +329,20 @@ pub fn sweep(
     }
     let grid = points(settings);
 
-    // Load (and so validate) every point first; a bad key or value stops here.
+    // Check every point first; a bad key or value stops here.
     let mut scenarios = Vec::with_capacity(grid.len());
     for p in &grid {
-        let all: Vec<Override> = base.iter().chain(p).cloned().collect();
-        scenarios.push(Scenario::load_with(path, &all)?);
+        scenarios.push(base_scenario.with_overrides(p)?);
     }
 
     // Group the points by the overrides that change scores; score each group once.
     let mut groups: Vec<Vec<(String, String)>> = Vec::new();
     let mut group_of = Vec::with_capacity(grid.len());
     for p in &grid {
-        let key: Vec<(String, String)> = base
+        let key: Vec<(String, String)> = p
             .iter()
-            .chain(p)
             .filter(|o| changes_scores(&o.key))
-            .map(|o| (o.key.clone(), o.value.to_string()))
+            .map(|o| (o.key.clone(), o.value.text()))
             .collect();
         let g = match groups.iter().position(|k| *k == key) {
             Some(g) => g,
@@ -325,7 +358,7 @@ pub fn sweep(
         .collect();
     let assessed: Vec<Vec<Assessment>> = firsts
         .par_iter()
-        .map(|&i| pipeline::assess_all(&scenarios[i]))
+        .map(|&i| Engine::from_scenario(scenarios[i].clone())?.assess_scenario_strict())
         .collect::<Result<_>>()?;
 
     // Points whose scenarios are the same programme are solved once: same scores and same
@@ -340,7 +373,7 @@ pub fn sweep(
         let others: Vec<(String, String)> = p
             .iter()
             .filter(|o| o.key != "budget.total")
-            .map(|o| (o.key.clone(), o.value.to_string()))
+            .map(|o| (o.key.clone(), o.value.text()))
             .collect();
         let key = (group_of[i], others, money);
         let k = match solve_keys.iter().position(|k| *k == key) {
@@ -425,9 +458,13 @@ struct Figures {
 }
 
 fn solve_point(scenario: &Scenario, assessments: &[Assessment]) -> Result<Solved> {
-    let alloc = match allocate(scenario, assessments) {
+    let alloc = match solve(scenario, assessments, &|_| {}) {
         Ok(a) => a,
-        Err(Error::Infeasible(m)) => return Ok(Solved { outcome: Err(m) }),
+        Err(Error::Infeasible { message, .. }) => {
+            return Ok(Solved {
+                outcome: Err(message),
+            })
+        }
         Err(e) => return Err(e),
     };
     let mut f = Figures {
@@ -544,7 +581,7 @@ impl Sweep {
                 let mut cells: Vec<String> = r
                     .settings
                     .iter()
-                    .map(|(_, v)| crate::dialect::cell(&value_text(v)).into_owned())
+                    .map(|(_, v)| crate::dialect::cell(&v.text()).into_owned())
                     .collect();
                 cells.extend([
                     r.budget_total.map_or(String::new(), |b| b.to_string()),
@@ -573,47 +610,15 @@ impl Sweep {
     }
 
     /// The sweep as JSON: `program`, `keys`, `cities` and `points` (each with its
-    /// `settings` as an object, the totals, `served_by_city`, and `infeasible`).
+    /// `settings` as an object, the totals, `served_by_city`, and `infeasible`), keys in
+    /// alphabetical order.
     pub fn to_json(&self) -> serde_json::Value {
-        use serde_json::{json, Map, Value};
-        let points: Vec<Value> = self
-            .rows
-            .iter()
-            .map(|r| {
-                let settings: Map<String, Value> = r
-                    .settings
-                    .iter()
-                    .map(|(k, v)| {
-                        let v = serde_json::to_value(v)
-                            .unwrap_or_else(|_| Value::String(value_text(v)));
-                        (k.clone(), v)
-                    })
-                    .collect();
-                json!({
-                    "settings": settings,
-                    "budget_total": r.budget_total,
-                    "applicants": r.applicants,
-                    "eligible": r.eligible,
-                    "served": r.served,
-                    "spent": r.spent,
-                    "objective": r.objective,
-                    "bound": r.bound,
-                    "gap": r.gap,
-                    "proven_optimal": r.proven_optimal,
-                    "timed_out": r.timed_out,
-                    "work_limit_reached": r.work_limit_reached,
-                    "women_served": r.women_served,
-                    "women_share": r.women_share,
-                    "served_by_city": r.served_by_city,
-                    "infeasible": r.infeasible,
-                })
-            })
-            .collect();
+        use serde_json::json;
         json!({
             "program": self.program,
             "keys": self.keys,
             "cities": self.cities,
-            "points": points,
+            "points": serde_json::to_value(&self.rows).unwrap_or_default(),
         })
     }
 }
@@ -627,11 +632,11 @@ mod tests {
         let s = Setting::budget_range("3000000..6000000:13").unwrap();
         assert_eq!(s.key, "budget.total");
         assert_eq!(s.values.len(), 13);
-        assert_eq!(s.values[0], toml::Value::Integer(3_000_000));
-        assert_eq!(s.values[1], toml::Value::Integer(3_250_000));
-        assert_eq!(s.values[12], toml::Value::Integer(6_000_000));
+        assert_eq!(s.values[0], SetValue::Int(3_000_000));
+        assert_eq!(s.values[1], SetValue::Int(3_250_000));
+        assert_eq!(s.values[12], SetValue::Int(6_000_000));
         let s = Setting::budget_range("0..10:4").unwrap();
-        let v: Vec<i64> = s.values.iter().map(|v| v.as_integer().unwrap()).collect();
+        let v: Vec<i64> = s.values.iter().map(|v| v.as_int().unwrap()).collect();
         assert_eq!(v, [0, 3, 7, 10]);
     }
 
@@ -653,11 +658,7 @@ mod tests {
         assert_eq!(s.key, "quota.women.min_share");
         assert_eq!(
             s.values,
-            [
-                toml::Value::Integer(0),
-                toml::Value::Float(0.2),
-                toml::Value::Float(0.3)
-            ]
+            [SetValue::Int(0), SetValue::Float(0.2), SetValue::Float(0.3)]
         );
         for spec in ["params.x=", "params.x", "=1,2", "params.x=1,,2"] {
             let e = Setting::parse(spec).unwrap_err().to_string();
@@ -672,7 +673,7 @@ mod tests {
         let p = points(&[a, b]);
         let text: Vec<String> = p
             .iter()
-            .map(|p| p.iter().map(|o| value_text(&o.value)).collect::<String>())
+            .map(|p| p.iter().map(|o| o.value.text()).collect::<String>())
             .collect();
         assert_eq!(text, ["1x", "1y", "1z", "2x", "2y", "2z"]);
     }

@@ -6,7 +6,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use idmaj::{read_applicants, Applicant, Scenario};
+use idmaj::Engine;
 
 mod common;
 use common::{copy_dir, idmaj, no_panic, repo, shipped_copy, text};
@@ -495,22 +495,13 @@ fn excel_french_dialect_reads_as_the_same_applicants_and_scores() {
     fs::write(dir_plain.join("applicants.csv"), &plain).unwrap();
     fs::write(dir_french.join("applicants.csv"), &french).unwrap();
 
-    let load = |dir: &Path| {
-        let s = Scenario::load(dir).unwrap_or_else(|e| panic!("{e}"));
-        read_applicants(&s.applicants, "applicants.csv", s.city_set())
-            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-    };
+    let load = |dir: &Path| common::rows(dir);
     let a = load(&dir_plain);
     let b = load(&dir_french);
     assert_eq!(a.len(), rows.len());
     assert_eq!(a.len(), b.len());
     for (x, y) in a.iter().zip(&b) {
-        // `line` is compared in `crlf_rows_keep_their_line_numbers` (a known bug).
-        let y = Applicant {
-            line: x.line,
-            ..y.clone()
-        };
-        assert_eq!(x, &y, "applicant {} differs between the dialects", x.id);
+        assert_eq!(x, y, "applicant {} differs between the dialects", x.id);
     }
     // The fractions really arrived as fractions in both.
     assert_eq!(a[0].training_hours, 360.5);
@@ -543,10 +534,7 @@ fn tab_separated_applicants_read_like_the_plain_ones() {
         tab.push('\n');
     }
     fs::write(dir_tab.join("applicants.csv"), tab).unwrap();
-    let load = |dir: &Path| {
-        let s = Scenario::load(dir).unwrap();
-        read_applicants(&s.applicants, "applicants.csv", s.city_set()).unwrap()
-    };
+    let load = |dir: &Path| Engine::load(dir).unwrap().applicants().unwrap();
     assert_eq!(load(&dir_plain), load(&dir_tab));
 }
 
@@ -558,8 +546,7 @@ fn crlf_rows_keep_their_line_numbers() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = shipped_copy(tmp.path(), "tangier-2016");
     fs::write(dir.join("applicants.csv"), excel_french_csv(&header, &rows)).unwrap();
-    let s = Scenario::load(&dir).unwrap();
-    let a = read_applicants(&s.applicants, "applicants.csv", s.city_set()).unwrap();
+    let a = Engine::load(&dir).unwrap().assess_scenario().unwrap();
     let lines: Vec<u64> = a.iter().map(|x| x.line).collect();
     let want: Vec<u64> = (2..2 + rows.len() as u64).collect();
     assert_eq!(lines, want);

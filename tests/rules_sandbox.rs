@@ -7,8 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use idmaj::rules::{RuleSet, Sources};
-use idmaj::{read_applicants, Applicant, Assessment, Scenario, Status};
+use idmaj::{Applicant, Assessment, Engine, Sources, Status};
 
 const FILE: &str = "probe.rhai";
 
@@ -16,44 +15,65 @@ fn tangier_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/tangier-2016")
 }
 
-fn tangier() -> Scenario {
-    Scenario::load(&tangier_dir()).unwrap_or_else(|e| panic!("{e}"))
+fn tangier() -> Engine {
+    Engine::load(tangier_dir()).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn applicant(id: &str) -> Applicant {
-    let s = tangier();
-    read_applicants(&s.applicants, &s.applicants_display(), s.city_set())
+    tangier()
+        .applicants()
         .unwrap_or_else(|e| panic!("{e}"))
         .into_iter()
-        .find(|a| a.id == id)
+        .find(|a| a.id() == Some(id))
         .unwrap_or_else(|| panic!("no applicant {id}"))
 }
 
+/// The Tangier scenario, in memory, with `files` as its rule files (in order).
+fn tangier_with(files: &[(&str, &str)]) -> idmaj::Result<Engine> {
+    let read = |f: &str| std::fs::read_to_string(tangier_dir().join(f)).unwrap();
+    let toml = read("scenario.toml");
+    let (start, end) = (
+        toml.find("[rules]").unwrap(),
+        toml.find("[params]").unwrap(),
+    );
+    let names: Vec<String> = files.iter().map(|(n, _)| format!("\"{n}\"")).collect();
+    let toml = format!(
+        "{}[rules]\nfiles = [{}]\n\n{}",
+        &toml[..start],
+        names.join(", "),
+        &toml[end..]
+    );
+    Engine::from_sources(Sources {
+        scenario_toml: toml,
+        labour_market_csv: read("labour_market.csv"),
+        rules: files
+            .iter()
+            .map(|(n, t)| (n.to_string(), t.to_string()))
+            .collect(),
+        applicants_csv: Some(read("applicants.csv")),
+    })
+}
+
 /// The Tangier scenario with `script` as its only rule file, given as text.
-fn rules(script: &str) -> idmaj::Result<RuleSet> {
-    RuleSet::new(
-        &tangier(),
-        Sources::join(vec![(FILE.to_string(), script.to_string())]),
-        &[],
-    )
+fn rules(script: &str) -> idmaj::Result<Engine> {
+    tangier_with(&[(FILE, script)])
 }
 
 /// `script` assessed for Tangier applicant `id` (the rules must load).
 fn assess(script: &str, id: &str) -> Assessment {
     rules(script)
         .unwrap_or_else(|e| panic!("rules should load: {e}"))
-        .evaluator()
+        .assess(&applicant(id))
         .unwrap_or_else(|e| panic!("{e}"))
-        .assess(applicant(id))
 }
 
 /// The rule error of `script` for TNG-001 (load time or run time); panics if it succeeds.
 fn refused(script: &str) -> String {
     match rules(script) {
         Err(e) => e.to_string(),
-        Ok(set) => match set.evaluator() {
+        Ok(engine) => match engine.assess(&applicant("TNG-001")) {
             Err(e) => e.to_string(),
-            Ok(mut ev) => match ev.assess(applicant("TNG-001")).status {
+            Ok(a) => match a.status {
                 Status::Error(m) => m,
                 other => panic!("`{script}` should be refused, but ran: {other:?}"),
             },
@@ -125,9 +145,7 @@ fn a_misspelt_field_is_an_error_at_load_time_with_a_suggestion() {
 #[test]
 fn a_misspelt_field_in_a_rule_file_is_caught_by_load_and_by_idmaj_check() {
     let dir = scenario_dir(MISSPELT_FIELD, &[]);
-    let scenario = Scenario::load(dir.path()).unwrap_or_else(|e| panic!("{e}"));
-    let extra = ["prison".to_string(), "family_dependents".to_string()];
-    let err = RuleSet::load(&scenario, &extra)
+    let err = Engine::load(dir.path())
         .expect_err("a misspelt field must not load")
         .to_string();
     assert!(
@@ -185,17 +203,10 @@ fn a_syntax_error_names_file_line_and_column() {
 
 #[test]
 fn a_syntax_error_in_the_second_file_names_that_file() {
-    let set = RuleSet::new(
-        &tangier(),
-        Sources::join(vec![
-            ("first.rhai".into(), "check(\"a\", \"b\", true);\n".into()),
-            (
-                "second.rhai".into(),
-                "\n\ncheck(\"c\", \"d\" true);\n".into(),
-            ),
-        ]),
-        &[],
-    );
+    let set = tangier_with(&[
+        ("first.rhai", "check(\"a\", \"b\", true);\n"),
+        ("second.rhai", "\n\ncheck(\"c\", \"d\" true);\n"),
+    ]);
     let err = set.expect_err("must not compile").to_string();
     assert!(err.contains("second.rhai:3:"), "{err}");
 }
@@ -203,11 +214,10 @@ fn a_syntax_error_in_the_second_file_names_that_file() {
 // ---- endless loops stop ----
 
 fn assert_stops(script: &str) {
-    let set = rules(script).unwrap_or_else(|e| panic!("{e}"));
-    let mut ev = set.evaluator().unwrap();
+    let engine = rules(script).unwrap_or_else(|e| panic!("{e}"));
     let a = applicant("TNG-001");
     let t = Instant::now();
-    let status = ev.assess(a).status;
+    let status = engine.assess(&a).unwrap().status;
     let took = t.elapsed();
     let Status::Error(m) = status else {
         panic!("`{script}` should stop with an error, got {status:?}")
@@ -320,8 +330,7 @@ fn a_score_of_infinity_is_an_error() {
 fn import_is_refused_even_with_the_module_beside_the_rules() {
     let script = "import \"x\" as x;\ncheck(\"a\", \"b\", true);\n";
     let dir = scenario_dir(script, &[("x.rhai", "check(\"escaped\", \"x\", true);\n")]);
-    let scenario = Scenario::load(dir.path()).unwrap_or_else(|e| panic!("{e}"));
-    let err = RuleSet::load(&scenario, &[])
+    let err = Engine::load(dir.path())
         .expect_err("import must not load")
         .to_string();
     assert!(err.contains(&format!("{FILE}:1:")), "{err}");
@@ -469,14 +478,13 @@ fn a_runtime_error_marks_only_that_row_and_score_exits_2() {
     let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
     assert_eq!(rows.len(), 44, "every row is written");
     // Less than a year of experience is 0 whole years: those rows fail, and only those.
-    let s = tangier();
-    let failing: Vec<String> =
-        read_applicants(&s.applicants, &s.applicants_display(), s.city_set())
-            .unwrap()
-            .into_iter()
-            .filter(|a| a.experience_years < 1.0)
-            .map(|a| a.id)
-            .collect();
+    let failing: Vec<String> = tangier()
+        .applicants()
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.number("experience_years").unwrap() < 1.0)
+        .map(|a| a.id().unwrap().to_string())
+        .collect();
     assert!(failing.len() >= 2 && failing.len() < 44, "{failing:?}");
     for row in &rows {
         let want = if failing.iter().any(|f| f == &row[id]) {
@@ -492,12 +500,9 @@ fn a_runtime_error_marks_only_that_row_and_score_exits_2() {
 
 #[test]
 fn explain_records_the_fields_each_check_read() {
-    let s = tangier();
-    let set = RuleSet::load(&s, &["prison".into(), "family_dependents".into()])
-        .unwrap_or_else(|e| panic!("{e}"));
-    let mut ev = set.evaluator().unwrap();
+    let engine = tangier();
     // TNG-001: building electricity, 360 h, certified, released 2015-07-04.
-    let a = ev.explain(applicant("TNG-001"));
+    let a = engine.explain(&applicant("TNG-001")).unwrap();
     assert_eq!(a.status, Status::Eligible);
     let read = |id: &str| {
         a.checks
@@ -533,7 +538,7 @@ fn explain_records_the_fields_each_check_read() {
     assert_eq!(read("released"), vec![pair("release_date", "2015-07-04")]);
 
     // assess does not trace.
-    let plain = ev.assess(applicant("TNG-001"));
+    let plain = engine.assess(&applicant("TNG-001")).unwrap();
     assert!(
         plain.checks.iter().all(|c| c.read.is_empty()),
         "{:?}",
@@ -544,7 +549,7 @@ fn explain_records_the_fields_each_check_read() {
 #[test]
 fn explain_never_shows_the_name() {
     let set = rules("check(\"named\", \"has a name\", applicant.name != \"\");\n").unwrap();
-    let a = set.evaluator().unwrap().explain(applicant("TNG-003"));
+    let a = set.explain(&applicant("TNG-003")).unwrap();
     assert_eq!(
         a.checks[0].read,
         vec![("name".to_string(), "(not shown)".to_string())]
@@ -553,9 +558,7 @@ fn explain_never_shows_the_name() {
 
 #[test]
 fn explain_records_fields_read_through_a_variable_before_an_earlier_check() {
-    let s = tangier();
-    let set = RuleSet::load(&s, &["prison".into(), "family_dependents".into()]).unwrap();
-    let a = set.evaluator().unwrap().explain(applicant("TNG-001"));
+    let a = tangier().explain(&applicant("TNG-001")).unwrap();
     let recent = a.checks.iter().find(|c| c.id == "recent_release").unwrap();
     assert!(
         recent

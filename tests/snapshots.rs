@@ -35,7 +35,9 @@ fn snapshot(name: &str, actual: &[u8], failures: &mut Vec<String>) {
                 a.lines().nth(line).unwrap_or("<end>")
             ));
         }
-        Err(_) => failures.push(format!("{name}: no snapshot (run with IDMAJ_UPDATE_SNAPSHOTS=1)")),
+        Err(_) => failures.push(format!(
+            "{name}: no snapshot (run with IDMAJ_UPDATE_SNAPSHOTS=1)"
+        )),
     }
 }
 
@@ -83,7 +85,7 @@ fn outputs_of(scenario: &str, id: &str, failures: &mut Vec<String>) {
             "--budget",
             "150000..5200000:3",
             "--set",
-            "quota.women.min_share=0,0.3",
+            "quota.women.min_share=0,0.25",
             "--out",
             file.to_str().unwrap(),
         ]);

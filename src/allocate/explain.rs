@@ -11,6 +11,7 @@ use super::lp::{self, Allowed};
 use super::model::{Model, QuotaBound, RowKind};
 use super::search::State;
 use crate::assessment::Assessment;
+use crate::decision::{verb, WhyNot, WhyNotKind};
 use crate::error::{Error, Result};
 use crate::scenario::{Mad, Objective, Scenario};
 
@@ -50,21 +51,25 @@ pub(crate) fn check_min_counts(
         let members: Vec<bool> = m
             .cands
             .iter()
-            .map(|c| assessments[c.input].groups[q])
+            .map(|c| assessments[c.input].in_quota(&scenario.quotas[q].name))
             .collect();
         let count = members.iter().filter(|&&g| g).count() as i64;
         let name = &row.name;
         if count < need {
             let eligible = assessments
                 .iter()
-                .filter(|a| is_eligible(a) && a.groups.get(q) == Some(&true))
+                .filter(|a| is_eligible(a) && a.in_quota(&scenario.quotas[q].name))
                 .count();
-            return Err(Error::Infeasible(format!(
-                "{name} needs {need} but only {count} eligible applicants of quota `{}` have a \
-                 fundable offer ({eligible} eligible in all; short by {})",
-                scenario.quotas[q].name,
-                need - count
-            )));
+            return Err(Error::Infeasible {
+                constraints: vec![name.clone()],
+                shortfall: Some(need - count),
+                message: format!(
+                    "{name} needs {need} but only {count} eligible applicants of quota `{}` have a \
+                     fundable offer ({eligible} eligible in all; short by {})",
+                    scenario.quotas[q].name,
+                    need - count
+                ),
+            });
         }
         // Most members the other rows allow, in the LP relaxation.
         let mut alone = m.clone();
@@ -81,37 +86,52 @@ pub(crate) fn check_min_counts(
         let most = (lp.bound + 1e-6).floor() as i64;
         if most < need {
             let t = 1e-9;
-            let limits: Vec<&str> = alone
+            let limits: Vec<String> = alone
                 .rows
                 .iter()
                 .enumerate()
                 .filter(|(k, o)| o.b >= 0 && lp.lambda[*k] > t)
-                .map(|(_, o)| o.name.as_str())
+                .map(|(_, o)| o.name.clone())
                 .collect();
             let within = if limits.is_empty() {
                 String::new()
             } else {
                 format!(" within {}", limits.join(", "))
             };
-            return Err(Error::Infeasible(format!(
-                "{name} needs {need} but at most {most} of quota `{}` can be served{within} \
-                 (short by {})",
-                scenario.quotas[q].name,
-                need - most
-            )));
+            return Err(Error::Infeasible {
+                constraints: std::iter::once(name.clone()).chain(limits).collect(),
+                shortfall: Some(need - most),
+                message: format!(
+                    "{name} needs {need} but at most {most} of quota `{}` can be served{within} \
+                     (short by {})",
+                    scenario.quotas[q].name,
+                    need - most
+                ),
+            });
         }
     }
     Ok(())
 }
 
-/// What a row being in the way is called.
-fn verb(kind: &RowKind) -> &'static str {
+/// The kind of reason a row being in the way gives.
+fn kind_of(kind: &RowKind) -> WhyNotKind {
     match kind {
-        RowKind::Total | RowKind::City(_) | RowKind::Funders(_) => "is spent",
-        RowKind::Stock(_) => "is used up",
-        RowKind::Quota(_, QuotaBound::MaxCount) => "is reached",
-        RowKind::Quota(..) => "would no longer hold",
-        RowKind::Served => "is reached",
+        RowKind::Total => WhyNotKind::BudgetTotal,
+        RowKind::City(_) => WhyNotKind::CityCap,
+        RowKind::Funders(_) => WhyNotKind::Funder,
+        RowKind::Stock(_) => WhyNotKind::Stock,
+        RowKind::Quota(..) => WhyNotKind::Quota,
+        RowKind::Served => WhyNotKind::Served,
+    }
+}
+
+/// A reason with no constraint behind it.
+fn plain(kind: WhyNotKind, message: String) -> WhyNot {
+    WhyNot {
+        kind,
+        constraint: None,
+        cutoff: None,
+        message,
     }
 }
 
@@ -122,15 +142,15 @@ pub(crate) fn why_not(
     m: &Model,
     best: &State,
     lambda: &[f64],
-) -> Vec<Option<String>> {
-    let mut out: Vec<Option<String>> = vec![None; assessments.len()];
+) -> Vec<Option<WhyNot>> {
+    let mut out: Vec<Option<WhyNot>> = vec![None; assessments.len()];
     for (i, a) in assessments.iter().enumerate() {
         if is_eligible(a) && a.offers.is_empty() {
-            out[i] = Some("no offer from the rules".into());
+            out[i] = Some(plain(WhyNotKind::NoOffer, "no offer from the rules".into()));
         }
     }
     for (&i, why) in &m.unfundable {
-        out[i] = Some(why.clone());
+        out[i] = Some(plain(WhyNotKind::NoFunder, why.clone()));
     }
     for (c, cand) in m.cands.iter().enumerate() {
         if best.choice[c].is_some() {
@@ -182,7 +202,8 @@ pub(crate) fn why_not(
             let py = price(m, lambda, y) * row_coef(m, cand.opts[o].start, cand.opts[o].end, y);
             px.total_cmp(&py).then(y.cmp(&x))
         });
-        let text = match main {
+        let cutoff = (cost > 0).then(|| priced / cost as f64 * 1000.0);
+        let why = match main {
             Some(r) => {
                 let row = &m.rows[r];
                 let others = blocked.len() - 1;
@@ -191,12 +212,27 @@ pub(crate) fn why_not(
                 } else {
                     String::new()
                 };
-                format!("{} {}{also}: {rates}", row.name, verb(&row.kind))
+                let kind = kind_of(&row.kind);
+                WhyNot {
+                    kind,
+                    constraint: Some(row.name.clone()),
+                    cutoff,
+                    message: format!("{} {}{also}: {rates}", row.name, verb(kind, &row.name)),
+                }
             }
-            None if worth <= 0.0 => format!("not worth serving: {rates}"),
-            None => format!("left out within the optimality gap: {rates}"),
+            None if worth <= 0.0 => WhyNot {
+                cutoff,
+                ..plain(WhyNotKind::NotWorth, format!("not worth serving: {rates}"))
+            },
+            None => WhyNot {
+                cutoff,
+                ..plain(
+                    WhyNotKind::WithinGap,
+                    format!("left out within the optimality gap: {rates}"),
+                )
+            },
         };
-        out[cand.input] = Some(text);
+        out[cand.input] = Some(why);
     }
     out
 }
@@ -215,12 +251,14 @@ pub(crate) fn reports(
     m: &Model,
     choices: &[Option<usize>],
     funding: &[Vec<(String, Mad)>],
-    why_not: &[Option<String>],
+    why_not: &[Option<WhyNot>],
     lambda: &[f64],
 ) -> Vec<super::ConstraintReport> {
     let named = |name: &str| {
-        let prefix = format!("{name} ");
-        why_not.iter().flatten().any(|w| w.starts_with(&prefix))
+        why_not
+            .iter()
+            .flatten()
+            .any(|w| w.constraint.as_deref() == Some(name))
     };
     let row_price = |pred: &dyn Fn(&RowKind) -> bool| -> f64 {
         (0..m.rows.len())
@@ -242,8 +280,8 @@ pub(crate) fn reports(
         if let Some(k) = &offer.kit {
             *by_kit.entry(k.as_str()).or_default() += 1;
         }
-        for (q, g) in a.groups.iter().enumerate() {
-            if *g && q < groups.len() {
+        for (q, quota) in scenario.quotas.iter().enumerate() {
+            if a.in_quota(&quota.name) {
                 groups[q] += 1;
             }
         }

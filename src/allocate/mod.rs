@@ -1,4 +1,4 @@
-//! Allocation of kits and cash under every budget (see DESIGN.md, "Allocation").
+//! Allocation of kits and cash under every budget (the design is in `docs/allocation.md`).
 //!
 //! The model is a multiple-choice knapsack: a binary per (eligible applicant, offer), at most
 //! one offer each, and a few dozen coupling rows (total budget, city caps, funder cuts, kit
@@ -24,25 +24,60 @@ mod model;
 mod search;
 mod verify;
 
+#[cfg(test)]
+mod brute_force;
+
 use std::time::{Duration, Instant};
 
+use serde::{Deserialize, Serialize};
+
 use crate::assessment::{Assessment, Status};
+use crate::decision::{Decision, Funding, WhyNot};
 use crate::error::{Error, Result};
+use crate::report::allocation::{summarize, Summary};
 use crate::scenario::{Mad, Objective, Scenario};
 
 use model::{Model, RowKind};
 
-/// The outcome of [`allocate`]: who gets what, who pays, and how good it is.
-#[derive(Debug, Clone, PartialEq)]
+/// An allocation as every face shows it: one [`Decision`] per assessment (in input order)
+/// and the programme's [`Summary`]. Its JSON is `{"summary": {...}, "decisions": [...]}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Allocation {
+    /// What `summary.json` holds.
+    pub summary: Summary,
+    /// One decision per assessment, in input order.
+    pub decisions: Vec<Decision>,
+    /// How every budget, cap, funder, stock and quota came out.
+    #[serde(skip)]
+    pub constraints: Vec<ConstraintReport>,
+    /// Wall-clock time of the solve (the only thing that differs between two runs).
+    #[serde(skip)]
+    pub elapsed: Duration,
+}
+
+impl Allocation {
+    /// One decision per assessment, in input order.
+    pub fn decisions(&self) -> &[Decision] {
+        &self.decisions
+    }
+
+    /// The programme at a glance: what `summary.json` holds.
+    pub fn summary(&self) -> &Summary {
+        &self.summary
+    }
+}
+
+/// The solver's outcome in input positions: who gets what, who pays, and how good it is.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Solution {
     /// Per input assessment (same index): index of the chosen offer, `None` if not served.
     pub choices: Vec<Option<usize>>,
     /// Per input assessment: `(funder id, MAD)` pairs paying it, in scenario funder order;
     /// they sum to the chosen offer's cost. Empty when not served.
     pub funding: Vec<Vec<(String, Mad)>>,
-    /// Per input assessment: why an eligible applicant was left unfunded (plain text, no
-    /// personal data); `None` for the served and the ineligible.
-    pub why_not: Vec<Option<String>>,
+    /// Per input assessment: why an eligible applicant was left unfunded (no personal
+    /// data); `None` for the served and the ineligible.
+    pub why_not: Vec<Option<WhyNot>>,
     /// Value of the allocation in the scenario's objective: total score (`score`), number
     /// served (`served`), or total score among allocations serving the most people
     /// (`served_then_score`).
@@ -74,7 +109,7 @@ pub struct Allocation {
 }
 
 /// How one constraint came out.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConstraintReport {
     /// `budget.total`, `budget.cities.Fes`, `funder.wilaya-tth`, `kit.plumbing.stock`,
     /// `quota.women.min_share`, `quota.women.min_count`, ...
@@ -102,8 +137,8 @@ pub struct ConstraintReport {
 /// 25-55% of the time limit, which stays the hard stop for slower machines.
 pub const WORK_PER_SECOND: f64 = 4_000_000.0;
 
-/// How a long search is going (see [`allocate_with_progress`]).
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// How a long search is going (see [`Engine::allocate_with_progress`](crate::Engine::allocate_with_progress)).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct SearchProgress {
     /// Share of the search's work budget used, 0 to 1 (`served_then_score`: its first half
     /// is the most-people stage, whose objective and bound count people).
@@ -114,24 +149,59 @@ pub struct SearchProgress {
     pub bound: f64,
 }
 
-/// Allocates offers to eligible applicants under every budget, stock and quota of the
-/// scenario, maximising its objective within `scenario.solver.gap` and
-/// `scenario.solver.time_limit`.
-///
-/// Same inputs give the same allocation (apart from `elapsed`). Errors:
-/// [`Error::Infeasible`] when no allocation meets the quotas (naming them and by how much),
-/// [`Error::Internal`] when the result fails its exact re-check (a bug).
-pub fn allocate(scenario: &Scenario, assessments: &[Assessment]) -> Result<Allocation> {
-    allocate_with_progress(scenario, assessments, &|_| {})
-}
-
-/// [`allocate`], telling `progress` now and then how the branch-and-bound search is going
-/// (programmes proven within the gap at the root never search, and never call it).
-pub fn allocate_with_progress(
+/// Allocates offers to the eligible among `assessments` under every budget, stock and
+/// quota of the scenario and describes the outcome: one decision per assessment and the
+/// summary. `progress` hears now and then how a long search is going.
+pub(crate) fn allocate(
     scenario: &Scenario,
     assessments: &[Assessment],
     progress: &dyn Fn(&SearchProgress),
 ) -> Result<Allocation> {
+    let solution = solve(scenario, assessments, progress)?;
+    Ok(describe(scenario, assessments, solution))
+}
+
+/// The decisions and summary of a solution.
+pub(crate) fn describe(
+    scenario: &Scenario,
+    assessments: &[Assessment],
+    solution: Solution,
+) -> Allocation {
+    let summary = summarize(scenario, assessments, &solution);
+    let decisions = assessments
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let offer = solution.choices[i].and_then(|o| a.offers.get(o));
+            let funders = solution.funding[i]
+                .iter()
+                .map(|(f, m)| Funding {
+                    funder: f.clone(),
+                    amount: *m,
+                })
+                .collect();
+            Decision::new(a, offer, funders, solution.why_not[i].clone())
+        })
+        .collect();
+    Allocation {
+        summary,
+        decisions,
+        constraints: solution.constraints,
+        elapsed: solution.elapsed,
+    }
+}
+
+/// Allocates offers to eligible applicants under every budget, stock and quota of the
+/// scenario, maximising its objective within `scenario.solver.gap` and the search limits.
+///
+/// Same inputs give the same allocation (apart from `elapsed`). Errors:
+/// [`Error::Infeasible`] when no allocation meets the quotas (naming them and by how much),
+/// [`Error::Internal`] when the result fails its exact re-check (a bug).
+pub(crate) fn solve(
+    scenario: &Scenario,
+    assessments: &[Assessment],
+    progress: &dyn Fn(&SearchProgress),
+) -> Result<Solution> {
     let start = Instant::now();
     let limit = scenario.solver.time_limit.max(0.0);
     // Leave a little time for funding, checks and explanations.
@@ -261,7 +331,7 @@ pub fn allocate_with_progress(
     );
     let timed_out = outcome.timed_out || first_stage_limited.0;
     let work_limited = !timed_out && (outcome.work_limited || first_stage_limited.1);
-    Ok(Allocation {
+    Ok(Solution {
         choices,
         funding,
         why_not,
@@ -281,25 +351,28 @@ pub fn allocate_with_progress(
 /// The error when the search ends without any allocation meeting every row (`stopped`: the
 /// search stopped at its work budget or time limit first).
 fn no_allocation(m: &Model, stopped: bool, limit: f64) -> Error {
-    let quotas: Vec<&str> = m
+    let constraints: Vec<String> = m
         .rows
         .iter()
         .filter(|r| r.b < 0 && matches!(r.kind, RowKind::Quota(..)))
-        .map(|r| r.name.as_str())
+        .map(|r| r.name.clone())
         .collect();
-    let quotas = if quotas.is_empty() {
+    let quotas = if constraints.is_empty() {
         "the quotas".to_string()
     } else {
-        quotas.join(" and ")
+        constraints.join(" and ")
     };
-    if stopped {
-        Error::Infeasible(format!(
+    let message = if stopped {
+        format!(
             "no allocation meeting {quotas} was found within the search limit (solver.time_limit = {limit} s)"
-        ))
+        )
     } else {
-        Error::Infeasible(format!(
-            "no allocation meets {quotas} together with the budgets, stock and other quotas"
-        ))
+        format!("no allocation meets {quotas} together with the budgets, stock and other quotas")
+    };
+    Error::Infeasible {
+        constraints,
+        shortfall: None,
+        message,
     }
 }
 

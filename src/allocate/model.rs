@@ -156,18 +156,24 @@ pub(crate) fn build(scenario: &Scenario, assessments: &[Assessment]) -> Result<M
         .collect();
     order.sort_by(|&a, &b| assessments[a].id.cmp(&assessments[b].id).then(a.cmp(&b)));
 
-    let nq = scenario.quotas.len();
     let mut cands = Vec::new();
     let mut parts: Vec<Vec<Vec<(usize, Mad)>>> = Vec::new(); // per cand, per opt: (cell, MAD)
     let mut unfundable = BTreeMap::new();
     for &i in &order {
         let a = &assessments[i];
-        if a.groups.len() != nq {
-            return Err(Error::Internal(format!(
-                "assessment {} has {} quota memberships, the scenario has {nq} quotas",
-                a.id,
-                a.groups.len()
-            )));
+        if let Some(q) = a
+            .quotas
+            .iter()
+            .find(|q| !scenario.quotas.iter().any(|x| x.name == **q))
+        {
+            return Err(Error::from(
+                crate::error::Problem::error(
+                    "",
+                    format!("assessment of applicant {} names quota `{q}`, which the scenario does not have", a.id),
+                )
+                .applicant(&a.id)
+                .column("quotas"),
+            ));
         }
         let city = match city_index.get(&a.city) {
             Some(&c) => c,
@@ -299,7 +305,7 @@ pub(crate) fn build(scenario: &Scenario, assessments: &[Assessment]) -> Result<M
             );
             bld.rows[r].per_person = den as f64;
             for (ci, c) in cands.iter().enumerate() {
-                let g = i64::from(assessments[c.input].groups[qi]);
+                let g = i64::from(assessments[c.input].in_quota(&q.name));
                 let a = match bound {
                     QuotaBound::MinShare => p - den * g,
                     QuotaBound::MaxShare => den * g - p,

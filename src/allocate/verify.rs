@@ -49,8 +49,8 @@ pub(crate) fn check(
         if let Some(k) = &offer.kit {
             *by_kit.entry(k.as_str()).or_default() += 1;
         }
-        for (q, g) in a.groups.iter().enumerate() {
-            if *g && q < in_group.len() {
+        for (q, quota) in scenario.quotas.iter().enumerate() {
+            if a.in_quota(&quota.name) {
                 in_group[q] += 1;
             }
         }

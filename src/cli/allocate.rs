@@ -1,18 +1,18 @@
 //! `idmaj allocate SCENARIO [--out DIR] [--set KEY=VALUE]...`: score every applicant,
-//! allocate kits and cash under every budget, write decisions.csv, summary.json, summary.md
-//! and report.html; `--set` runs a what-if without editing the scenario.
+//! allocate kits and cash under every budget, write decisions.csv, decisions.jsonl,
+//! summary.json, summary.md and report.html; `--set` runs a what-if without editing the
+//! scenario.
 
 use std::cell::OnceCell;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use idmaj::allocate::{allocate_with_progress, SearchProgress};
-use idmaj::overrides::Override;
-use idmaj::report::allocation::write_all;
-use idmaj::report::html::write_report;
-use idmaj::report::number;
-use idmaj::{pipeline, Result, Scenario};
+use crate::overrides::Override;
+use crate::report::allocation::write_all;
+use crate::report::html::write_report;
+use crate::report::number;
+use crate::{Engine, Result, SearchProgress};
 
 use super::{mad, ScenarioPath};
 
@@ -21,8 +21,8 @@ use super::{mad, ScenarioPath};
 pub struct Args {
     /// Scenario TOML file, or a folder holding scenario.toml.
     scenario: ScenarioPath,
-    /// Folder for decisions.csv, summary.json, summary.md and report.html (created if
-    /// missing).
+    /// Folder for decisions.csv, decisions.jsonl, summary.json, summary.md and report.html
+    /// (created if missing).
     #[arg(long, short, default_value = "out")]
     out: PathBuf,
     /// Override a setting for this run, e.g. budget.total=4000000 (same keys as `sweep`).
@@ -33,9 +33,10 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<ExitCode> {
     let overrides = Override::parse_all(&args.set)?;
-    let scenario = Scenario::load_with(&args.scenario, &overrides)?;
+    let engine = Engine::load(&args.scenario)?.with_settings(&overrides)?;
+    let scenario = engine.scenario();
     super::print_warnings(&scenario.warnings);
-    let assessments = pipeline::assess_all(&scenario)?;
+    let assessments = engine.assess_scenario_strict()?;
     // A long search shows how it is going (on a terminal, after a second).
     let start = Instant::now();
     let bar = OnceCell::new();
@@ -54,14 +55,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
             100.0 * gap
         ));
     };
-    let alloc = allocate_with_progress(&scenario, &assessments, &show);
+    let alloc = engine.allocate_with_progress(&assessments, &show);
     if let Some(bar) = bar.get() {
         bar.finish_and_clear();
     }
     let alloc = alloc?;
-    let s = write_all(&args.out, &scenario, &assessments, &alloc)?;
-    let report = args.out.join("report.html");
-    write_report(&report, &scenario, &assessments, &alloc, &s)?;
+    write_all(&args.out, &alloc)?;
+    write_report(&args.out.join("report.html"), scenario, &alloc)?;
+    let s = alloc.summary();
     let cur = &scenario.program.currency;
     say!("{}", scenario.program.name);
     if !scenario.overrides.is_empty() {
@@ -105,7 +106,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
             );
         }
     }
-    for f in ["decisions.csv", "summary.json", "summary.md", "report.html"] {
+    for f in [
+        "decisions.csv",
+        "decisions.jsonl",
+        "summary.json",
+        "summary.md",
+        "report.html",
+    ] {
         say!("wrote      {}", args.out.join(f).display());
     }
     Ok(ExitCode::SUCCESS)

@@ -3,9 +3,10 @@
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
-use idmaj::applicant::ApplicantSource;
-use idmaj::rules::RuleSet;
-use idmaj::{Error, Gender, Problems, Result, Scenario};
+use crate::applicant::ApplicantSource;
+use crate::rules::RuleSet;
+use crate::scenario::Scenario;
+use crate::{Error, Gender, Problems, Result};
 
 use super::{mad, ScenarioPath};
 
@@ -18,13 +19,14 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<ExitCode> {
     let scenario = Scenario::load(&args.scenario)?;
-    let display = scenario.applicants_display();
+    let data = scenario.applicant_data()?;
+    let display = data.display().to_string();
     let mut problems = Problems::default();
     let mut per_city: BTreeMap<String, [u64; 2]> = BTreeMap::new();
     let mut rows = 0u64;
     let mut extra = Vec::new();
-    match ApplicantSource::open(&scenario.applicants, &display, scenario.city_set()) {
-        Err(Error::Input(ps)) => problems.extend(ps),
+    match ApplicantSource::open(data, scenario.city_set()) {
+        Err(Error::Input { problems: ps }) => problems.extend(ps),
         Err(e) => return Err(e),
         Ok(mut source) => {
             extra = source.parser().extra_names().to_vec();
@@ -34,7 +36,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             });
             if rows == 0 {
                 problems.push(
-                    idmaj::Problem::error(
+                    crate::Problem::error(
                         &display,
                         "no applicants; expected at least one row after the header",
                     )
@@ -43,9 +45,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
             }
         }
     }
-    match RuleSet::load(&scenario, &extra) {
+    match RuleSet::new(&scenario, Some(&extra)) {
         Ok(_) => {}
-        Err(Error::Input(ps)) => problems.extend(ps),
+        Err(Error::Input { problems: ps }) => problems.extend(ps),
         Err(e) => return Err(e),
     }
     let counts: BTreeMap<String, u64> = per_city
@@ -87,7 +89,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
 }
 
 fn print_summary(s: &Scenario, per_city: &BTreeMap<String, [u64; 2]>, rows: u64, extra: &[String]) {
-    say!("scenario   {} ({})", s.program.name, s.path.display());
+    say!("scenario   {} ({})", s.program.name, s.display);
     say!(
         "date       {}   objective: maximise {}",
         s.program.date,
@@ -185,7 +187,7 @@ fn print_summary(s: &Scenario, per_city: &BTreeMap<String, [u64; 2]>, rows: u64,
     }
     say!("rules      {} files", s.rules.len());
     for r in &s.rules {
-        say!("  {}", r.display());
+        say!("  {}", r.display);
     }
     say!();
 }

@@ -4,9 +4,10 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use idmaj::compare::{compare, Comparison, Side, CHANGE_COLUMNS};
-use idmaj::overrides::Override;
-use idmaj::{Error, Result};
+use crate::compare::{compare, CHANGE_COLUMNS};
+use crate::overrides::Override;
+use crate::scenario::Scenario;
+use crate::{Comparison, Error, Result};
 
 use super::{mad, ScenarioPath};
 
@@ -28,9 +29,19 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<ExitCode> {
     let overrides = Override::parse_all(&args.set)?;
-    let before = Side::new(&args.a, &[]);
-    let after = Side::new(args.b.as_deref().unwrap_or(&args.a), &overrides);
-    let c = compare(&before, &after)?;
+    let b_path = args.b.as_deref().unwrap_or(&args.a);
+    let before = Scenario::load(&args.a)?;
+    let after = Scenario::load(b_path)?.with_overrides(&overrides)?;
+    let mut after_label = b_path.display().to_string();
+    if !overrides.is_empty() {
+        let sets: Vec<String> = overrides.iter().map(ToString::to_string).collect();
+        after_label.push_str(" with ");
+        after_label.push_str(&sets.join(", "));
+    }
+    let c = compare(
+        (&before, args.a.display().to_string()),
+        (&after, after_label),
+    )?;
     print(&c);
     if let Some(path) = &args.out {
         let io = |e: csv::Error| Error::Internal(format!("writing {}: {e}", path.display()));

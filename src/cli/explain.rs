@@ -2,10 +2,9 @@
 
 use std::process::ExitCode;
 
-use idmaj::applicant::{ApplicantSource, Row};
-use idmaj::report::score_cell;
-use idmaj::rules::RuleSet;
-use idmaj::{Error, Problem, Result, Scenario, Status};
+use crate::applicant::{ApplicantSource, Row};
+use crate::report::score_cell;
+use crate::{Engine, Error, Offer, Problem, Result, Status};
 
 use super::{mad, ScenarioPath};
 
@@ -22,45 +21,48 @@ pub struct Args {
 }
 
 /// What the allocation gives applicant `id`, in words.
-fn outcome(scenario: &Scenario, id: &str) -> Result<String> {
-    let assessments = idmaj::pipeline::assess_all(scenario)?;
-    let alloc = idmaj::allocate::allocate(scenario, &assessments)?;
+fn outcome(engine: &Engine, id: &str) -> Result<String> {
+    let assessments = engine.assess_scenario_strict()?;
+    let alloc = engine.allocate(&assessments)?;
     let Some(i) = assessments.iter().position(|a| a.id == id) else {
         return Ok("not found".to_string());
     };
-    let a = &assessments[i];
-    let cur = &scenario.program.currency;
-    Ok(
-        match (
-            alloc.choices[i].and_then(|o| a.offers.get(o)),
-            &alloc.why_not[i],
-        ) {
-            (Some(o), _) => {
-                let paid = alloc.funding[i]
-                    .iter()
-                    .map(|(f, m)| format!("{f} {} {cur}", mad(*m)))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                format!(
-                    "FUNDED: {} ({} {cur}), paid by {paid}",
-                    o.label(),
-                    mad(o.cost())
-                )
-            }
-            (None, Some(why)) => format!("not funded: {why}"),
-            (None, None) => "not funded: not eligible".to_string(),
-        },
-    )
+    let d = &alloc.decisions()[i];
+    let cur = &engine.scenario().program.currency;
+    let offer = d.funded().then(|| Offer {
+        kit: d.kit.clone(),
+        kit_cost: d.amount - d.cash,
+        cash: d.cash,
+    });
+    Ok(match (offer, &d.why_not) {
+        (Some(o), _) => {
+            let paid = d
+                .funders
+                .iter()
+                .map(|f| format!("{} {} {cur}", f.funder, mad(f.amount)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            format!(
+                "FUNDED: {} ({} {cur}), paid by {paid}",
+                o.label(),
+                mad(o.cost())
+            )
+        }
+        (None, Some(why)) => format!("not funded: {why}"),
+        (None, None) => "not funded: not eligible".to_string(),
+    })
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
-    let scenario = Scenario::load(&args.scenario)?;
-    let display = scenario.applicants_display();
-    let mut source = ApplicantSource::open(&scenario.applicants, &display, scenario.city_set())?;
+    let engine = Engine::load(&args.scenario)?;
+    let scenario = engine.scenario();
+    let data = scenario.applicant_data()?;
+    let display = data.display().to_string();
+    let mut source = ApplicantSource::open(data, scenario.city_set())?;
     let parser = source.parser();
     let mut rec = csv::StringRecord::new();
     let applicant = loop {
-        match source.next_row(&mut rec)? {
+        match source.next_row(&mut rec).map_err(|p| Error::from(*p))? {
             Row::Record => {}
             Row::Unreadable { .. } => continue,
             Row::End => {
@@ -77,19 +79,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
             Ok(a) if a.id == args.id => break a,
             Ok(_) => continue,
             Err(ps) => {
-                return Err(Error::Input(ps.into_iter().fold(
-                    Default::default(),
-                    |mut all: idmaj::Problems, p| {
-                        all.push(p);
-                        all
-                    },
-                )))
+                return Err(Error::Input {
+                    problems: ps.into_iter().collect(),
+                })
             }
         }
     };
-    let rules = RuleSet::load(&scenario, parser.extra_names())?;
     let line = applicant.line;
-    let a = rules.evaluator()?.explain(applicant);
+    let a = engine.rules().evaluator()?.explain(applicant);
 
     say!(
         "applicant {} ({}:{line}), {} in {}, plans {}",
@@ -149,7 +146,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     say!("\nallocation");
-    match outcome(&scenario, &a.id) {
+    match outcome(&engine, &a.id) {
         Ok(text) => say!("  {text}"),
         Err(e) => say!(
             "  not computed: {}",

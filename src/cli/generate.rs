@@ -4,8 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use idmaj::generate::{generate, GenerateOptions};
-use idmaj::Result;
+use crate::generate::{generate, GenerateOptions};
+use crate::Result;
 
 /// Arguments of `generate`.
 #[derive(clap::Args, Debug)]

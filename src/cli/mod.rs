@@ -21,12 +21,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use idmaj::Result;
+
+use crate::Result;
 
 /// Rules-based eligibility and allocation for reintegration programmes.
 #[derive(Parser, Debug)]
 #[command(name = "idmaj", version, about, long_about = None)]
-pub struct Cli {
+struct Cli {
     #[command(subcommand)]
     command: Command,
     /// Worker threads for scoring (default: all cores). Output is the same for any count.
@@ -41,7 +42,7 @@ enum Command {
     /// Assess every applicant (eligibility, score, options), streamed to CSV.
     Score(score::Args),
     /// Score every applicant and allocate kits and cash under every budget; writes
-    /// decisions.csv, summary.json, summary.md and report.html.
+    /// decisions.csv, decisions.jsonl, summary.json, summary.md and report.html.
     Allocate(allocate::Args),
     /// Show every check, score item and option for one applicant.
     Explain(explain::Args),
@@ -56,8 +57,26 @@ enum Command {
     Generate(generate::Args),
 }
 
+/// The `idmaj` binary: parses the command line, runs it, prints any error and maps the
+/// outcome to an exit code.
+pub fn main() -> ExitCode {
+    let args = Cli::parse();
+    match run(args) {
+        Ok(code) => code,
+        Err(e) => {
+            if let crate::Error::Io { source, .. } = &e {
+                if source.kind() == std::io::ErrorKind::BrokenPipe {
+                    return ExitCode::SUCCESS;
+                }
+            }
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
 /// Runs the parsed command line.
-pub fn run(cli: Cli) -> Result<ExitCode> {
+fn run(cli: Cli) -> Result<ExitCode> {
     if let Some(n) = cli.threads {
         // Only fails when a pool already exists, which cannot happen this early.
         let _ = rayon::ThreadPoolBuilder::new()
@@ -92,7 +111,7 @@ pub fn write_line(args: std::fmt::Arguments) {
 /// A scenario argument: a scenario TOML file, or a folder holding `scenario.toml`.
 pub type ScenarioPath = PathBuf;
 
-pub use idmaj::report::thousands as mad;
+pub use crate::report::thousands as mad;
 
 /// A progress bar on stderr over `len` units drawn with `template`, only when stderr is a
 /// terminal and the run is long enough (`len >= min`); hidden otherwise.
@@ -109,7 +128,7 @@ pub fn progress_bar(len: u64, min: u64, template: &str) -> indicatif::ProgressBa
 }
 
 /// Prints warnings of a loaded scenario to stderr.
-pub fn print_warnings(problems: &[idmaj::Problem]) {
+pub fn print_warnings(problems: &[crate::Problem]) {
     for w in problems {
         eprintln!("{w}");
     }

@@ -1,10 +1,13 @@
-//! `idmaj score SCENARIO [--out FILE]`: assessments for every applicant, streamed to CSV.
+//! `idmaj score SCENARIO [--out FILE] [--format csv|jsonl]`: assessments for every
+//! applicant, streamed to CSV or JSON lines.
 
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use idmaj::report::{score_row, SCORE_COLUMNS};
-use idmaj::{pipeline, Error, Result, Scenario};
+use crate::pipeline::{self, Outcome};
+use crate::report::{score_row, SCORE_COLUMNS};
+use crate::{Engine, Error, Result};
 
 use super::{progress_bar, ScenarioPath};
 
@@ -13,37 +16,86 @@ use super::{progress_bar, ScenarioPath};
 pub struct Args {
     /// Scenario TOML file, or a folder holding scenario.toml.
     scenario: ScenarioPath,
-    /// Where to write the CSV (default: standard output).
+    /// Where to write the assessments (default: standard output, or `-`).
     #[arg(long, short)]
     out: Option<PathBuf>,
+    /// Output format: `csv` (one row per applicant), or `jsonl` (one JSON assessment per
+    /// line). Default: `jsonl` for a file ending in .jsonl, else `csv`.
+    #[arg(long, value_parser = ["csv", "jsonl"])]
+    format: Option<String>,
+}
+
+/// True for JSON lines: asked for, or a `.jsonl` output file.
+fn jsonl(args: &Args) -> bool {
+    match args.format.as_deref() {
+        Some(f) => f == "jsonl",
+        None => args
+            .out
+            .as_deref()
+            .and_then(Path::extension)
+            .is_some_and(|e| e.eq_ignore_ascii_case("jsonl")),
+    }
+}
+
+/// One JSON line: the assessment, or for an unreadable row its id, line and message.
+fn json_line(o: &Outcome) -> String {
+    let value = match o {
+        Outcome::Assessed(a) => serde_json::to_string(a),
+        Outcome::Invalid { id, line, message } => serde_json::to_string(&serde_json::json!({
+            "id": id,
+            "status": "error",
+            "line": line,
+            "error": message,
+        })),
+    };
+    value.unwrap_or_default()
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
-    let scenario = Scenario::load(&args.scenario)?;
+    let engine = Engine::load(&args.scenario)?;
+    let scenario = engine.scenario();
     super::print_warnings(&scenario.warnings);
-    let size = std::fs::metadata(&scenario.applicants).map_or(0, |m| m.len());
+    let size = scenario.applicant_data()?.len();
     let bar = progress_bar(
         size,
         4 << 20,
         "{bar:40} {percent:>3}% {bytes}/{total_bytes} {elapsed} (eta {eta})",
     );
     let out_path = args.out.clone();
-    let mut w = idmaj::dialect::writer(out_path.as_deref())?;
+    let mut w = crate::dialect::writer(out_path.as_deref())?;
     let io = |e: csv::Error| match e.into_kind() {
         csv::ErrorKind::Io(e) => {
             Error::io(out_path.clone().unwrap_or_else(|| "<stdout>".into()), e)
         }
         other => Error::Internal(format!("{other:?}")),
     };
-    w.write_record(SCORE_COLUMNS).map_err(io)?;
-    let summary = pipeline::score_stream_with(
-        &scenario,
-        score_row,
-        |_, row| w.write_record(row).map_err(io),
-        |bytes| bar.set_position(bytes),
-    )?;
-    w.flush()
-        .map_err(|e| Error::io(out_path.clone().unwrap_or_else(|| "<stdout>".into()), e))?;
+    let summary = if jsonl(&args) {
+        let mut w = w.into_inner().map_err(|e| Error::Internal(e.to_string()))?;
+        let io = |e| Error::io(out_path.clone().unwrap_or_else(|| "<stdout>".into()), e);
+        let summary = pipeline::score_stream_with(
+            &engine,
+            json_line,
+            |_, line| {
+                w.write_all(line.as_bytes())
+                    .and_then(|()| w.write_all(b"\n"))
+                    .map_err(io)
+            },
+            |bytes| bar.set_position(bytes),
+        )?;
+        w.flush().map_err(io)?;
+        summary
+    } else {
+        w.write_record(SCORE_COLUMNS).map_err(io)?;
+        let summary = pipeline::score_stream_with(
+            &engine,
+            score_row,
+            |_, row| w.write_record(row).map_err(io),
+            |bytes| bar.set_position(bytes),
+        )?;
+        w.flush()
+            .map_err(|e| Error::io(out_path.clone().unwrap_or_else(|| "<stdout>".into()), e))?;
+        summary
+    };
     bar.finish_and_clear();
 
     eprintln!(

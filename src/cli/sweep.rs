@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use idmaj::sweep::{sweep, value_text, Setting, Sweep};
-use idmaj::{Error, Problem, Result};
+use crate::scenario::Scenario;
+use crate::sweep::sweep;
+use crate::{Error, Problem, Result, SetValue, Setting, Sweep};
 
 use super::{mad, ScenarioPath};
 
@@ -81,7 +82,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
         "{bar:40} {pos}/{len} points {elapsed} (eta {eta})",
     );
     let start = Instant::now();
-    let result = sweep(&args.scenario, &[], &settings, &|total| {
+    let base = Scenario::load(&args.scenario)?;
+    let result = sweep(&base, &settings, &|total| {
         bar.set_length(total as u64);
         bar.inc(1);
     });
@@ -111,7 +113,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
     if let Some(path) = &args.report {
         let title = format!("{} — budget frontier", s.program);
-        idmaj::report::html::write_sweep_report(path, &title, &s.frontier())?;
+        crate::report::html::write_sweep_report(path, &title, &s.frontier())?;
         say!("wrote {}", path.display());
     }
     Ok(ExitCode::SUCCESS)
@@ -156,12 +158,10 @@ fn print_grid(rows: &[Vec<String>], left_last: bool) {
     }
 }
 
-fn setting_cell(key: &str, v: &toml::Value) -> String {
+fn setting_cell(key: &str, v: &SetValue) -> String {
     match v {
-        toml::Value::Integer(i) if key.starts_with("budget.") || key.ends_with(".amount") => {
-            mad(*i)
-        }
-        other => value_text(other),
+        SetValue::Int(i) if key.starts_with("budget.") || key.ends_with(".amount") => mad(*i),
+        other => other.text(),
     }
 }
 

@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use idmaj::cases;
-use idmaj::{Error, Result};
+use crate::cases;
+use crate::{Error, Result};
 
 /// Arguments of `test`.
 #[derive(clap::Args, Debug)]
@@ -17,7 +17,7 @@ pub struct Args {
 pub fn run(args: Args) -> Result<ExitCode> {
     let files = cases::case_files(&args.dir)?;
     if files.is_empty() {
-        return Err(Error::from(idmaj::Problem::error(
+        return Err(Error::from(crate::Problem::error(
             args.dir.display().to_string(),
             "no case files (*.toml) found",
         )));

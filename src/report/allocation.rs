@@ -8,13 +8,14 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::allocate::Allocation;
+use crate::allocate::{Allocation, Solution};
 use crate::assessment::{Assessment, Status};
+use crate::decision::Decision;
 use crate::dialect::cell;
 use crate::error::{Error, Result};
-use crate::report::{failed_ids, number, reasons, score_cell, thousands};
+use crate::report::{number, score_cell, thousands};
 use crate::scenario::{Mad, Scenario};
 
 /// Columns of `decisions.csv`.
@@ -33,51 +34,54 @@ pub const DECISION_COLUMNS: [&str; 11] = [
 ];
 
 /// The cells of one `decisions.csv` row.
-pub fn decision_row(
-    a: &Assessment,
-    choice: Option<usize>,
-    funding: &[(String, Mad)],
-    why_not: Option<&str>,
-) -> [String; 11] {
-    let offer = choice.and_then(|o| a.offers.get(o));
+pub fn decision_row(d: &Decision) -> [String; 11] {
+    let reasons = match &d.error {
+        Some(e) => e.clone(),
+        None => d.reasons.join("; "),
+    };
     [
-        cell(&a.id).into_owned(),
-        a.eligible_cell().to_string(),
-        failed_ids(a),
-        cell(&reasons(a)).into_owned(),
-        score_cell(a.score),
-        offer.map_or("none", |o| o.kind()).to_string(),
-        offer.and_then(|o| o.kit.clone()).unwrap_or_default(),
-        offer.map_or(0, |o| o.cash).to_string(),
-        offer.map_or(0, |o| o.cost()).to_string(),
-        funding
+        cell(&d.id).into_owned(),
+        d.eligible_cell().to_string(),
+        d.failed_checks.join("|"),
+        cell(&reasons).into_owned(),
+        score_cell(d.score),
+        d.option.as_str().to_string(),
+        d.kit.clone().unwrap_or_default(),
+        d.cash.to_string(),
+        d.amount.to_string(),
+        d.funders
             .iter()
-            .map(|(f, m)| format!("{f}:{m}"))
+            .map(|f| format!("{}:{}", f.funder, f.amount))
             .collect::<Vec<_>>()
             .join("|"),
-        cell(why_not.unwrap_or("")).into_owned(),
+        cell(d.why_not.as_ref().map_or("", |w| w.message.as_str())).into_owned(),
     ]
 }
 
-/// Writes `decisions.csv`: exactly one row per assessment, in input order.
-pub fn write_decisions(path: &Path, assessments: &[Assessment], alloc: &Allocation) -> Result<()> {
+/// Writes `decisions.csv`: exactly one row per decision, in input order.
+pub fn write_decisions(path: &Path, decisions: &[Decision]) -> Result<()> {
     let io = |e: csv::Error| Error::Internal(format!("writing {}: {e}", path.display()));
     let mut w = csv::Writer::from_path(path).map_err(io)?;
     w.write_record(DECISION_COLUMNS).map_err(io)?;
-    for (i, a) in assessments.iter().enumerate() {
-        let row = decision_row(
-            a,
-            alloc.choices[i],
-            &alloc.funding[i],
-            alloc.why_not[i].as_deref(),
-        );
-        w.write_record(row).map_err(io)?;
+    for d in decisions {
+        w.write_record(decision_row(d)).map_err(io)?;
+    }
+    w.flush().map_err(|e| Error::io(path, e))
+}
+
+/// Writes `decisions.jsonl`: one JSON decision per line, in input order.
+pub fn write_decisions_jsonl(path: &Path, decisions: &[Decision]) -> Result<()> {
+    let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
+    let mut w = std::io::BufWriter::new(file);
+    for d in decisions {
+        serde_json::to_writer(&mut w, d).map_err(|e| Error::Internal(e.to_string()))?;
+        w.write_all(b"\n").map_err(|e| Error::io(path, e))?;
     }
     w.flush().map_err(|e| Error::io(path, e))
 }
 
 /// Counts and money for one group (a city, a trade, a gender, a funder).
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Tally {
     /// Applicants in the group.
     pub applicants: u64,
@@ -88,12 +92,12 @@ pub struct Tally {
     /// Money allocated, MAD.
     pub spent: Mad,
     /// The group's cap or amount, MAD, where it has one.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<Mad>,
 }
 
 /// One constraint of the allocation, as reported.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ConstraintSummary {
     /// `budget.total`, `budget.cities.Fes`, `funder.x`, `kit.x.stock`, `quota.x.min_share`.
     pub name: String,
@@ -104,20 +108,20 @@ pub struct ConstraintSummary {
     /// Whether it holds someone back.
     pub binding: bool,
     /// Objective units per unit of the limit (per MAD for budgets), from the LP relaxation.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shadow_price: Option<f64>,
     /// What 1,000 MAD more would buy, in words (budgets only).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub per_1000_mad: Option<String>,
 }
 
 /// `summary.json`: the programme at a glance.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Summary {
     /// Programme name.
     pub program: String,
     /// The `--set KEY=VALUE` overrides the scenario was run with, if any.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub overrides: Vec<String>,
     /// Currency of every amount.
     pub currency: String,
@@ -147,7 +151,7 @@ pub struct Summary {
     /// Money allocated, MAD.
     pub spent: Mad,
     /// `budget.total`, where set.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub budget_total: Option<Mad>,
     /// Sum of the served applicants' scores.
     pub score_served: f64,
@@ -219,7 +223,11 @@ fn tidy(v: f64) -> f64 {
 }
 
 /// Builds the summary of an allocation.
-pub fn summarize(scenario: &Scenario, assessments: &[Assessment], alloc: &Allocation) -> Summary {
+pub(crate) fn summarize(
+    scenario: &Scenario,
+    assessments: &[Assessment],
+    alloc: &Solution,
+) -> Summary {
     let mut s = Summary {
         program: scenario.program.name.clone(),
         overrides: scenario.overrides.clone(),
@@ -400,18 +408,14 @@ pub fn summary_markdown(s: &Summary) -> String {
     o
 }
 
-/// Writes `decisions.csv`, `summary.json` and `summary.md` into `dir` (created if missing).
-pub fn write_all(
-    dir: &Path,
-    scenario: &Scenario,
-    assessments: &[Assessment],
-    alloc: &Allocation,
-) -> Result<Summary> {
+/// Writes `decisions.csv`, `decisions.jsonl`, `summary.json` and `summary.md` into `dir`
+/// (created if missing).
+pub fn write_all(dir: &Path, alloc: &Allocation) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    write_decisions(&dir.join("decisions.csv"), assessments, alloc)?;
-    let summary = summarize(scenario, assessments, alloc);
-    let json =
-        serde_json::to_string_pretty(&summary).map_err(|e| Error::Internal(e.to_string()))?;
+    write_decisions(&dir.join("decisions.csv"), &alloc.decisions)?;
+    write_decisions_jsonl(&dir.join("decisions.jsonl"), &alloc.decisions)?;
+    let summary = &alloc.summary;
+    let json = serde_json::to_string_pretty(summary).map_err(|e| Error::Internal(e.to_string()))?;
     let path = dir.join("summary.json");
     std::fs::File::create(&path)
         .and_then(|mut f| {
@@ -420,6 +424,6 @@ pub fn write_all(
         })
         .map_err(|e| Error::io(&path, e))?;
     let path = dir.join("summary.md");
-    std::fs::write(&path, summary_markdown(&summary)).map_err(|e| Error::io(&path, e))?;
-    Ok(summary)
+    std::fs::write(&path, summary_markdown(summary)).map_err(|e| Error::io(&path, e))?;
+    Ok(())
 }

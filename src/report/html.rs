@@ -12,7 +12,8 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::allocate::Allocation;
-use crate::assessment::{Assessment, Status};
+use crate::assessment::Eligibility;
+use crate::decision::Decision;
 use crate::error::{Error, Result};
 use crate::report::allocation::{ConstraintSummary, Summary, Tally};
 use crate::scenario::{Objective, Scenario};
@@ -36,14 +37,8 @@ pub struct FrontierPoint {
 /// trade against their limits, served vs eligible vs applicants per city, women's share
 /// against the quota, the score distribution of funded and unfunded eligible applicants,
 /// the checks that excluded applicants, and the constraints with their shadow prices.
-pub fn write_report(
-    path: &Path,
-    scenario: &Scenario,
-    assessments: &[Assessment],
-    alloc: &Allocation,
-    summary: &Summary,
-) -> Result<()> {
-    let html = render_report(scenario, assessments, alloc, summary);
+pub(crate) fn write_report(path: &Path, scenario: &Scenario, alloc: &Allocation) -> Result<()> {
+    let html = render_report(scenario, &alloc.decisions, &alloc.summary);
     std::fs::write(path, html).map_err(|e| Error::io(path, e))
 }
 
@@ -934,12 +929,7 @@ fn constraint_tables(o: &mut String, s: &Summary, objective_unit: &str, unfunded
     o.push_str("</section>\n");
 }
 
-fn render_report(
-    scenario: &Scenario,
-    assessments: &[Assessment],
-    alloc: &Allocation,
-    s: &Summary,
-) -> String {
+fn render_report(scenario: &Scenario, decisions: &[Decision], s: &Summary) -> String {
     let cur = s.currency.as_str();
     let mut o = String::new();
     let (objective_unit, obj_decimals) = match scenario.objective {
@@ -1180,12 +1170,12 @@ fn render_report(
     // Score distribution.
     let mut funded = Vec::new();
     let mut unfunded = Vec::new();
-    for (i, a) in assessments.iter().enumerate() {
-        if a.status == Status::Eligible && a.score.is_finite() {
-            if alloc.choices.get(i).copied().flatten().is_some() {
-                funded.push(a.score);
+    for d in decisions {
+        if d.status == Eligibility::Eligible && d.score.is_finite() {
+            if d.funded() {
+                funded.push(d.score);
             } else {
-                unfunded.push(a.score);
+                unfunded.push(d.score);
             }
         }
     }
@@ -1206,12 +1196,12 @@ fn render_report(
     // Checks.
     let mut texts: BTreeMap<&str, &str> = BTreeMap::new();
     let mut errors = 0u64;
-    for a in assessments {
-        if matches!(a.status, Status::Error(_)) {
+    for d in decisions {
+        if d.status == Eligibility::Error {
             errors += 1;
         }
-        for ch in a.failed() {
-            texts.entry(ch.id.as_str()).or_insert(ch.text.as_str());
+        for (id, text) in d.failed_checks.iter().zip(&d.reasons) {
+            texts.entry(id.as_str()).or_insert(text.as_str());
         }
     }
     let mut checks: Vec<(&String, &u64)> = s.excluded_by.iter().collect();
@@ -1290,10 +1280,8 @@ fn render_report(
 
     // Why eligible applicants were left out, grouped by what held them back.
     let mut held: BTreeMap<String, u64> = BTreeMap::new();
-    for w in alloc.why_not.iter().flatten() {
-        let head = w.split(':').next().unwrap_or(w);
-        let head = head.split(" (and ").next().unwrap_or(head).trim();
-        *held.entry(head.to_string()).or_default() += 1;
+    for w in decisions.iter().filter_map(|d| d.why_not.as_ref()) {
+        *held.entry(w.headline()).or_default() += 1;
     }
     let mut unfunded_table = String::new();
     if !held.is_empty() {
@@ -1391,6 +1379,125 @@ fn render_sweep(title: &str, points: &[FrontierPoint]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn assert_self_contained(html: &str) {
+        let lower = html.to_ascii_lowercase();
+        for bad in [
+            "http://", "https://", "//cdn", "<script", "<link", "<img", "<iframe", "src=", "url(",
+            "@import",
+        ] {
+            assert!(!lower.contains(bad), "report.html contains {bad:?}");
+        }
+    }
+
+    #[test]
+    fn hostile_texts_are_escaped() {
+        let engine = crate::Engine::load("scenarios/tangier-2016").unwrap();
+        let mut assessments = engine.assess_scenario().unwrap();
+        let evil = "</title><script>alert(1)</script><svg onload=alert(2)>\"'&";
+        for a in assessments.iter_mut().take(5) {
+            a.city = format!("City {evil}");
+            a.trade = format!("trade {evil}");
+        }
+        let failing = assessments
+            .iter_mut()
+            .find(|a| a.failed().next().is_some())
+            .expect("an ineligible applicant");
+        for c in failing.checks.iter_mut().filter(|c| !c.passed) {
+            c.id = format!("check {evil}");
+            c.text = format!("text {evil}");
+        }
+        let mut alloc =
+            crate::allocate::allocate(engine.scenario(), &assessments, &|_| {}).unwrap();
+        let summary = &mut alloc.summary;
+        summary.program = format!("Programme {evil}");
+        summary.currency = format!("MAD{evil}");
+        if let Some(c) = summary.constraints.first_mut() {
+            c.name = format!("budget.cities.{evil}");
+            c.per_1000_mad = Some(format!("more {evil}"));
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("report.html");
+        write_report(&path, engine.scenario(), &alloc).unwrap();
+        let html = std::fs::read_to_string(&path).unwrap();
+        assert_self_contained(&html);
+        assert!(!html.contains("<svg onload"), "unescaped markup");
+        let escaped =
+            "&lt;/title&gt;&lt;script&gt;alert(1)&lt;/script&gt;&lt;svg onload=alert(2)&gt;\
+                       &quot;&#39;&amp;";
+        for what in [
+            "City ",
+            "trade ",
+            "check ",
+            "text ",
+            "Programme ",
+            "MAD",
+            "more ",
+        ] {
+            assert!(
+                html.contains(&format!("{what}{escaped}")),
+                "{what:?} not shown escaped"
+            );
+        }
+    }
+
+    #[test]
+    fn sweep_report_shows_the_frontier() {
+        let points: Vec<FrontierPoint> = [
+            (4_000_000, 280, 17_800.0, 17_850.5, 3_998_000),
+            (3_000_000, 212, 13_700.25, 13_700.25, 2_999_500),
+            (5_000_000, 336, 20_900.0, 20_950.0, 4_990_100),
+            (6_000_000, 364, 22_000.0, 22_000.0, 5_400_000),
+        ]
+        .into_iter()
+        .map(|(budget, served, objective, bound, spent)| FrontierPoint {
+            budget,
+            served,
+            objective,
+            bound,
+            spent,
+        })
+        .collect();
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("sweep.html");
+        write_sweep_report(&path, "Budget sweep <b>ramadan</b>", &points).unwrap();
+        let html = std::fs::read_to_string(&path).unwrap();
+        assert_self_contained(&html);
+        assert!(html.contains("<svg id=\"chart-frontier\""));
+        assert!(html.contains("id=\"table-frontier\""));
+        assert!(html.contains("Budget sweep &lt;b&gt;ramadan&lt;/b&gt;"));
+        // Rows in budget order, with thousands separators.
+        let rows: Vec<usize> = ["3,000,000", "4,000,000", "5,000,000", "6,000,000"]
+            .iter()
+            .map(|b| html.find(&format!("<td class=\"n\">{b}</td>")).expect(b))
+            .collect();
+        assert!(
+            rows.windows(2).all(|w| w[0] < w[1]),
+            "rows not in budget order"
+        );
+        assert!(html.contains("13,700.25"));
+        assert!(html.contains("5,400,000"));
+        // Same bytes again; no panic on degenerate sweeps.
+        write_sweep_report(
+            &tmp.path().join("again.html"),
+            "Budget sweep <b>ramadan</b>",
+            &points,
+        )
+        .unwrap();
+        assert_eq!(
+            html,
+            std::fs::read_to_string(tmp.path().join("again.html")).unwrap()
+        );
+        for pts in [&points[..0], &points[..1]] {
+            write_sweep_report(&tmp.path().join("small.html"), "t", pts).unwrap();
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Real browser
+
+    /// Chromium: `IDMAJ_CHROMIUM`, else `chromium` or `chromium-browser` on `PATH`, else
+    /// `/usr/bin/chromium`.
 
     #[test]
     fn numbers_have_thousands_separators() {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use rhai::{Dynamic, Engine, EvalAltResult, ImmutableString, INT};
 
-use crate::applicant::{Applicant, Value, CORE_COLUMNS};
+use crate::applicant::{Record, Value, CORE_COLUMNS};
 use crate::assessment::{Check, Offer, ScoreItem};
 use crate::date::Date;
 use crate::scenario::{LabourMarket, Mad};
@@ -62,7 +62,7 @@ impl State {
 pub struct RuleApplicant(pub Rc<Inner>);
 
 pub struct Inner {
-    pub app: Applicant,
+    pub app: Record,
     pub city: ImmutableString,
     pub gender: ImmutableString,
     pub training_track: ImmutableString,
@@ -104,7 +104,7 @@ impl Interner {
 }
 
 impl RuleApplicant {
-    pub fn new(app: Applicant, strings: &mut Interner, state: Rc<RefCell<State>>) -> Self {
+    pub fn new(app: Record, strings: &mut Interner, state: Rc<RefCell<State>>) -> Self {
         let release_date = strings.date(app.release_date);
         RuleApplicant(Rc::new(Inner {
             city: strings.get(&app.city),

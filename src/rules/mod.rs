@@ -14,18 +14,18 @@ use std::sync::Arc;
 
 use rhai::{Dynamic, Engine, EvalAltResult, Map, Scope, AST, INT};
 
-use crate::applicant::Applicant;
+use crate::applicant::Record;
 use crate::assessment::{Assessment, Status};
 use crate::error::{Error, Problem, Problems, Result};
 use crate::scenario::Scenario;
 use crate::suggest;
 
 use host::{HostData, Interner, RuleApplicant, State};
-pub use source::Sources;
+use source::JoinedRules;
 
 /// The shipped rule files, in evaluation order, as (file name, contents): generated
 /// scenarios carry a copy so they run anywhere.
-pub const SHIPPED_RULES: &[(&str, &str)] = &[
+pub(crate) const SHIPPED_RULES: &[(&str, &str)] = &[
     ("training.rhai", include_str!("../../rules/training.rhai")),
     ("project.rhai", include_str!("../../rules/project.rhai")),
     ("market.rhai", include_str!("../../rules/market.rhai")),
@@ -36,7 +36,7 @@ pub const SHIPPED_RULES: &[(&str, &str)] = &[
 
 /// Limits every rule evaluation runs under.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Limits {
+pub(crate) struct Limits {
     /// Operations per applicant (an infinite loop stops here, in milliseconds).
     pub max_operations: u64,
     /// Nested function calls.
@@ -67,7 +67,7 @@ impl Default for Limits {
 /// The sandboxed engine: only the packages rules need (no `sleep`, no `print` to stdout,
 /// no `eval`, no `import`, no file or network access), every limit set, strict variables,
 /// and comparisons of mismatched types made errors.
-pub fn sandboxed_engine(limits: &Limits) -> Engine {
+pub(crate) fn sandboxed_engine(limits: &Limits) -> Engine {
     use rhai::packages::{
         ArithmeticPackage, BasicArrayPackage, BasicFnPackage, BasicIteratorPackage,
         BasicMapPackage, BasicMathPackage, BasicStringPackage, LogicPackage, MoreStringPackage,
@@ -130,8 +130,8 @@ static NEXT_SERIAL: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUs
 
 /// A scenario's rules, checked and ready to evaluate on any thread.
 #[derive(Debug, Clone)]
-pub struct RuleSet {
-    sources: Arc<Sources>,
+pub(crate) struct RuleSet {
+    sources: Arc<JoinedRules>,
     data: Arc<HostData>,
     params: toml::Table,
     program: (String, String, INT),
@@ -143,15 +143,18 @@ pub struct RuleSet {
 }
 
 impl RuleSet {
-    /// Reads and checks the scenario's rule files and quota expressions. `extra_columns`
-    /// are the applicant file's non-core columns, which rules may also read.
-    pub fn load(scenario: &Scenario, extra_columns: &[String]) -> Result<RuleSet> {
-        let sources = Sources::read(&scenario.rules)?;
-        RuleSet::new(scenario, sources, extra_columns)
-    }
-
-    /// Checks rules given as joined sources (for embedding without files).
-    pub fn new(scenario: &Scenario, sources: Sources, extra_columns: &[String]) -> Result<RuleSet> {
+    /// Checks and compiles the scenario's rule files and quota expressions.
+    /// `extra_columns` are the applicant file's non-core columns, which rules may also
+    /// read; `None` when applicants come later (from code or JSON), and then only names
+    /// close to a core column are taken for misspellings.
+    pub fn new(scenario: &Scenario, extra_columns: Option<&[String]>) -> Result<RuleSet> {
+        let sources = JoinedRules::join(
+            scenario
+                .rules
+                .iter()
+                .map(|r| (r.display.clone(), r.text.clone()))
+                .collect(),
+        );
         let data = HostData {
             kits: scenario
                 .kits
@@ -180,7 +183,7 @@ impl RuleSet {
                 .iter()
                 .map(|q| (q.name.clone(), q.when.clone(), q.when_line))
                 .collect(),
-            scenario_file: scenario.path.display().to_string(),
+            scenario_file: scenario.display.clone(),
             limits: Limits::default(),
             serial: NEXT_SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         };
@@ -190,6 +193,7 @@ impl RuleSet {
     }
 
     /// Uses other limits (the defaults suit the shipped rules).
+    #[allow(dead_code)]
     pub fn with_limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
         self.serial = NEXT_SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -201,18 +205,23 @@ impl RuleSet {
     /// read-only `params` or `program`, and every `applicant.X`, `params.X` and
     /// `program.X` must name a column, parameter or programme field. A misspelt name is an
     /// error here, before any applicant is assessed.
-    fn check_names(&self, extra_columns: &[String]) -> Result<()> {
-        let fields = host::known_fields(extra_columns);
+    fn check_names(&self, extra_columns: Option<&[String]>) -> Result<()> {
+        let open = extra_columns.is_none();
+        let fields = host::known_fields(extra_columns.unwrap_or_default());
         let params: Vec<String> = self.params.keys().cloned().collect();
         let program: Vec<String> = ["name", "date", "year"].map(String::from).to_vec();
         let mut problems = Problems::default();
         let mut names =
             |file: &str, text: &str, line0: u64, word: &str, known: &[String], what: &str| {
                 for (name, line, col) in source::member_accesses(text, word) {
-                    let allowed =
-                        known.iter().any(|k| k == name) || (word == "applicant" && name == "has");
+                    let hint = suggest::hint(name, known.iter().map(String::as_str));
+                    // Without an applicants file any column may come later: only a near
+                    // miss of a known name is taken for a misspelling.
+                    let maybe_extra = open && word == "applicant" && hint.is_empty();
+                    let allowed = known.iter().any(|k| k == name)
+                        || (word == "applicant" && name == "has")
+                        || maybe_extra;
                     if !allowed {
-                        let hint = suggest::hint(name, known.iter().map(String::as_str));
                         problems.push(
                             Problem::error(file, format!("unknown {what} `{name}`{hint}"))
                                 .at(line0 + line - 1, col),
@@ -298,11 +307,7 @@ impl RuleSet {
         let ast = engine
             .compile_with_scope(&scope, &self.sources.text)
             .map_err(|e| {
-                Error::Input(
-                    self.sources
-                        .problem(e.position(), e.err_type().to_string())
-                        .into(),
-                )
+                Error::from(self.sources.problem(e.position(), e.err_type().to_string()))
             })?;
         let mut quota_asts = Vec::new();
         for (i, (name, when, line)) in self.quotas.iter().enumerate() {
@@ -341,13 +346,14 @@ impl RuleSet {
     }
 
     /// The joined rule sources (for positions in messages).
-    pub fn sources(&self) -> &Sources {
+    #[allow(dead_code)]
+    pub fn sources(&self) -> &JoinedRules {
         &self.sources
     }
 }
 
 /// Evaluates rules for one applicant at a time, on one thread.
-pub struct Evaluator {
+pub(crate) struct Evaluator {
     engine: Engine,
     ast: AST,
     quota_asts: Vec<AST>,
@@ -361,16 +367,16 @@ pub struct Evaluator {
 impl Evaluator {
     /// The assessment of `applicant`. A rule error does not stop anything: the assessment
     /// has [`Status::Error`] with the message (rule file, line, column, applicant id).
-    pub fn assess(&mut self, applicant: Applicant) -> Assessment {
+    pub fn assess(&mut self, applicant: Record) -> Assessment {
         self.run(applicant, false)
     }
 
     /// Like [`Evaluator::assess`], also recording the fields each check read.
-    pub fn explain(&mut self, applicant: Applicant) -> Assessment {
+    pub fn explain(&mut self, applicant: Record) -> Assessment {
         self.run(applicant, true)
     }
 
-    fn run(&mut self, applicant: Applicant, trace: bool) -> Assessment {
+    fn run(&mut self, applicant: Record, trace: bool) -> Assessment {
         self.state
             .borrow_mut()
             .reset(trace, applicant.birth_year as INT);
@@ -385,7 +391,7 @@ impl Evaluator {
         self.scope.rewind(2);
         self.scope.push_constant("applicant", ra);
         let mut result = self.run_script().map_err(|e| self.rule_error(e, &id));
-        let mut groups = Vec::with_capacity(self.quota_asts.len());
+        let mut quotas = Vec::new();
         let eligible = result.is_ok() && self.state.borrow().checks.iter().all(|c| c.passed);
         if eligible {
             for i in 0..self.quota_asts.len() {
@@ -395,7 +401,11 @@ impl Evaluator {
                     &mut self.scope,
                     &self.quota_asts[i],
                 ) {
-                    Ok(v) if v.is_bool() => groups.push(v.as_bool().unwrap_or(false)),
+                    Ok(v) if v.is_bool() => {
+                        if v.as_bool().unwrap_or(false) {
+                            quotas.push(self.set.quotas[i].0.clone());
+                        }
+                    }
                     Ok(v) => {
                         let (name, _, qline) = &self.set.quotas[i];
                         result = Err(format!(
@@ -440,8 +450,9 @@ impl Evaluator {
             score,
             score_items: take_sized(&mut st.score_items),
             offers: take_sized(&mut st.offers),
-            groups,
+            quotas,
             log: std::mem::take(&mut st.log),
+            scenario: String::new(),
         }
     }
 

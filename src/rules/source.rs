@@ -4,39 +4,20 @@
 //! a fixed cost), so the files are concatenated in order; a position in the joined script
 //! is mapped back to `file:line:col` for every message.
 
-use std::path::Path;
-
-use crate::error::{Error, Problem, Result};
+use crate::error::Problem;
 
 /// The rule files of a scenario, joined.
 #[derive(Debug, Clone)]
-pub struct Sources {
+pub(crate) struct JoinedRules {
     /// The joined script.
     pub text: String,
     /// (file as shown, first line of the file in `text`, number of lines, bytes).
     files: Vec<(String, u64, u64, std::ops::Range<usize>)>,
 }
 
-impl Sources {
-    /// Reads and joins `paths` in order.
-    pub fn read(paths: &[impl AsRef<Path>]) -> Result<Sources> {
-        let mut parts = Vec::new();
-        for p in paths {
-            let p = p.as_ref();
-            let display = p.display().to_string();
-            let text = std::fs::read_to_string(p).map_err(|e| {
-                Error::from(Problem::error(
-                    &display,
-                    format!("cannot read the rule file: {e}"),
-                ))
-            })?;
-            parts.push((display, text));
-        }
-        Ok(Sources::join(parts))
-    }
-
+impl JoinedRules {
     /// Joins named scripts in order.
-    pub fn join(parts: Vec<(String, String)>) -> Sources {
+    pub fn join(parts: Vec<(String, String)>) -> JoinedRules {
         let mut text = String::new();
         let mut files = Vec::new();
         let mut line = 1;
@@ -50,7 +31,7 @@ impl Sources {
             }
             line += n;
         }
-        Sources { text, files }
+        JoinedRules { text, files }
     }
 
     /// `(file, line in file)` for a line of the joined script.
@@ -292,7 +273,7 @@ mod tests {
 
     #[test]
     fn positions_map_back_to_each_file() {
-        let s = Sources::join(vec![
+        let s = JoinedRules::join(vec![
             ("a.rhai".into(), "x\ny\n".into()),
             ("b.rhai".into(), "z".into()),
         ]);

@@ -1,13 +1,23 @@
-//! Allocation: exact checks of every budget, earmark, stock and quota on random scenarios,
-//! brute-force optimality on tiny ones, and the promised behaviours (infeasibility messages,
-//! reasons, determinism, lexicographic served_then_score).
+//! Allocation on scenarios built in code: exact checks of every budget, earmark, stock and
+//! quota on random scenarios, brute-force optimality on tiny ones, and the promised
+//! behaviours (infeasibility messages, reasons, determinism, lexicographic
+//! served_then_score).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use idmaj::allocate::{allocate, allocate_with_progress, Allocation, SearchProgress};
-use idmaj::{Assessment, Error, Gender, Kind, Offer, Scenario, Status};
 use proptest::prelude::*;
+
+use super::{solve as allocate_with_progress, SearchProgress, Solution as Allocation};
+use crate::applicant::Gender;
+use crate::assessment::{Assessment, Offer, Status};
+use crate::error::Error;
+use crate::scenario::{Kind, Origin, Scenario};
+
+/// The allocation of `a` under `s` (no progress reports).
+fn allocate(s: &Scenario, a: &[Assessment]) -> crate::Result<Allocation> {
+    allocate_with_progress(s, a, &|_| {})
+}
 
 const CITIES: [&str; 3] = ["Fes", "Rabat", "Tangier"];
 
@@ -24,8 +34,12 @@ fn scenario(body: &str) -> (tempfile::TempDir, Scenario) {
         "[program]\nname = \"t\"\ndate = \"2016-06-06\"\n[data]\napplicants = \"a.csv\"\n\
          labour_market = \"lm.csv\"\n[rules]\nfiles = [\"r.rhai\"]\n{body}"
     );
-    let path = dir.path().join("scenario.toml");
-    let s = Scenario::from_toml(&text, "scenario.toml", dir.path(), path).unwrap();
+    let s = Scenario::from_text(
+        text,
+        "scenario.toml".into(),
+        Origin::Dir(dir.path().to_path_buf()),
+    )
+    .unwrap();
     (dir, s)
 }
 
@@ -57,15 +71,20 @@ fn person(id: &str, city: &str, woman: bool, score: f64, offers: Vec<Offer>) -> 
         score,
         score_items: Vec::new(),
         offers,
-        groups: vec![woman],
+        quotas: if woman {
+            vec!["women".into()]
+        } else {
+            Vec::new()
+        },
         log: Vec::new(),
+        scenario: String::new(),
     }
 }
 
 /// The same people for a scenario without quotas.
 fn without_quotas(mut a: Vec<Assessment>) -> Vec<Assessment> {
     for x in &mut a {
-        x.groups.clear();
+        x.quotas.clear();
     }
     a
 }
@@ -111,7 +130,7 @@ fn feasible(s: &Scenario, a: &[Assessment], choices: &[Option<usize>]) -> bool {
         }
         let offer = &x.offers[*o];
         served += 1;
-        women += i64::from(x.groups.first().copied().unwrap_or(false));
+        women += i64::from(x.in_quota("women"));
         total += offer.cost();
         *city.entry(&x.city).or_default() += offer.cost();
         if let Some(k) = &offer.kit {
@@ -224,9 +243,9 @@ fn brute_force(s: &Scenario, a: &[Assessment]) -> Option<(usize, f64)> {
                 .sum();
             let better = match (best, s.objective) {
                 (None, _) => true,
-                (Some((_, b)), idmaj::Objective::Score) => score > b + 1e-9,
-                (Some((n, _)), idmaj::Objective::Served) => served > n,
-                (Some((n, b)), idmaj::Objective::ServedThenScore) => {
+                (Some((_, b)), crate::scenario::Objective::Score) => score > b + 1e-9,
+                (Some((n, _)), crate::scenario::Objective::Served) => served > n,
+                (Some((n, b)), crate::scenario::Objective::ServedThenScore) => {
                     served > n || (served == n && score > b + 1e-9)
                 }
             };
@@ -388,16 +407,16 @@ proptest! {
                 check(&s, &a, &r);
                 let (served, score) = truth.expect("allocator found an allocation brute force did not");
                 match s.objective {
-                    idmaj::Objective::Served => prop_assert_eq!(r.served, served),
-                    idmaj::Objective::Score => prop_assert!((r.objective - score).abs() < 1e-6, "{} vs {}", r.objective, score),
-                    idmaj::Objective::ServedThenScore => {
+                    crate::scenario::Objective::Served => prop_assert_eq!(r.served, served),
+                    crate::scenario::Objective::Score => prop_assert!((r.objective - score).abs() < 1e-6, "{} vs {}", r.objective, score),
+                    crate::scenario::Objective::ServedThenScore => {
                         prop_assert_eq!(r.served, served);
                         prop_assert!((r.objective - score).abs() < 1e-6, "{} vs {}", r.objective, score);
                     }
                 }
                 prop_assert!(r.proven_optimal);
             }
-            Err(Error::Infeasible(msg)) => prop_assert!(truth.is_none(), "infeasible ({msg}) but brute force found {truth:?}"),
+            Err(Error::Infeasible { message: msg, .. }) => prop_assert!(truth.is_none(), "infeasible ({msg}) but brute force found {truth:?}"),
             Err(e) => prop_assert!(false, "error: {e}"),
         }
     }
@@ -408,7 +427,7 @@ proptest! {
         let (_dir, s) = scenario(&body);
         match allocate(&s, &a) {
             Ok(r) => check(&s, &a, &r),
-            Err(Error::Infeasible(msg)) => prop_assert!(msg.contains("quota.women"), "{msg}"),
+            Err(Error::Infeasible { message: msg, .. }) => prop_assert!(msg.contains("quota.women"), "{msg}"),
             Err(e) => prop_assert!(false, "error: {e}"),
         }
     }
@@ -423,7 +442,7 @@ fn infeasible_min_count_names_the_quota_and_shortfall() {
         person("b", "Fes", false, 10.0, vec![cash(10_000)]),
     ];
     match allocate(&s, &a) {
-        Err(Error::Infeasible(msg)) => {
+        Err(Error::Infeasible { message: msg, .. }) => {
             assert!(msg.contains("quota.women.min_count"), "{msg}");
             assert!(msg.contains("short by 2"), "{msg}");
         }
@@ -439,7 +458,7 @@ fn min_count_short_because_of_the_budget() {
         .map(|i| person(&format!("w{i}"), "Fes", true, 10.0, vec![cash(10_000)]))
         .collect();
     match allocate(&s, &a) {
-        Err(Error::Infeasible(msg)) => {
+        Err(Error::Infeasible { message: msg, .. }) => {
             assert!(
                 msg.contains("quota.women.min_count needs 3 but at most 2"),
                 "{msg}"
@@ -463,7 +482,7 @@ fn why_not_names_the_binding_city_cap() {
     let r = allocate(&s, &a).unwrap();
     check(&s, &a, &r);
     assert_eq!(r.choices, vec![Some(0), None, Some(0)]);
-    let why = r.why_not[1].as_deref().unwrap();
+    let why = r.why_not[1].as_ref().map(|w| w.message.as_str()).unwrap();
     assert!(
         why.starts_with("budget.cities.Fes is spent: score 41.2 for 12,000 MAD"),
         "{why}"
@@ -485,7 +504,10 @@ fn reasons_for_no_offer_and_none_for_the_ineligible() {
     ineligible.status = Status::Ineligible;
     let a = without_quotas(vec![person("a", "Fes", false, 5.0, Vec::new()), ineligible]);
     let r = allocate(&s, &a).unwrap();
-    assert_eq!(r.why_not[0].as_deref(), Some("no offer from the rules"));
+    assert_eq!(
+        r.why_not[0].as_ref().map(|w| w.message.as_str()),
+        Some("no offer from the rules")
+    );
     assert_eq!(r.why_not[1], None);
     assert_eq!(r.choices, vec![None, None]);
 }
@@ -567,7 +589,7 @@ fn earmarked_money_pays_only_its_city_and_kind() {
     check(&s, &a, &r);
     assert_eq!(r.choices, vec![None, Some(0), Some(0)]);
     assert_eq!(
-        r.why_not[0].as_deref(),
+        r.why_not[0].as_ref().map(|w| w.message.as_str()),
         Some("no funder may pay for kit in Fes")
     );
     assert_eq!(r.funding[1], vec![("cash".to_string(), 14_000)]);
