@@ -22,6 +22,8 @@ mod knapsack;
 mod lp;
 mod model;
 mod search;
+#[cfg(test)]
+mod tests;
 mod verify;
 
 #[cfg(test)]
