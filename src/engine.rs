@@ -379,6 +379,18 @@ impl Engine {
         problems.into_result()
     }
 
+    /// Writes what `idmaj allocate` writes for `allocation` into `dir` (created if missing):
+    /// `decisions.csv`, `decisions.jsonl`, `summary.json`, `summary.md` and the
+    /// self-contained `report.html`.
+    pub fn write_outputs(&self, allocation: &Allocation, dir: &Path) -> Result<()> {
+        crate::report::allocation::write_all(dir, allocation)?;
+        crate::report::html::write_report(
+            &dir.join("report.html"),
+            &self.inner.scenario,
+            allocation,
+        )
+    }
+
     /// Solves the scenario at every point of the grid of `settings` (the first varying
     /// slowest), over the scenario's own applicants. A point that cannot be solved is a
     /// row with its message.

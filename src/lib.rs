@@ -67,6 +67,8 @@
 //! assessments read back from JSON allocate exactly like fresh ones.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+// Some writers (score rows, sweep and comparison files) serve only the command line.
+#![cfg_attr(not(feature = "cli"), allow(dead_code))]
 
 mod allocate;
 mod applicant;

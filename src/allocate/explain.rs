@@ -202,7 +202,8 @@ pub(crate) fn why_not(
             let py = price(m, lambda, y) * row_coef(m, cand.opts[o].start, cand.opts[o].end, y);
             px.total_cmp(&py).then(y.cmp(&x))
         });
-        let cutoff = (cost > 0).then(|| priced / cost as f64 * 1000.0);
+        let cutoff =
+            (cost > 0).then(|| crate::report::allocation::tidy(priced / cost as f64 * 1000.0));
         let why = match main {
             Some(r) => {
                 let row = &m.rows[r];

@@ -22,12 +22,12 @@ mod knapsack;
 mod lp;
 mod model;
 mod search;
-#[cfg(test)]
-mod tests;
 mod verify;
 
 #[cfg(test)]
 mod brute_force;
+#[cfg(test)]
+mod tests;
 
 use std::time::{Duration, Instant};
 

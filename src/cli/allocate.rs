@@ -9,8 +9,6 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use crate::overrides::Override;
-use crate::report::allocation::write_all;
-use crate::report::html::write_report;
 use crate::report::number;
 use crate::{Engine, Result, SearchProgress};
 
@@ -60,8 +58,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         bar.finish_and_clear();
     }
     let alloc = alloc?;
-    write_all(&args.out, &alloc)?;
-    write_report(&args.out.join("report.html"), scenario, &alloc)?;
+    engine.write_outputs(&alloc, &args.out)?;
     let s = alloc.summary();
     let cur = &scenario.program.currency;
     say!("{}", scenario.program.name);

@@ -214,7 +214,7 @@ fn tally_table(o: &mut String, heading: &str, group: &str, rows: &BTreeMap<Strin
 }
 
 /// Rounds a float to 9 significant digits so tiny solver noise never changes the output.
-fn tidy(v: f64) -> f64 {
+pub(crate) fn tidy(v: f64) -> f64 {
     if v == 0.0 || !v.is_finite() {
         return 0.0;
     }
