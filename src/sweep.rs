@@ -78,17 +78,31 @@ impl Setting {
                 format!("`{spec}`: STEPS `{}` is not a whole number", steps.trim()),
             )
         })?;
+        Setting::budget(a, b, steps).map_err(|e| match e {
+            Error::Input { problems } => Error::Input {
+                problems: problems
+                    .list
+                    .into_iter()
+                    .map(|p| Problem {
+                        message: format!("`{spec}`: {}", p.message),
+                        ..p
+                    })
+                    .collect(),
+            },
+            other => other,
+        })
+    }
+
+    /// `steps` whole-MAD budgets on `budget.total` from `from` to `to` inclusive, evenly
+    /// spaced (rounded to the nearest MAD). Needs `from < to` and `steps >= 2`.
+    pub fn budget(from: i64, to: i64, steps: u32) -> Result<Setting> {
+        let (a, b) = (from, to);
+        let arg = "--budget";
         if steps < 2 {
-            return Err(bad(
-                arg,
-                format!("`{spec}`: STEPS must be at least 2 (got {steps})"),
-            ));
+            return Err(bad(arg, format!("STEPS must be at least 2 (got {steps})")));
         }
         if a >= b {
-            return Err(bad(
-                arg,
-                format!("`{spec}`: A must be less than B (got {a} and {b})"),
-            ));
+            return Err(bad(arg, format!("A must be less than B (got {a} and {b})")));
         }
         let n = i128::from(steps - 1);
         let values = (0..=n)
