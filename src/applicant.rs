@@ -523,12 +523,23 @@ impl ApplicantSource {
 
 /// A cell value quoted for a message: typed columns only, shortened.
 fn quoted(s: &str) -> String {
-    let short: String = s.chars().take(40).collect();
-    if short.len() < s.len() {
-        format!("\"{short}…\"")
+    crate::error::shown(s)
+}
+
+/// What a bad cell of a typed column may look like in a message. A name typed into the
+/// wrong column (or a file whose `name` and `gender` headers are swapped) must not end up
+/// in a message, so a value is shown only when it looks like what the column holds: a
+/// number or date with a digit in it, a short code; otherwise it is described, not quoted.
+fn shown_if(v: &str, looks_typed: bool) -> String {
+    if looks_typed {
+        quoted(v)
     } else {
-        format!("\"{short}\"")
+        "the value (not shown: it does not look like this column's values)".to_string()
     }
+}
+
+fn has_digit(v: &str) -> bool {
+    v.bytes().any(|b| b.is_ascii_digit())
 }
 
 impl RowParser {
@@ -540,11 +551,12 @@ impl RowParser {
         cities: Arc<HashSet<String>>,
     ) -> Result<RowParser> {
         let mut problems = Problems::default();
+        let mut seen = HashSet::with_capacity(headers.len());
         for (i, h) in headers.iter().enumerate() {
             if h.is_empty() {
                 problems
                     .push(Problem::error(display, format!("header {} is empty", i + 1)).at_line(1));
-            } else if headers[..i].contains(h) {
+            } else if !seen.insert(h.as_str()) {
                 problems.push(
                     Problem::error(display, format!("column `{h}` appears twice")).at_line(1),
                 );
@@ -662,7 +674,10 @@ fn validate<'a>(
             _ => {
                 bad(
                     2,
-                    format!("{} is not a gender; expected F or M", quoted(&v)),
+                    format!(
+                        "{} is not a gender; expected F or M",
+                        shown_if(&v, v.chars().count() <= 3)
+                    ),
                 );
                 None
             }
@@ -675,7 +690,7 @@ fn validate<'a>(
                     3,
                     format!(
                         "{} is not a year; expected a whole year such as 1985",
-                        quoted(&v)
+                        shown_if(&v, has_digit(&v))
                     ),
                 );
                 None
@@ -690,7 +705,7 @@ fn validate<'a>(
                 4,
                 format!(
                     "unknown city {}{hint}; expected a city of labour_market.csv",
-                    quoted(&v)
+                    shown_if(&v, !hint.is_empty())
                 ),
             );
             None
@@ -703,7 +718,7 @@ fn validate<'a>(
                 5,
                 format!(
                     "{} is not a date that exists; expected YYYY-MM-DD",
-                    quoted(&v)
+                    shown_if(&v, has_digit(&v))
                 ),
             );
         }
@@ -742,7 +757,10 @@ fn validate<'a>(
             let shown = if t.is_empty() {
                 "empty".to_string()
             } else {
-                format!("{} is not a yes/no value", quoted(&t))
+                format!(
+                    "{} is not a yes/no value",
+                    shown_if(&t, t.chars().count() <= 5 && t.is_ascii())
+                )
             };
             bad(
                 c,

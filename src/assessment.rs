@@ -215,6 +215,14 @@ impl Assessment {
         self.status.eligibility().cell()
     }
 
+    /// The rule error, for status `error`.
+    pub fn error(&self) -> Option<&str> {
+        match &self.status {
+            Status::Error(m) => Some(m),
+            _ => None,
+        }
+    }
+
     /// True when the applicant belongs to the quota group `name`.
     pub fn in_quota(&self, name: &str) -> bool {
         self.quotas.iter().any(|q| q == name)

@@ -6,7 +6,7 @@
 
 use std::borrow::Cow;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
 
 use crate::error::{Error, Problem, Result};
@@ -93,6 +93,135 @@ pub fn boolean(s: &str) -> Option<bool> {
     }
 }
 
+/// Longest line any CSV input may have: a longer one is an error, so memory stays bounded
+/// whatever the file holds (a file without line ends, `/dev/zero`).
+pub(crate) const MAX_LINE: u64 = 1 << 20;
+
+/// Most bytes one input file may have: `IDMAJ_MAX_INPUT_MB` megabytes, 4096 by default.
+pub(crate) fn max_input_bytes() -> u64 {
+    std::env::var("IDMAJ_MAX_INPUT_MB")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .unwrap_or(4096)
+        .saturating_mul(1 << 20)
+}
+
+/// Why a bounded input stopped.
+#[derive(Debug)]
+struct TooLarge {
+    /// 1-based line being read.
+    line: u64,
+    /// What was too large, in words.
+    what: String,
+}
+
+impl std::fmt::Display for TooLarge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.what)
+    }
+}
+
+impl std::error::Error for TooLarge {}
+
+/// A reader that fails once the input passes its size limit or a line passes
+/// [`MAX_LINE`].
+struct Bounded<R> {
+    inner: R,
+    total: u64,
+    limit: u64,
+    line: u64,
+    line_len: u64,
+}
+
+impl<R: Read> Read for Bounded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.total += n as u64;
+        if self.total > self.limit {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                TooLarge {
+                    line: self.line,
+                    what: format!(
+                        "the file is larger than {} MB, the most idmaj reads (IDMAJ_MAX_INPUT_MB)",
+                        self.limit >> 20
+                    ),
+                },
+            ));
+        }
+        for chunk in buf[..n].split_inclusive(|&b| b == b'\n') {
+            if chunk.last() == Some(&b'\n') {
+                self.line_len += chunk.len() as u64 - 1;
+                if self.line_len > MAX_LINE {
+                    break;
+                }
+                self.line += 1;
+                self.line_len = 0;
+            } else {
+                self.line_len += chunk.len() as u64;
+            }
+        }
+        if self.line_len > MAX_LINE {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                TooLarge {
+                    line: self.line,
+                    what: format!(
+                        "the line is longer than {} MB; expected one applicant per line",
+                        MAX_LINE >> 20
+                    ),
+                },
+            ));
+        }
+        Ok(n)
+    }
+}
+
+/// Reads a whole text file of at most `limit` bytes (scenario TOML, rule scripts),
+/// naming the line of invalid UTF-8.
+pub(crate) fn read_text(path: &Path, display: &str, what: &str, limit: u64) -> Result<String> {
+    let meta = std::fs::metadata(path);
+    if meta.as_ref().is_ok_and(|m| m.is_dir()) {
+        return Err(
+            Problem::error(display, format!("is a folder; expected the {what} file")).into(),
+        );
+    }
+    let file = File::open(path).map_err(|e| {
+        Error::from(Problem::error(
+            display,
+            format!("cannot read the {what}: {e}"),
+        ))
+    })?;
+    let mut bytes = Vec::new();
+    file.take(limit + 1).read_to_end(&mut bytes).map_err(|e| {
+        Error::from(Problem::error(
+            display,
+            format!("cannot read the {what}: {e}"),
+        ))
+    })?;
+    if bytes.len() as u64 > limit {
+        return Err(Problem::error(
+            display,
+            format!(
+                "the {what} is larger than {} MB; expected a short text file",
+                limit >> 20
+            ),
+        )
+        .into());
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let line = e.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+        Error::from(
+            Problem::error(
+                display,
+                "not valid UTF-8; save the file as UTF-8".to_string(),
+            )
+            .at_line(line),
+        )
+    })
+}
+
 /// A CSV file opened for streaming: dialect sniffed, BOM skipped, fields trimmed.
 pub struct CsvInput {
     /// The file as the user knows it, for messages.
@@ -110,6 +239,8 @@ impl CsvInput {
     pub fn open(path: &Path, display: &str) -> Result<CsvInput> {
         let source: Box<dyn Read + Send> = if path == Path::new("-") {
             Box::new(io::stdin())
+        } else if path.is_dir() {
+            return Err(Problem::error(display, "is a folder; expected a CSV file").into());
         } else {
             Box::new(File::open(path).map_err(|e| {
                 Error::from(Problem::error(
@@ -123,9 +254,15 @@ impl CsvInput {
 
     /// Reads CSV from any byte source, naming it `display` in messages.
     pub fn from_reader(source: Box<dyn Read + Send>, display: &str) -> Result<CsvInput> {
-        let mut buf = BufReader::with_capacity(1 << 16, source);
-        let read_err =
-            |e: io::Error| Error::from(Problem::error(display, format!("cannot read: {e}")));
+        let bounded = Bounded {
+            inner: source,
+            total: 0,
+            limit: max_input_bytes(),
+            line: 1,
+            line_len: 0,
+        };
+        let mut buf = BufReader::with_capacity(1 << 16, bounded);
+        let read_err = |e: io::Error| Error::from(io_problem(display, &e, None));
         let head = buf.fill_buf().map_err(read_err)?;
         let bom = head.starts_with(b"\xEF\xBB\xBF");
         let body = if bom { &head[3..] } else { head };
@@ -164,6 +301,20 @@ impl CsvInput {
     }
 }
 
+/// A problem reading `display`: a limit passed (with its line), or what the system said.
+fn io_problem(display: &str, e: &io::Error, line: Option<u64>) -> Problem {
+    match e.get_ref().and_then(|x| x.downcast_ref::<TooLarge>()) {
+        Some(t) => Problem::error(display, t.what.clone()).at_line(t.line),
+        None => {
+            let p = Problem::error(display, format!("cannot read: {e}"));
+            match line {
+                Some(l) => p.at_line(l),
+                None => p,
+            }
+        }
+    }
+}
+
 /// A problem from the csv crate (bad UTF-8, unreadable file), with its line.
 pub fn csv_problem(display: &str, e: &csv::Error) -> Problem {
     let line = e.position().map(|p| p.line());
@@ -172,7 +323,7 @@ pub fn csv_problem(display: &str, e: &csv::Error) -> Problem {
             "field {} is not valid UTF-8; save the file as UTF-8 (CSV UTF-8 in Excel)",
             err.field() + 1
         ),
-        csv::ErrorKind::Io(io) => format!("cannot read: {io}"),
+        csv::ErrorKind::Io(io) => return io_problem(display, io, line),
         _ => format!("unreadable CSV: {e}"),
     };
     let p = Problem::error(display, message);
@@ -180,18 +331,6 @@ pub fn csv_problem(display: &str, e: &csv::Error) -> Problem {
         Some(l) => p.at_line(l),
         None => p,
     }
-}
-
-/// A CSV writer to `path`, or to standard output for `-` or no path.
-pub fn writer(path: Option<&Path>) -> Result<csv::Writer<Box<dyn Write>>> {
-    let sink: Box<dyn Write> = match path {
-        Some(p) if p != Path::new("-") => Box::new(File::create(p).map_err(|e| Error::io(p, e))?),
-        _ => Box::new(io::stdout().lock()),
-    };
-    Ok(
-        csv::WriterBuilder::new()
-            .from_writer(Box::new(io::BufWriter::with_capacity(1 << 16, sink))),
-    )
 }
 
 /// A text cell made safe for spreadsheets: a cell that starts like a formula (`=`, `+`,

@@ -19,7 +19,7 @@ use crate::compare::{self, Comparison};
 use crate::error::{Error, Problem, Problems, Result};
 use crate::overrides::{Override, SetValue};
 use crate::pipeline;
-use crate::rules::{with_thread_evaluator, RuleSet};
+use crate::rules::{with_thread_evaluator, RuleSet, RunBudget};
 use crate::scenario::{Mad, Scenario};
 use crate::sweep::{self, Setting, Sweep};
 
@@ -251,9 +251,30 @@ impl Engine {
     }
 
     fn assess_record(&self, record: Record) -> Result<Assessment> {
-        let mut a = with_thread_evaluator(&self.inner.rules, |ev| ev.assess(record))?;
+        Ok(self.assess_counted(record)?.0)
+    }
+
+    /// The assessment of one record and the rule operations it took.
+    fn assess_counted(&self, record: Record) -> Result<(Assessment, u64)> {
+        let (mut a, ops) = with_thread_evaluator(&self.inner.rules, |ev| {
+            let a = ev.assess(record);
+            (a, ev.last_ops())
+        })?;
         a.scenario = self.inner.fingerprint.clone();
-        Ok(a)
+        Ok((a, ops))
+    }
+
+    /// Assesses records in parallel, in input order, within the run's operations budget.
+    fn assess_records(&self, records: Vec<Record>) -> Result<Vec<Assessment>> {
+        let counted: Vec<(Assessment, u64)> = records
+            .into_par_iter()
+            .map(|r| self.assess_counted(r))
+            .collect::<Result<_>>()?;
+        let mut budget = RunBudget::default();
+        counted
+            .into_iter()
+            .map(|(a, ops)| budget.charge(ops, &a.id, a.error()).map(|()| a))
+            .collect()
     }
 
     /// The assessments of many applicants, in parallel, in input order. Every applicant is
@@ -280,11 +301,7 @@ impl Engine {
             }
         }
         problems.into_result()?;
-        checked
-            .into_par_iter()
-            .flatten()
-            .map(|r| self.assess_record(r))
-            .collect()
+        self.assess_records(checked.into_iter().flatten().collect())
     }
 
     /// The applicants of the scenario's own data (`[data] applicants`, or
@@ -300,11 +317,7 @@ impl Engine {
     /// row read, validated and assessed in input order. Bad rows fail with every problem of
     /// the file; rule errors are per-assessment statuses.
     pub fn assess_scenario(&self) -> Result<Vec<Assessment>> {
-        let records = pipeline::read_records(&self.inner.scenario)?;
-        records
-            .into_par_iter()
-            .map(|r| self.assess_record(r))
-            .collect()
+        self.assess_records(pipeline::read_records(&self.inner.scenario)?)
     }
 
     /// [`Engine::assess_scenario`], failing with [`Error::Rules`] when the rules fail for

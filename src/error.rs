@@ -9,6 +9,44 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+/// Longest piece of input quoted in a message.
+const SHOWN: usize = 40;
+
+/// A value from input as a message may quote it: control characters and escape sequences
+/// escaped (`\u{1b}`), at most 40 characters, in double quotes. The one place input text
+/// enters a message.
+pub(crate) fn shown(v: &str) -> String {
+    let mut out = String::from("\"");
+    for (i, c) in v.chars().enumerate() {
+        if i == SHOWN {
+            out.push('…');
+            break;
+        }
+        push_escaped(&mut out, c);
+    }
+    out.push('"');
+    out
+}
+
+fn push_escaped(out: &mut String, c: char) {
+    if c.is_control() {
+        out.push_str(&c.escape_unicode().to_string());
+    } else {
+        out.push(c);
+    }
+}
+
+/// `s` with control characters escaped, so nothing from input can drive a terminal.
+fn escaped(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.chars().any(char::is_control) {
+        let mut out = String::with_capacity(s.len() + 8);
+        s.chars().for_each(|c| push_escaped(&mut out, c));
+        std::borrow::Cow::Owned(out)
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
 /// How serious a [`Problem`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -110,7 +148,7 @@ impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (&self.file, &self.id) {
             (Some(file), _) => {
-                f.write_str(file)?;
+                f.write_str(&escaped(file))?;
                 if let Some(line) = self.line {
                     write!(f, ":{line}")?;
                     if let Some(col) = self.column {
@@ -119,18 +157,18 @@ impl fmt::Display for Problem {
                 }
                 f.write_str(": ")?;
             }
-            (None, Some(id)) => write!(f, "applicant {id}: ")?,
+            (None, Some(id)) => write!(f, "applicant {}: ", escaped(id))?,
             (None, None) => {}
         }
         if self.severity == Severity::Warning {
             f.write_str("warning: ")?;
         }
         if let Some(c) = &self.field {
-            write!(f, "column {c}: ")?;
+            write!(f, "column {}: ", escaped(c))?;
         } else if let Some(k) = &self.key {
-            write!(f, "key {k}: ")?;
+            write!(f, "key {}: ", escaped(k))?;
         }
-        f.write_str(&self.message)
+        f.write_str(&escaped(&self.message))
     }
 }
 

@@ -12,7 +12,7 @@ use crate::applicant::{ApplicantSource, DuplicateIds, Record, Row};
 use crate::assessment::Status;
 use crate::engine::Engine;
 use crate::error::{Problem, Problems, Result};
-use crate::rules::with_thread_evaluator;
+use crate::rules::{with_thread_evaluator, RunBudget};
 use crate::scenario::Scenario;
 
 /// Rows read, parsed and assessed together; bounds memory.
@@ -113,6 +113,7 @@ pub(crate) fn score_stream_with<T: Send>(
     let rules = engine.rules();
     let fingerprint = engine.fingerprint();
     let mut summary = ScoreSummary::default();
+    let mut budget = RunBudget::default();
     let mut ids = DuplicateIds::default();
     let mut batch: Vec<Item> = Vec::with_capacity(BATCH);
     let mut spare: Vec<csv::StringRecord> = Vec::new();
@@ -145,36 +146,40 @@ pub(crate) fn score_stream_with<T: Send>(
         if batch.is_empty() {
             break;
         }
-        let outcomes: Vec<(Outcome, T)> = batch
+        let outcomes: Vec<(Outcome, T, u64)> = batch
             .par_iter()
             .map(|item| match item {
-                Item::Invalid(o) => Ok((**o).clone()),
+                Item::Invalid(o) => Ok(((**o).clone(), 0)),
                 Item::Record(rec) => match parser.parse(rec) {
                     Ok(a) => with_thread_evaluator(rules, |ev| {
                         let mut a = ev.assess(a);
                         a.scenario = fingerprint.to_string();
-                        Outcome::Assessed(a)
+                        (Outcome::Assessed(a), ev.last_ops())
                     }),
-                    Err(ps) => Ok(Outcome::Invalid {
-                        id: parser.id_of(rec).unwrap_or("").to_string(),
-                        line: rec.position().map_or(0, |p| p.line()),
-                        message: ps
-                            .iter()
-                            .map(|p| p.to_string())
-                            .collect::<Vec<_>>()
-                            .join("; "),
-                    }),
+                    Err(ps) => Ok((
+                        Outcome::Invalid {
+                            id: parser.id_of(rec).unwrap_or("").to_string(),
+                            line: rec.position().map_or(0, |p| p.line()),
+                            message: ps
+                                .iter()
+                                .map(|p| p.to_string())
+                                .collect::<Vec<_>>()
+                                .join("; "),
+                        },
+                        0,
+                    )),
                 },
             })
             .map(|o| {
-                o.map(|o| {
+                o.map(|(o, ops)| {
                     let t = prepare(&o);
-                    (o, t)
+                    (o, t, ops)
                 })
             })
             .collect::<Result<_>>()?;
-        for (mut o, mut t) in outcomes {
+        for (mut o, mut t, ops) in outcomes {
             if let Outcome::Assessed(a) = &o {
+                budget.charge(ops, &a.id, a.error())?;
                 if let Some(p) = ids.see(&display, &a.id, a.line) {
                     o = Outcome::Invalid {
                         id: a.id.clone(),

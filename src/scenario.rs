@@ -24,6 +24,9 @@ use crate::suggest;
 /// Whole Moroccan dirhams (or the programme's currency unit). Money is never a float.
 pub type Mad = i64;
 
+/// Largest scenario TOML or rule script read (10 MB): they are short texts people write.
+pub(crate) const MAX_TEXT: u64 = 10 << 20;
+
 /// The largest amount accepted anywhere (10^12): sums of any number of amounts stay far
 /// from overflowing `i64`.
 pub const MAX_MONEY: Mad = 1_000_000_000_000;
@@ -249,6 +252,8 @@ pub(crate) enum Origin {
 pub(crate) struct RuleFile {
     /// Its name in messages (the path as resolved, or the name given in memory).
     pub display: String,
+    /// The file it was read from (none in memory).
+    pub path: Option<PathBuf>,
     /// The script.
     pub text: String,
 }
@@ -262,6 +267,8 @@ pub(crate) struct Scenario {
     pub program: Program,
     /// The applicants, where the scenario names them.
     pub applicants: Option<DataSource>,
+    /// The labour-market file (none in memory).
+    pub labour_market: Option<PathBuf>,
     /// Rule scripts, in evaluation order.
     pub rules: Vec<RuleFile>,
     /// Free-form parameters the rules read as `params.NAME`.
@@ -329,8 +336,8 @@ struct RawProgram {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawData {
-    applicants: String,
-    labour_market: String,
+    applicants: Spanned<String>,
+    labour_market: Spanned<String>,
 }
 
 #[derive(Deserialize)]
@@ -411,12 +418,7 @@ pub fn scenario_file(path: &Path) -> PathBuf {
 pub(crate) fn read_scenario_text(path: &Path) -> Result<(PathBuf, String, String)> {
     let file = scenario_file(path);
     let display = file.display().to_string();
-    let text = std::fs::read_to_string(&file).map_err(|e| {
-        Error::from(Problem::error(
-            &display,
-            format!("cannot read the scenario: {e}"),
-        ))
-    })?;
+    let text = crate::dialect::read_text(&file, &display, "scenario", MAX_TEXT)?;
     Ok((file, display, text))
 }
 
@@ -509,6 +511,57 @@ impl Checker<'_> {
             }
         }
     }
+}
+
+/// Deepest nesting of tables, arrays and dotted keys a scenario may have: far beyond any
+/// real scenario, and well inside what the TOML reader can take.
+const MAX_NESTING: usize = 32;
+
+/// A problem at the first line nesting deeper than [`MAX_NESTING`] (brackets, braces or
+/// dotted key parts outside strings and comments), found before the TOML is parsed.
+fn nesting_problem(display: &str, text: &str) -> Option<Problem> {
+    let mut depth = 0usize;
+    let mut quote: Option<char> = None;
+    for (n, line) in text.lines().enumerate() {
+        let mut dots = 0usize;
+        let mut chars = line.chars();
+        while let Some(c) = chars.next() {
+            match quote {
+                Some('"') if c == '\\' => {
+                    chars.next();
+                }
+                Some(q) if c == q => quote = None,
+                Some(_) => {}
+                None => match c {
+                    '"' | '\'' => quote = Some(c),
+                    '#' => break,
+                    '[' | '{' => depth += 1,
+                    ']' | '}' => depth = depth.saturating_sub(1),
+                    '.' if depth == 0 || line.trim_start().starts_with('[') => dots += 1,
+                    '=' => dots = 0,
+                    _ => {}
+                },
+            }
+            if depth + dots > MAX_NESTING {
+                return Some(
+                    Problem::error(
+                        display,
+                        format!(
+                            "tables, arrays or dotted keys nest more than {MAX_NESTING} deep; \
+                             a scenario needs a few levels"
+                        ),
+                    )
+                    .at_line(n as u64 + 1),
+                );
+            }
+        }
+        // Basic and literal strings end with their line; only arrays span lines here.
+        if matches!(quote, Some('"' | '\'')) && !line.contains("\"\"\"") && !line.contains("\'\'\'")
+        {
+            quote = None;
+        }
+    }
+    None
 }
 
 /// Turns a TOML syntax or shape error into a problem with its line and a "did you mean".
@@ -626,6 +679,9 @@ impl Scenario {
         base: Arc<(String, String, Origin)>,
     ) -> Result<Scenario> {
         let origin = &base.2;
+        if let Some(p) = nesting_problem(display, text) {
+            return Err(p.into());
+        }
         let raw: RawScenario =
             toml::from_str(text).map_err(|e| Error::from(toml_problem(display, text, &e)))?;
         let mut c = Checker {
@@ -652,6 +708,21 @@ impl Scenario {
             currency: raw.program.currency.unwrap_or_else(|| "MAD".to_string()),
             date,
         };
+        let mut labour_market = None;
+        if let (Origin::Dir(_), Some(data)) = (origin, &raw.data) {
+            for (key, v) in [
+                ("data.applicants", &data.applicants),
+                ("data.labour_market", &data.labour_market),
+            ] {
+                if v.get_ref().trim().is_empty() {
+                    c.error(
+                        key,
+                        v,
+                        "empty; expected the name of a CSV file beside the scenario",
+                    );
+                }
+            }
+        }
         let (applicants, market_input) = match (origin, &raw.data) {
             (Origin::Dir(dir), Some(data)) => {
                 let file = |p: &str| {
@@ -659,9 +730,10 @@ impl Scenario {
                     let display = path.display().to_string();
                     DataSource::File { path, display }
                 };
+                labour_market = Some(tidy(&dir.join(data.labour_market.get_ref())));
                 (
-                    Some(file(&data.applicants)),
-                    file(&data.labour_market).open(),
+                    Some(file(data.applicants.get_ref())),
+                    file(data.labour_market.get_ref()).open(),
                 )
             }
             (Origin::Dir(_), None) => {
@@ -697,7 +769,11 @@ impl Scenario {
                         continue;
                     }
                     match std::fs::read_to_string(&p) {
-                        Ok(text) => rules.push(RuleFile { display, text }),
+                        Ok(text) => rules.push(RuleFile {
+                            display,
+                            path: Some(p),
+                            text,
+                        }),
                         Err(e) => {
                             c.error(&key, f, format!("cannot read the rule file {display}: {e}"))
                         }
@@ -710,6 +786,7 @@ impl Scenario {
                     match src.rules.iter().find(|(n, _)| *n == name) {
                         Some((n, text)) => rules.push(RuleFile {
                             display: n.clone(),
+                            path: None,
                             text: text.clone(),
                         }),
                         None => c.error(&key, f, format!("rule file {name} not found")),
@@ -997,6 +1074,7 @@ impl Scenario {
             display: display.to_string(),
             program,
             applicants,
+            labour_market,
             rules,
             params: raw.params,
             budget_total,
@@ -1017,6 +1095,27 @@ impl Scenario {
     /// The scenario's cities (those of the labour-market file), as a set.
     pub fn city_set(&self) -> Arc<HashSet<String>> {
         Arc::new(self.market.cities.iter().cloned().collect())
+    }
+
+    /// Every file the scenario reads, with what it is: the scenario file, applicants,
+    /// labour market and rule files (none when given in memory).
+    pub(crate) fn input_files(&self) -> Vec<(&'static str, PathBuf)> {
+        let mut out = Vec::new();
+        if let Origin::Dir(_) = &self.base.2 {
+            out.push(("scenario file", PathBuf::from(&self.base.1)));
+        }
+        if let Some(DataSource::File { path, .. }) = &self.applicants {
+            out.push(("applicants file", path.clone()));
+        }
+        if let Some(p) = &self.labour_market {
+            out.push(("labour-market file", p.clone()));
+        }
+        for r in &self.rules {
+            if let Some(p) = &r.path {
+                out.push(("rule file", p.clone()));
+            }
+        }
+        out
     }
 
     /// The applicants, or an input error when the scenario names none.

@@ -101,6 +101,12 @@ impl Setting {
         if steps < 2 {
             return Err(bad(arg, format!("STEPS must be at least 2 (got {steps})")));
         }
+        if steps as usize > MAX_POINTS {
+            return Err(bad(
+                arg,
+                format!("STEPS is {steps}; a sweep has at most {MAX_POINTS} points"),
+            ));
+        }
         if a >= b {
             return Err(bad(arg, format!("A must be less than B (got {a} and {b})")));
         }
@@ -148,6 +154,9 @@ impl Setting {
         })
     }
 }
+
+/// Most points one sweep solves (each is a whole allocation).
+pub const MAX_POINTS: usize = 10_000;
 
 /// The overrides of every point of the grid: the cartesian product of `settings`, the
 /// first setting varying slowest. Empty `settings` give one point with no overrides.
@@ -340,6 +349,19 @@ pub(crate) fn sweep(
             ));
         }
         seen.push(&s.key);
+    }
+    let count = settings
+        .iter()
+        .try_fold(1usize, |n, s| n.checked_mul(s.values.len()))
+        .filter(|&n| n <= MAX_POINTS);
+    if count.is_none() {
+        return Err(Error::from(Problem::error(
+            "--set",
+            format!(
+                "the settings make more than {MAX_POINTS} points (the product of their value \
+                 counts); sweep fewer values at once"
+            ),
+        )));
     }
     let grid = points(settings);
 

@@ -29,10 +29,21 @@ pub struct Args {
     set: Vec<String>,
 }
 
+/// The files `allocate` writes into its `--out` folder.
+const OUTPUTS: [&str; 5] = [
+    "decisions.csv",
+    "decisions.jsonl",
+    "summary.json",
+    "summary.md",
+    "report.html",
+];
+
 pub fn run(args: Args) -> Result<ExitCode> {
     let overrides = Override::parse_all(&args.set)?;
     let engine = Engine::load(&args.scenario)?.with_settings(&overrides)?;
     let scenario = engine.scenario();
+    let outputs: Vec<PathBuf> = OUTPUTS.iter().map(|f| args.out.join(f)).collect();
+    crate::output::refuse_inputs("--out", &outputs, &scenario.input_files())?;
     super::print_warnings(&scenario.warnings);
     let assessments = engine.assess_scenario_strict()?;
     // A long search shows how it is going (on a terminal, after a second).
@@ -103,13 +114,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             );
         }
     }
-    for f in [
-        "decisions.csv",
-        "decisions.jsonl",
-        "summary.json",
-        "summary.md",
-        "report.html",
-    ] {
+    for f in OUTPUTS {
         say!("wrote      {}", args.out.join(f).display());
     }
     Ok(ExitCode::SUCCESS)

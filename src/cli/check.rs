@@ -4,8 +4,10 @@ use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 use crate::applicant::ApplicantSource;
+use crate::pipeline;
 use crate::rules::RuleSet;
 use crate::scenario::Scenario;
+use crate::Engine;
 use crate::{Error, Gender, Problems, Result};
 
 use super::{mad, ScenarioPath};
@@ -45,10 +47,24 @@ pub fn run(args: Args) -> Result<ExitCode> {
             }
         }
     }
+    let mut rounded = 0;
     match RuleSet::new(&scenario, Some(&extra)) {
         Ok(_) => {}
         Err(Error::Input { problems: ps }) => problems.extend(ps),
         Err(e) => return Err(e),
+    }
+    // Everything `allocate` runs but the solve: every rule and quota condition on every
+    // applicant, so a parameter of the wrong type or a division by zero shows here.
+    if !problems.has_errors() {
+        let engine = Engine::from_scenario(scenario.clone())?;
+        match pipeline::score_stream(&engine, |_| Ok(()), |_| {}) {
+            Ok(summary) => problems.extend(summary.problems),
+            Err(Error::Input { problems: ps } | Error::Rules { problems: ps }) => {
+                problems.extend(ps)
+            }
+            Err(e) => return Err(e),
+        }
+        rounded = engine.rules().rounded_cash();
     }
     let counts: BTreeMap<String, u64> = per_city
         .iter()
@@ -68,6 +84,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
         .collect();
 
     print_summary(&scenario, &per_city, rows, &extra);
+    if rounded > 0 {
+        say!(
+            "note: {rounded} cash offer{} not in whole MAD, rounded to the nearest MAD \
+             (halves away from zero: 100.5 is paid as 101)",
+            if rounded == 1 { " was" } else { "s were" }
+        );
+    }
     for w in &warnings {
         eprintln!("{w}");
     }

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use crate::compare::{compare, CHANGE_COLUMNS};
 use crate::overrides::Override;
 use crate::scenario::Scenario;
-use crate::{Comparison, Error, Result};
+use crate::{Comparison, Result};
 
 use super::{mad, ScenarioPath};
 
@@ -32,6 +32,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let b_path = args.b.as_deref().unwrap_or(&args.a);
     let before = Scenario::load(&args.a)?;
     let after = Scenario::load(b_path)?.with_overrides(&overrides)?;
+    if let Some(out) = &args.out {
+        let mut inputs = before.input_files();
+        inputs.extend(after.input_files());
+        crate::output::refuse_inputs("--out", std::slice::from_ref(out), &inputs)?;
+    }
     let mut after_label = b_path.display().to_string();
     if !overrides.is_empty() {
         let sets: Vec<String> = overrides.iter().map(ToString::to_string).collect();
@@ -44,16 +49,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
     )?;
     print(&c);
     if let Some(path) = &args.out {
-        let io = |e: csv::Error| Error::Internal(format!("writing {}: {e}", path.display()));
-        let mut w = csv::Writer::from_path(path).map_err(|e| match e.into_kind() {
-            csv::ErrorKind::Io(e) => Error::io(path, e),
-            other => Error::Internal(format!("{other:?}")),
-        })?;
-        w.write_record(CHANGE_COLUMNS).map_err(io)?;
-        for ch in &c.changes {
-            w.write_record(ch.csv_row()).map_err(io)?;
-        }
-        w.flush().map_err(|e| Error::io(path, e))?;
+        let header = CHANGE_COLUMNS.map(String::from);
+        crate::report::allocation::write_csv(
+            path,
+            std::iter::once(header).chain(c.changes.iter().map(|ch| ch.csv_row())),
+        )?;
         say!();
         say!("wrote {}", path.display());
     }

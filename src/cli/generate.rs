@@ -16,12 +16,27 @@ pub struct Args {
     /// Seed: the same seed writes byte-identical files.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Folder to write the scenario into (created if missing).
+    /// Folder to write the scenario into (created if missing; it must be empty).
     #[arg(long)]
     out: PathBuf,
+    /// Write into a folder that is not empty, replacing the scenario files there.
+    #[arg(long)]
+    force: bool,
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
+    let occupied = std::fs::read_dir(&args.out).is_ok_and(|mut d| d.next().is_some());
+    if occupied && !args.force {
+        return Err(crate::Error::from(crate::Problem::error(
+            "--out",
+            format!(
+                "{} is not empty; generate writes a whole scenario there (scenario.toml, \
+                 applicants.csv, ...) and would replace its files: choose an empty folder, or \
+                 pass --force",
+                args.out.display()
+            ),
+        )));
+    }
     let start = Instant::now();
     let summary = generate(
         &GenerateOptions {

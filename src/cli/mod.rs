@@ -31,8 +31,12 @@ struct Cli {
     #[command(subcommand)]
     command: Command,
     /// Worker threads for scoring (default: all cores). Output is the same for any count.
-    #[arg(long, global = true)]
-    threads: Option<usize>,
+    #[arg(long, global = true, value_parser = clap::value_parser!(u16).range(1..))]
+    threads: Option<u16>,
+    /// Wall-clock limit for the whole run, in seconds: past it the run stops with exit
+    /// code 2 and writes nothing (a last resort; rules and solver have their own limits).
+    #[arg(long, global = true, default_value_t = 3600.0, value_name = "SECONDS")]
+    max_seconds: f64,
 }
 
 #[derive(Subcommand, Debug)]
@@ -80,9 +84,20 @@ fn run(cli: Cli) -> Result<ExitCode> {
     if let Some(n) = cli.threads {
         // Only fails when a pool already exists, which cannot happen this early.
         let _ = rayon::ThreadPoolBuilder::new()
-            .num_threads(n.max(1))
+            .num_threads(usize::from(n))
             .build_global();
     }
+    if !(cli.max_seconds > 0.0 && cli.max_seconds.is_finite()) {
+        return Err(crate::Problem::error(
+            "--max-seconds",
+            format!(
+                "must be a positive number of seconds, got {}",
+                cli.max_seconds
+            ),
+        )
+        .into());
+    }
+    watchdog(cli.max_seconds);
     match cli.command {
         Command::Check(a) => check::run(a),
         Command::Score(a) => score::run(a),
@@ -93,6 +108,20 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Test(a) => test::run(a),
         Command::Generate(a) => generate::run(a),
     }
+}
+
+/// Ends the process with exit code 2 after `seconds`, removing any output still being
+/// written, so a run that would never end leaves nothing behind.
+fn watchdog(seconds: f64) {
+    let limit = std::time::Duration::from_secs_f64(seconds);
+    std::thread::spawn(move || {
+        std::thread::sleep(limit);
+        crate::output::abandon_all();
+        eprintln!(
+            "error: the run took longer than --max-seconds {seconds}; stopped, nothing written"
+        );
+        std::process::exit(2);
+    });
 }
 
 /// Writes one line to stdout; exits quietly when the reader has gone away.

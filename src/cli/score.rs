@@ -5,6 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use crate::output::{refuse_inputs, Sink};
 use crate::pipeline::{self, Outcome};
 use crate::report::{score_row, SCORE_COLUMNS};
 use crate::{Engine, Error, Result};
@@ -61,41 +62,38 @@ pub fn run(args: Args) -> Result<ExitCode> {
         4 << 20,
         "{bar:40} {percent:>3}% {bytes}/{total_bytes} {elapsed} (eta {eta})",
     );
-    let out_path = args.out.clone();
-    let mut w = crate::dialect::writer(out_path.as_deref())?;
-    let io = |e: csv::Error| match e.into_kind() {
-        csv::ErrorKind::Io(e) => {
-            Error::io(out_path.clone().unwrap_or_else(|| "<stdout>".into()), e)
-        }
-        other => Error::Internal(format!("{other:?}")),
-    };
+    let out_path = args.out.clone().filter(|p| p != Path::new("-"));
+    if let Some(p) = &out_path {
+        refuse_inputs("--out", std::slice::from_ref(p), &scenario.input_files())?;
+    }
+    let shown = out_path.clone().unwrap_or_else(|| "<stdout>".into());
+    let mut sink = Sink::open(out_path.as_deref())?;
     let summary = if jsonl(&args) {
-        let mut w = w.into_inner().map_err(|e| Error::Internal(e.to_string()))?;
-        let io = |e| Error::io(out_path.clone().unwrap_or_else(|| "<stdout>".into()), e);
-        let summary = pipeline::score_stream_with(
+        let io = |e| Error::io(&shown, e);
+        pipeline::score_stream_with(
             &engine,
             json_line,
             |_, line| {
-                w.write_all(line.as_bytes())
-                    .and_then(|()| w.write_all(b"\n"))
+                sink.write_all(line.as_bytes())
+                    .and_then(|()| sink.write_all(b"\n"))
                     .map_err(io)
             },
             |bytes| bar.set_position(bytes),
-        )?;
-        w.flush().map_err(io)?;
-        summary
+        )?
     } else {
-        w.write_record(SCORE_COLUMNS).map_err(io)?;
+        let mut w = csv::Writer::from_writer(&mut sink);
+        let io = crate::report::allocation::csv_error(&shown);
+        w.write_record(SCORE_COLUMNS).map_err(&io)?;
         let summary = pipeline::score_stream_with(
             &engine,
             score_row,
-            |_, row| w.write_record(row).map_err(io),
+            |_, row| w.write_record(row).map_err(&io),
             |bytes| bar.set_position(bytes),
         )?;
-        w.flush()
-            .map_err(|e| Error::io(out_path.clone().unwrap_or_else(|| "<stdout>".into()), e))?;
+        w.flush().map_err(|e| Error::io(&shown, e))?;
         summary
     };
+    sink.finish()?;
     bar.finish_and_clear();
 
     eprintln!(

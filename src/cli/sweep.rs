@@ -83,6 +83,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
     );
     let start = Instant::now();
     let base = Scenario::load(&args.scenario)?;
+    let outputs: Vec<PathBuf> = args.out.iter().chain(&args.report).cloned().collect();
+    crate::output::refuse_inputs("--out", &outputs, &base.input_files())?;
     let result = sweep(&base, &settings, &|total| {
         bar.set_length(total as u64);
         bar.inc(1);
@@ -105,7 +107,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             Format::Json => {
                 let text = serde_json::to_string_pretty(&s.to_json())
                     .map_err(|e| Error::Internal(e.to_string()))?;
-                std::fs::write(path, text + "\n").map_err(|e| Error::io(path, e))?;
+                crate::output::write_file(path, (text + "\n").as_bytes())?;
             }
         }
         say!();
@@ -120,13 +122,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
 }
 
 fn write_csv(path: &Path, s: &Sweep) -> Result<()> {
-    let io = |e: csv::Error| Error::Internal(format!("writing {}: {e}", path.display()));
-    let mut w = csv::Writer::from_path(path).map_err(io)?;
-    w.write_record(s.csv_header()).map_err(io)?;
-    for row in s.csv_rows() {
-        w.write_record(row).map_err(io)?;
-    }
-    w.flush().map_err(|e| Error::io(path, e))
+    crate::report::allocation::write_csv(path, std::iter::once(s.csv_header()).chain(s.csv_rows()))
 }
 
 /// Prints rows of cells, each column right-aligned to its widest cell; the last one

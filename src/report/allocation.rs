@@ -15,6 +15,7 @@ use crate::assessment::{Assessment, Status};
 use crate::decision::Decision;
 use crate::dialect::cell;
 use crate::error::{Error, Result};
+use crate::output::{write_file, Output};
 use crate::report::{number, score_cell, thousands};
 use crate::scenario::{Mad, Scenario};
 
@@ -58,26 +59,48 @@ pub fn decision_row(d: &Decision) -> [String; 11] {
     ]
 }
 
+/// A CSV writer's error on `path`: the disk's, or a bug.
+pub(crate) fn csv_error(path: &Path) -> impl Fn(csv::Error) -> Error + '_ {
+    move |e| match e.into_kind() {
+        csv::ErrorKind::Io(e) => Error::io(path, e),
+        other => Error::Internal(format!("writing {}: {other:?}", path.display())),
+    }
+}
+
+/// Writes `rows` (a header first) to the CSV file `path`, whole or not at all.
+pub(crate) fn write_csv<R, I>(path: &Path, rows: I) -> Result<()>
+where
+    R: IntoIterator,
+    R::Item: AsRef<[u8]>,
+    I: IntoIterator<Item = R>,
+{
+    let mut w = csv::Writer::from_writer(Output::create(path)?);
+    for row in rows {
+        w.write_record(row).map_err(csv_error(path))?;
+    }
+    let out = w
+        .into_inner()
+        .map_err(|e| Error::io(path, std::io::Error::other(e.to_string())))?;
+    out.commit()
+}
+
 /// Writes `decisions.csv`: exactly one row per decision, in input order.
 pub fn write_decisions(path: &Path, decisions: &[Decision]) -> Result<()> {
-    let io = |e: csv::Error| Error::Internal(format!("writing {}: {e}", path.display()));
-    let mut w = csv::Writer::from_path(path).map_err(io)?;
-    w.write_record(DECISION_COLUMNS).map_err(io)?;
-    for d in decisions {
-        w.write_record(decision_row(d)).map_err(io)?;
-    }
-    w.flush().map_err(|e| Error::io(path, e))
+    let header = DECISION_COLUMNS.map(String::from);
+    write_csv(
+        path,
+        std::iter::once(header).chain(decisions.iter().map(decision_row)),
+    )
 }
 
 /// Writes `decisions.jsonl`: one JSON decision per line, in input order.
 pub fn write_decisions_jsonl(path: &Path, decisions: &[Decision]) -> Result<()> {
-    let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
-    let mut w = std::io::BufWriter::new(file);
+    let mut w = Output::create(path)?;
     for d in decisions {
         serde_json::to_writer(&mut w, d).map_err(|e| Error::Internal(e.to_string()))?;
         w.write_all(b"\n").map_err(|e| Error::io(path, e))?;
     }
-    w.flush().map_err(|e| Error::io(path, e))
+    w.commit()
 }
 
 /// Counts and money for one group (a city, a trade, a gender, a funder).
@@ -416,14 +439,9 @@ pub fn write_all(dir: &Path, alloc: &Allocation) -> Result<()> {
     write_decisions_jsonl(&dir.join("decisions.jsonl"), &alloc.decisions)?;
     let summary = &alloc.summary;
     let json = serde_json::to_string_pretty(summary).map_err(|e| Error::Internal(e.to_string()))?;
-    let path = dir.join("summary.json");
-    std::fs::File::create(&path)
-        .and_then(|mut f| {
-            f.write_all(json.as_bytes())
-                .and_then(|_| f.write_all(b"\n"))
-        })
-        .map_err(|e| Error::io(&path, e))?;
-    let path = dir.join("summary.md");
-    std::fs::write(&path, summary_markdown(summary)).map_err(|e| Error::io(&path, e))?;
-    Ok(())
+    write_file(&dir.join("summary.json"), format!("{json}\n").as_bytes())?;
+    write_file(
+        &dir.join("summary.md"),
+        summary_markdown(summary).as_bytes(),
+    )
 }

@@ -14,7 +14,7 @@ use std::path::Path;
 use crate::allocate::Allocation;
 use crate::assessment::Eligibility;
 use crate::decision::Decision;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::report::allocation::{ConstraintSummary, Summary, Tally};
 use crate::scenario::{Objective, Scenario};
 
@@ -39,13 +39,13 @@ pub struct FrontierPoint {
 /// the checks that excluded applicants, and the constraints with their shadow prices.
 pub(crate) fn write_report(path: &Path, scenario: &Scenario, alloc: &Allocation) -> Result<()> {
     let html = render_report(scenario, &alloc.decisions, &alloc.summary);
-    std::fs::write(path, html).map_err(|e| Error::io(path, e))
+    crate::output::write_file(path, html.as_bytes())
 }
 
 /// Writes a sweep's page: the frontier (people served and objective against the budget)
 /// and a table of the points.
 pub fn write_sweep_report(path: &Path, title: &str, points: &[FrontierPoint]) -> Result<()> {
-    std::fs::write(path, render_sweep(title, points)).map_err(|e| Error::io(path, e))
+    crate::output::write_file(path, render_sweep(title, points).as_bytes())
 }
 
 // ---------------------------------------------------------------------------------------

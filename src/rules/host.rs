@@ -19,6 +19,15 @@ use crate::suggest;
 
 type Fallible<T> = Result<T, Box<EvalAltResult>>;
 
+/// Most different offers the rules may make for one applicant.
+pub const MAX_OFFERS: usize = 100;
+
+/// Most checks, and most score items, for one applicant.
+pub const MAX_ITEMS: usize = 1_000;
+
+/// Largest priority score (in absolute value) an applicant may reach.
+pub const MAX_SCORE: f64 = 1e12;
+
 /// What the host functions need from the scenario; shared by every thread.
 #[derive(Debug)]
 pub struct HostData {
@@ -30,6 +39,8 @@ pub struct HostData {
     pub market: Arc<LabourMarket>,
     /// The programme's reference date.
     pub date: Date,
+    /// Cash offers that were not whole MAD and were rounded.
+    pub rounded_cash: std::sync::atomic::AtomicU64,
 }
 
 /// What the rules recorded for the applicant being assessed.
@@ -234,8 +245,23 @@ pub fn register_host(engine: &mut Engine, state: &Rc<RefCell<State>>, data: &Arc
     let st = state.clone();
     engine.register_fn(
         "check",
-        move |id: ImmutableString, text: ImmutableString, passed: bool| {
+        move |id: ImmutableString, text: ImmutableString, passed: bool| -> Fallible<()> {
             let mut s = st.borrow_mut();
+            if id.trim().is_empty() {
+                return Err(
+                    "check: the id is empty; give each check a short id such as \"training\""
+                        .into(),
+                );
+            }
+            if s.checks.iter().any(|c| c.id == id.as_str()) {
+                return Err(format!(
+                    "check `{id}` is recorded twice for one applicant; each check needs its own id"
+                )
+                .into());
+            }
+            if s.checks.len() >= MAX_ITEMS {
+                return Err(format!("more than {MAX_ITEMS} checks for one applicant").into());
+            }
             let read = std::mem::take(&mut s.read);
             s.checks.push(Check {
                 id: id.to_string(),
@@ -243,6 +269,7 @@ pub fn register_host(engine: &mut Engine, state: &Rc<RefCell<State>>, data: &Arc
                 passed,
                 read,
             });
+            Ok(())
         },
     );
     engine.register_fn(
@@ -262,7 +289,19 @@ pub fn register_host(engine: &mut Engine, state: &Rc<RefCell<State>>, data: &Arc
         if !points.is_finite() {
             return Err(format!("add_score(\"{why}\"): {points} is not a number of points").into());
         }
-        st.borrow_mut().score_items.push(ScoreItem {
+        let mut s = st.borrow_mut();
+        if s.score_items.len() >= MAX_ITEMS {
+            return Err(format!("more than {MAX_ITEMS} score items for one applicant").into());
+        }
+        let total: f64 = s.score_items.iter().map(|i| i.points).sum::<f64>() + points;
+        if !total.is_finite() || total.abs() > MAX_SCORE {
+            return Err(format!(
+                "add_score(\"{why}\"): the score would reach {total:e}, beyond ±{MAX_SCORE:e}; \
+                 scores are priorities, keep them to sensible sizes"
+            )
+            .into());
+        }
+        s.score_items.push(ScoreItem {
             points,
             why: why.to_string(),
         });
@@ -291,7 +330,12 @@ pub fn register_host(engine: &mut Engine, state: &Rc<RefCell<State>>, data: &Arc
                 },
                 None => (None, 0),
             };
-            let cash = whole_mad("cash offer", cash)?;
+            let whole = whole_mad("cash offer", cash)?;
+            if whole as f64 != cash {
+                data.rounded_cash
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            let cash = whole;
             if kit.is_none() && cash == 0 {
                 return Ok(());
             }
@@ -302,6 +346,13 @@ pub fn register_host(engine: &mut Engine, state: &Rc<RefCell<State>>, data: &Arc
             };
             let mut s = st.borrow_mut();
             if !s.offers.contains(&o) {
+                if s.offers.len() >= MAX_OFFERS {
+                    return Err(format!(
+                        "more than {MAX_OFFERS} different offers for one applicant; the allocation \
+                         gives at most one, so offer a few options"
+                    )
+                    .into());
+                }
                 s.offers.push(o);
             }
             Ok(())

@@ -168,6 +168,7 @@ impl RuleSet {
                 .collect(),
             market: Arc::new(scenario.market.clone()),
             date: scenario.program.date,
+            rounded_cash: Default::default(),
         };
         let set = RuleSet {
             sources: Arc::new(sources),
@@ -342,7 +343,15 @@ impl RuleSet {
             state,
             strings: Interner::default(),
             set: self.clone(),
+            ops: 0,
         })
+    }
+
+    /// How many cash offers so far were not whole MAD and were rounded (on any thread).
+    pub fn rounded_cash(&self) -> u64 {
+        self.data
+            .rounded_cash
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The joined rule sources (for positions in messages).
@@ -362,6 +371,7 @@ pub(crate) struct Evaluator {
     state: Rc<RefCell<State>>,
     strings: Interner,
     set: RuleSet,
+    ops: u64,
 }
 
 impl Evaluator {
@@ -388,9 +398,12 @@ impl Evaluator {
             applicant.plan_trade.clone(),
         );
         let ra = RuleApplicant::new(applicant, &mut self.strings, self.state.clone());
+        let kept = ra.clone();
         self.scope.rewind(2);
         self.scope.push_constant("applicant", ra);
-        let mut result = self.run_script().map_err(|e| self.rule_error(e, &id));
+        let mut result = self
+            .run_script()
+            .map_err(|e| redact_name(&self.rule_error(e, &id), &kept.0.app.name));
         let mut quotas = Vec::new();
         let eligible = result.is_ok() && self.state.borrow().checks.iter().all(|c| c.passed);
         if eligible {
@@ -420,9 +433,10 @@ impl Evaluator {
                         let mut e = *e;
                         let pos = e.take_position();
                         result = Err(format!(
-                            "{}:{qline}:{}: quota `{name}`: {e} (applicant {id})",
+                            "{}:{qline}:{}: quota `{name}`: {} (applicant {id})",
                             self.set.scenario_file,
-                            pos.position().unwrap_or(1)
+                            pos.position().unwrap_or(1),
+                            redact_quoted(&e.to_string())
                         ));
                         break;
                     }
@@ -460,7 +474,15 @@ impl Evaluator {
     /// keeps rhai's function-resolution cache from one applicant to the next: rebuilding
     /// it for every applicant was the largest single cost of scoring.
     fn run_script(&mut self) -> Result<(), Box<EvalAltResult>> {
-        Self::eval_raw(&self.engine, &mut self.caches, &mut self.scope, &self.ast).map(|_| ())
+        let (result, ops) =
+            Self::eval_counted(&self.engine, &mut self.caches, &mut self.scope, &self.ast);
+        self.ops = ops;
+        result.map(|_| ())
+    }
+
+    /// Operations the rules ran for the last applicant assessed (quota conditions included).
+    pub(crate) fn last_ops(&self) -> u64 {
+        self.ops
     }
 
     fn eval_raw(
@@ -469,10 +491,21 @@ impl Evaluator {
         scope: &mut Scope<'static>,
         ast: &AST,
     ) -> Result<Dynamic, Box<EvalAltResult>> {
+        Self::eval_counted(engine, caches, scope, ast).0
+    }
+
+    /// Evaluates `ast` and counts the operations it ran.
+    fn eval_counted(
+        engine: &Engine,
+        caches: &mut rhai::Caches,
+        scope: &mut Scope<'static>,
+        ast: &AST,
+    ) -> (Result<Dynamic, Box<EvalAltResult>>, u64) {
         let mut global = engine.new_global_runtime_state();
         global.lib.push(ast.shared_lib().clone());
         #[allow(deprecated)]
-        engine.eval_statements_raw(&mut global, caches, scope, ast.statements())
+        let result = engine.eval_statements_raw(&mut global, caches, scope, ast.statements());
+        (result, global.num_operations)
     }
 
     fn rule_error(&self, e: Box<EvalAltResult>, id: &str) -> String {
@@ -495,13 +528,95 @@ impl Evaluator {
                 self.set.limits.max_operations
             ),
             EvalAltResult::ErrorRuntime(v, _) => v.to_string(),
-            other => other.to_string(),
+            // rhai's own messages quote the values they failed on, which may be personal
+            // data (`Error parsing integer number '<a name>'`).
+            other => redact_quoted(&other.to_string()),
         };
         format!(
             "{} (applicant {id})",
             self.set.sources.problem(pos, message)
         )
     }
+}
+
+/// Operations a run of the rules may use on average per applicant, on top of one
+/// applicant's whole limit: a rule that loops for every applicant stops the run early
+/// instead of costing applicants × the per-applicant limit.
+pub(crate) const OPS_PER_APPLICANT: u64 = 50_000;
+
+/// The operations budget of a whole run, charged in input order so the same input stops at
+/// the same applicant whatever the thread count.
+#[derive(Debug, Default)]
+pub(crate) struct RunBudget {
+    used: u64,
+    applicants: u64,
+}
+
+impl RunBudget {
+    /// Charges one applicant's operations; an error once the run is over budget.
+    /// `error` is the applicant's rule error, if any, so the stop names a rule's place.
+    pub(crate) fn charge(&mut self, ops: u64, id: &str, error: Option<&str>) -> Result<()> {
+        self.used = self.used.saturating_add(ops);
+        self.applicants += 1;
+        let budget = Limits::default()
+            .max_operations
+            .saturating_add(OPS_PER_APPLICANT.saturating_mul(self.applicants));
+        if self.used > budget {
+            return Err(Error::Rules {
+                problems: Problem::error(
+                    "",
+                    format!(
+                        "the rules ran {} operations for the first {} applicants (up to applicant \
+                         {id}), more than the run allows ({OPS_PER_APPLICANT} per applicant on \
+                         average): an endless loop or a very slow rule? The run stops here{}",
+                        self.used,
+                        self.applicants,
+                        error.map_or(String::new(), |m| format!(". Last: {m}"))
+                    ),
+                )
+                .into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// `message` with every quoted part (`'…'` or `"…"`) cut out.
+fn redact_quoted(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut quote: Option<char> = None;
+    for c in message.chars() {
+        match quote {
+            Some(q) if c == q => {
+                out.push('…');
+                out.push(c);
+                quote = None;
+            }
+            Some(_) => {}
+            None if c == '\'' || c == '"' => {
+                out.push(c);
+                quote = Some(c);
+            }
+            None => out.push(c),
+        }
+    }
+    if quote.is_some() {
+        out.push('…');
+    }
+    out
+}
+
+/// `message` without the applicant's name or any word of it (a rule may `throw` it).
+fn redact_name(message: &str, name: &str) -> String {
+    let name = name.trim();
+    if name.chars().count() < 3 {
+        return message.to_string();
+    }
+    let mut out = message.replace(name, "(name not shown)");
+    for word in name.split_whitespace().filter(|w| w.chars().count() >= 3) {
+        out = out.replace(word, "(name not shown)");
+    }
+    out
 }
 
 /// Takes the contents of `v`, leaving an empty vector with the same capacity.
