@@ -94,6 +94,9 @@ mod sweep;
 #[doc(hidden)]
 pub mod cli;
 
+#[cfg(test)]
+mod fuzz;
+
 pub use allocate::{Allocation, ConstraintReport, SearchProgress};
 pub use applicant::{Applicant, FieldValue, Gender};
 pub use assessment::{Assessment, Check, Eligibility, Offer, ScoreItem, Status};
