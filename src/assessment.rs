@@ -268,10 +268,7 @@ impl Serialize for Assessment {
             gender: self.gender,
             trade: self.trade.clone(),
             quotas: self.quotas.clone(),
-            error: match &self.status {
-                Status::Error(m) => Some(m.clone()),
-                _ => None,
-            },
+            error: self.error().map(str::to_string),
             scenario: self.scenario.clone(),
         }
         .serialize(s)

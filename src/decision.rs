@@ -9,7 +9,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::assessment::{Assessment, Eligibility, Offer, Status};
+use crate::assessment::{Assessment, Eligibility, Offer};
 use crate::scenario::Mad;
 
 /// What held an eligible applicant back.
@@ -180,10 +180,7 @@ impl Decision {
             funders,
             why_not,
             committed: false,
-            error: match &a.status {
-                Status::Error(m) => Some(m.clone()),
-                _ => None,
-            },
+            error: a.error().map(str::to_string),
         }
     }
 

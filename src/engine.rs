@@ -236,17 +236,21 @@ impl Engine {
         Validator::new(self.inner.scenario.city_set())
     }
 
+    /// `applicant` validated against the scenario like a CSV row.
+    fn record(&self, applicant: &Applicant) -> Result<Record> {
+        self.validator()
+            .record(applicant)
+            .map_err(|ps| Error::Input {
+                problems: ps.into_iter().collect(),
+            })
+    }
+
     /// The assessment of one applicant. The applicant is validated first like a CSV row
     /// (known city, numbers finite and not negative, dates, booleans, a non-empty id):
     /// [`Error::Input`] names each bad field. A rule failing at run time is not an error:
     /// the assessment has status `error` and the message.
     pub fn assess(&self, applicant: &Applicant) -> Result<Assessment> {
-        let record = self
-            .validator()
-            .record(applicant)
-            .map_err(|ps| Error::Input {
-                problems: ps.into_iter().collect(),
-            })?;
+        let record = self.record(applicant)?;
         self.assess_record(record)
     }
 
@@ -434,12 +438,7 @@ impl Engine {
     /// Every check with the fields it read, every score item and option, for one
     /// applicant (validated like [`Engine::assess`]).
     pub fn explain(&self, applicant: &Applicant) -> Result<Assessment> {
-        let record = self
-            .validator()
-            .record(applicant)
-            .map_err(|ps| Error::Input {
-                problems: ps.into_iter().collect(),
-            })?;
+        let record = self.record(applicant)?;
         let mut a = self.inner.rules.evaluator()?.explain(record);
         a.scenario = self.inner.fingerprint.clone();
         Ok(a)

@@ -98,7 +98,7 @@ pub mod cli;
 mod fuzz;
 
 pub use allocate::{Allocation, ConstraintReport, SearchProgress};
-pub use applicant::{Applicant, FieldValue, Gender};
+pub use applicant::{Applicant, FieldValue, Gender, CORE_COLUMNS};
 pub use assessment::{Assessment, Check, Eligibility, Offer, ScoreItem, Status};
 pub use compare::{Change, ChangeKind, Comparison, Totals};
 pub use decision::{Decision, Funding, OptionKind, WhyNot, WhyNotKind};

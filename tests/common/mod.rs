@@ -79,23 +79,6 @@ impl Row {
     }
 }
 
-const CORE: [&str; 14] = [
-    "id",
-    "name",
-    "gender",
-    "birth_year",
-    "city",
-    "release_date",
-    "training_track",
-    "training_hours",
-    "training_certified",
-    "pm_training",
-    "plan_trade",
-    "plan_approved",
-    "plan_cost",
-    "experience_years",
-];
-
 /// Every applicant of the scenario at `dir`, read and validated by the engine.
 pub fn rows(dir: &Path) -> Vec<Row> {
     let engine = idmaj::Engine::load(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
@@ -129,7 +112,7 @@ pub fn rows(dir: &Path) -> Vec<Row> {
                 extra: a
                     .fields()
                     .map(|(k, _)| k.to_string())
-                    .filter(|k| !CORE.contains(&k.as_str()))
+                    .filter(|k| !idmaj::CORE_COLUMNS.contains(&k.as_str()))
                     .collect(),
             }
         })
