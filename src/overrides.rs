@@ -187,7 +187,14 @@ fn apply(table: &mut toml::Table, o: &Override) -> Result<()> {
                 &list,
             ));
         }
-        t.insert(k.to_string(), o.value.to_toml());
+        let value = match (k, &o.value) {
+            // One earmark given without brackets is a list of one.
+            ("cities" | "kinds", v) if !matches!(v, SetValue::List(_)) => {
+                SetValue::List(vec![v.clone()]).to_toml()
+            }
+            (_, v) => v.to_toml(),
+        };
+        t.insert(k.to_string(), value);
         Ok(())
     };
     match parts.as_slice() {
@@ -280,6 +287,17 @@ fn apply(table: &mut toml::Table, o: &Override) -> Result<()> {
 }
 
 impl Scenario {
+    /// Fails when an override names nothing in the scenario (its values are not checked).
+    pub(crate) fn check_keys(&self, overrides: impl IntoIterator<Item = Override>) -> Result<()> {
+        let (text, display, _) = &*self.base;
+        let mut table: toml::Table = toml::from_str(text)
+            .map_err(|e| Error::from(Problem::error(display, e.message().to_string())))?;
+        for o in overrides {
+            apply(&mut table, &o)?;
+        }
+        Ok(())
+    }
+
     /// The scenario with `overrides` applied to its TOML, checked exactly like a scenario
     /// file (messages name the overridden scenario). The scenario itself was checked
     /// first, so its own mistakes were reported with its lines.
@@ -308,11 +326,50 @@ impl Scenario {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
-        let mut scenario = Scenario::check_text(&text, &shown, Arc::clone(&self.base))?;
+        let mut scenario = Scenario::check_text(&text, &shown, Arc::clone(&self.base))
+            .map_err(|e| at_set(e, &all))?;
         scenario.overrides = all.iter().map(Override::to_string).collect();
         scenario.applied = all;
         Ok(scenario)
     }
+}
+
+/// Problems of a scenario checked with overrides, placed at the `--set` that caused them:
+/// the scenario itself was checked first, so every new problem comes from an override, and
+/// the lines of the rewritten TOML would only mislead.
+fn at_set(e: Error, overrides: &[Override]) -> Error {
+    let Error::Input { problems } = e else {
+        return e;
+    };
+    let problems = problems
+        .list
+        .into_iter()
+        .map(|p| {
+            let named = overrides
+                .iter()
+                .find(|o| p.key.as_deref() == Some(o.key.as_str()))
+                .or(match overrides {
+                    [only] => Some(only),
+                    _ => None,
+                });
+            let key = match named {
+                Some(o) => o.key.clone(),
+                None => overrides
+                    .iter()
+                    .map(|o| o.key.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            };
+            Problem {
+                file: Some(format!("--set {key}")),
+                line: None,
+                column: None,
+                key: None,
+                ..p
+            }
+        })
+        .collect();
+    Error::Input { problems }
 }
 
 #[cfg(test)]

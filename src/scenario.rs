@@ -476,13 +476,20 @@ impl Checker<'_> {
     }
 
     fn money(&mut self, key: &str, v: &Spanned<i64>) -> Mad {
+        self.amount(key, v, 1)
+    }
+
+    /// Whole MAD of at least `least` (1 for budgets and costs; 0 for a funder, where 0
+    /// means the funder withdraws) and at most [`MAX_MONEY`].
+    fn amount(&mut self, key: &str, v: &Spanned<i64>, least: Mad) -> Mad {
         let x = *v.get_ref();
-        if x <= 0 {
-            self.error(
-                key,
-                v,
-                format!("must be a positive amount of whole MAD, got {x}"),
-            );
+        if x < least {
+            let what = if least > 0 {
+                "a positive amount of whole MAD"
+            } else {
+                "a positive amount of whole MAD or 0 (0: the funder withdraws)"
+            };
+            self.error(key, v, format!("must be {what}, got {x}"));
         } else if x > MAX_MONEY {
             let msg =
                 format!("amount {x} is above the {MAX_MONEY} MAD idmaj accepts for one amount");
@@ -852,7 +859,7 @@ impl Scenario {
             } else if !funder_ids.insert(id.clone()) {
                 c.error(&key("id"), &f.id, format!("duplicate funder id `{id}`"));
             }
-            let amount = c.money(&key("amount"), &f.amount);
+            let amount = c.amount(&key("amount"), &f.amount, 0);
             let cities = f.cities.as_ref().map(|cs| {
                 for city in cs.get_ref() {
                     if !city_ok(city) {

@@ -135,7 +135,10 @@ impl Setting {
         if key.is_empty() {
             return Err(bad(arg, format!("`{spec}`: the key is empty")));
         }
-        let values: Vec<&str> = values.split(',').map(str::trim).collect();
+        let values: Vec<&str> = split_outside_brackets(values)
+            .into_iter()
+            .map(str::trim)
+            .collect();
         if values.iter().all(|v| v.is_empty()) {
             return Err(bad(
                 arg,
@@ -153,6 +156,25 @@ impl Setting {
             values: values.into_iter().map(SetValue::parse).collect(),
         })
     }
+}
+
+/// `s` split at the commas outside `[...]`: `[Tangier],[Tangier,Fes]` is two values.
+fn split_outside_brackets(s: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut depth, mut start) = (0usize, 0);
+    for (i, c) in s.char_indices() {
+        match c {
+            '[' => depth += 1,
+            ']' => depth = depth.saturating_sub(1),
+            ',' if depth == 0 => {
+                out.push(&s[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&s[start..]);
+    out
 }
 
 /// Most points one sweep solves (each is a whole allocation).
@@ -240,6 +262,10 @@ pub struct SweepRow {
     pub served_by_city: BTreeMap<String, u64>,
     /// Why the point has no allocation (an infeasible scenario); `None` when solved.
     pub infeasible: Option<String>,
+    /// Why the point could not run at all (a value the scenario refuses, rules that fail
+    /// at that point); `None` when it ran.
+    #[serde(default)]
+    pub error: Option<String>,
 }
 
 /// `(key, value)` pairs as a JSON object, in order.
@@ -282,7 +308,7 @@ mod settings_map {
 impl SweepRow {
     /// The row as a frontier point; `None` for an infeasible point.
     pub(crate) fn frontier_point(&self) -> Option<FrontierPoint> {
-        if self.infeasible.is_some() {
+        if self.infeasible.is_some() || self.error.is_some() {
             return None;
         }
         Some(FrontierPoint {
@@ -365,11 +391,18 @@ pub(crate) fn sweep(
     }
     let grid = points(settings);
 
-    // Check every point first; a bad key or value stops here.
-    let mut scenarios = Vec::with_capacity(grid.len());
-    for p in &grid {
-        scenarios.push(base_scenario.with_overrides(p)?);
-    }
+    // A key that names nothing stops the sweep; a value a point cannot take is that
+    // point's row, with its message.
+    base_scenario.check_keys(settings.iter().filter_map(|s| {
+        s.values.first().map(|v| Override {
+            key: s.key.clone(),
+            value: v.clone(),
+        })
+    }))?;
+    let scenarios: Vec<std::result::Result<Scenario, String>> = grid
+        .iter()
+        .map(|p| base_scenario.with_overrides(p).map_err(|e| e.to_string()))
+        .collect();
 
     // Group the points by the overrides that change scores; score each group once.
     let mut groups: Vec<Vec<(String, String)>> = Vec::new();
@@ -389,22 +422,33 @@ pub(crate) fn sweep(
         };
         group_of.push(g);
     }
-    let firsts: Vec<usize> = (0..groups.len())
-        .map(|g| group_of.iter().position(|&x| x == g).unwrap_or(0))
+    // Each group is scored at its first point that loads.
+    let firsts: Vec<Option<usize>> = (0..groups.len())
+        .map(|g| (0..grid.len()).find(|&i| group_of[i] == g && scenarios[i].is_ok()))
         .collect();
-    let assessed: Vec<Vec<Assessment>> = firsts
+    let assessed: Vec<std::result::Result<Vec<Assessment>, String>> = firsts
         .par_iter()
-        .map(|&i| Engine::from_scenario(scenarios[i].clone())?.assess_scenario_strict())
-        .collect::<Result<_>>()?;
+        .map(|first| match first {
+            None => Err(String::new()),
+            Some(i) => scenarios[*i].as_ref().map_err(Clone::clone).and_then(|s| {
+                Engine::from_scenario(s.clone())
+                    .and_then(|e| e.assess_scenario_strict())
+                    .map_err(|e| e.to_string())
+            }),
+        })
+        .collect();
+    let scorings = firsts.iter().flatten().count();
 
     // Points whose scenarios are the same programme are solved once: same scores and same
     // overrides, except a `budget.total` at or above the funders' total, which allows no
     // more spending than the funders do (every MAD comes from a funder).
     let mut solves: Vec<usize> = Vec::new();
     let mut solve_keys: Vec<SolveKey> = Vec::new();
-    let mut solve_of = Vec::with_capacity(grid.len());
+    let mut solve_of = vec![None; grid.len()];
     for (i, p) in grid.iter().enumerate() {
-        let sc = &scenarios[i];
+        let (Ok(sc), Ok(_)) = (&scenarios[i], &assessed[group_of[i]]) else {
+            continue;
+        };
         let money = sc.budget_total.unwrap_or(Mad::MAX).min(sc.funders_total());
         let others: Vec<(String, String)> = p
             .iter()
@@ -420,12 +464,15 @@ pub(crate) fn sweep(
                 solves.len() - 1
             }
         };
-        solve_of.push(k);
+        solve_of[i] = Some(k);
     }
     let solved: Vec<Solved> = solves
         .par_iter()
         .map(|&i| {
-            let s = solve_point(&scenarios[i], &assessed[group_of[i]]);
+            let (Ok(sc), Ok(a)) = (&scenarios[i], &assessed[group_of[i]]) else {
+                unreachable!("only points that load and score are solved")
+            };
+            let s = solve_point(sc, a);
             on_solve(solves.len());
             s
         })
@@ -433,32 +480,42 @@ pub(crate) fn sweep(
     let rows: Vec<SweepRow> = grid
         .iter()
         .enumerate()
-        .map(|(i, p)| {
-            row(
-                p,
-                &scenarios[i],
-                &assessed[group_of[i]],
-                &solved[solve_of[i]],
-            )
-        })
+        .map(
+            |(i, p)| match (&scenarios[i], &assessed[group_of[i]], solve_of[i]) {
+                (Ok(sc), Ok(a), Some(k)) => row(p, sc, a, &solved[k]),
+                (Err(m), ..) | (Ok(_), Err(m), _) => error_row(p, base_scenario, m),
+                (Ok(sc), Ok(_), None) => error_row(p, sc, "not solved"),
+            },
+        )
         .collect();
 
-    let program = scenarios
-        .first()
-        .map(|s| s.program.name.clone())
-        .unwrap_or_default();
-    let cities = scenarios
-        .first()
-        .map(|s| s.market.cities.clone())
-        .unwrap_or_default();
+    let program = base_scenario.program.name.clone();
+    let cities = base_scenario.market.cities.clone();
     Ok(Sweep {
         program,
         keys: settings.iter().map(|s| s.key.clone()).collect(),
         cities,
         rows,
-        scorings: groups.len(),
+        scorings,
         solves: solves.len(),
     })
+}
+
+/// The row of a point that cannot run: its settings and the message.
+fn error_row(point: &[Override], scenario: &Scenario, message: &str) -> SweepRow {
+    let mut r = row(
+        point,
+        scenario,
+        &[],
+        &Solved {
+            outcome: Err(String::new()),
+        },
+    );
+    r.infeasible = None;
+    r.applicants = 0;
+    r.eligible = 0;
+    r.error = Some(message.to_string());
+    r
 }
 
 /// Rounds to 9 significant digits (and noise below 1e-9 to 0) so solver noise never
@@ -556,6 +613,7 @@ fn row(
             .map(|c| (c.clone(), 0))
             .collect(),
         infeasible: None,
+        error: None,
     };
     let f = match &solved.outcome {
         Ok(f) => f,
@@ -580,7 +638,8 @@ fn row(
     row
 }
 
-/// Columns of the sweep CSV after the swept keys; then `served.CITY` per city.
+/// Columns of the sweep CSV after the swept keys; then `served.CITY` per city, then
+/// `error`.
 pub const SWEEP_COLUMNS: [&str; 14] = [
     "budget_total",
     "applicants",
@@ -606,6 +665,7 @@ impl Sweep {
             .cloned()
             .chain(SWEEP_COLUMNS.iter().map(|s| s.to_string()))
             .chain(self.cities.iter().map(|c| format!("served.{c}")))
+            .chain(std::iter::once("error".to_string()))
             .collect()
     }
 
@@ -640,6 +700,7 @@ impl Sweep {
                         .iter()
                         .map(|c| r.served_by_city.get(c).copied().unwrap_or(0).to_string()),
                 );
+                cells.push(crate::dialect::cell(r.error.as_deref().unwrap_or("")).into_owned());
                 cells
             })
             .collect()

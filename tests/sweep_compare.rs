@@ -120,18 +120,30 @@ fn sweep_argument_errors_exit_2_naming_the_argument() {
         }
         assert!(out.stdout.is_empty(), "{args:?}: {}", text(&out.stdout));
     }
-    // A bad value (not a bad key) is an input error naming the key, before any solving.
+    // A bad value (not a bad key) is that point's row, naming the key; the others run.
     let out = idmaj(
         tmp.path(),
-        &["sweep", d, "--set", "quota.women.min_share=0.2,7"],
+        &[
+            "sweep",
+            d,
+            "--set",
+            "quota.women.min_share=0.2,7",
+            "--out",
+            "points.csv",
+        ],
     );
     no_panic(&out);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
     assert!(
-        text(&out.stderr).contains("min_share"),
-        "{}",
-        text(&out.stderr)
+        stdout.contains("error: --set quota.women.min_share") && stdout.contains("optimal"),
+        "{stdout}"
     );
+    let csv = std::fs::read_to_string(tmp.path().join("points.csv")).unwrap();
+    let rows: Vec<&str> = csv.lines().collect();
+    assert!(rows[0].ends_with(",error"), "{}", rows[0]);
+    assert!(rows[1].ends_with(','), "the 0.2 point ran: {}", rows[1]);
+    assert!(rows[2].contains("min_share"), "{}", rows[2]);
 }
 
 #[test]

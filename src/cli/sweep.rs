@@ -182,7 +182,10 @@ fn print_table(s: &Sweep) {
     rows.push(head);
     for r in &s.rows {
         let mut cells: Vec<String> = r.settings.iter().map(|(k, v)| setting_cell(k, v)).collect();
-        if let Some(m) = &r.infeasible {
+        if let Some(m) = &r.error {
+            cells.extend(["-", "-", "-", "-", "-", "-", "-"].map(String::from));
+            cells.push(format!("error: {m}"));
+        } else if let Some(m) = &r.infeasible {
             cells.extend(["-", "", "-", "-", "-", "-", "-"].map(String::from));
             cells[s.keys.len() + 1] = r.eligible.to_string();
             cells.push(format!("infeasible: {m}"));
@@ -220,7 +223,7 @@ fn print_table(s: &Sweep) {
     for r in &s.rows {
         let mut cells: Vec<String> = r.settings.iter().map(|(k, v)| setting_cell(k, v)).collect();
         for c in &s.cities {
-            cells.push(if r.infeasible.is_some() {
+            cells.push(if r.infeasible.is_some() || r.error.is_some() {
                 "-".to_string()
             } else {
                 r.served_by_city.get(c).copied().unwrap_or(0).to_string()
