@@ -105,6 +105,8 @@ pub use decision::{Decision, Funding, OptionKind, WhyNot, WhyNotKind};
 pub use engine::{Engine, KitInfo, ScenarioInfo, Sources};
 pub use error::{Error, Problem, Problems, Result, Severity};
 pub use overrides::{Override, SetValue};
-pub use report::allocation::{ConstraintSummary, Summary, Tally};
+pub use report::allocation::{
+    ConstraintSummary, Manifest, ManifestInput, SolverManifest, Summary, Tally, Unspent,
+};
 pub use scenario::Mad;
 pub use sweep::{Setting, Sweep, SweepRow};

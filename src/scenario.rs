@@ -1125,6 +1125,57 @@ impl Scenario {
         out
     }
 
+    /// Every input with its role, its name as shown and the SHA-256 of its bytes (files
+    /// read again for the hash; texts given in memory hashed as given).
+    pub(crate) fn input_hashes(&self) -> Vec<(&'static str, String, String)> {
+        use sha2::{Digest, Sha256};
+        let hex = |bytes: &[u8]| -> String {
+            Sha256::digest(bytes)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect()
+        };
+        let file = |p: &Path| -> String {
+            use std::io::Read;
+            let mut h = Sha256::new();
+            let mut buf = vec![0u8; 1 << 16];
+            match std::fs::File::open(p) {
+                Ok(mut f) => loop {
+                    match f.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => h.update(&buf[..n]),
+                    }
+                },
+                Err(_) => return "unreadable".into(),
+            }
+            h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+        };
+        let (text, display, origin) = &*self.base;
+        let mut out = vec![("scenario file", display.clone(), hex(text.as_bytes()))];
+        match &self.applicants {
+            Some(DataSource::File { path, display }) => {
+                out.push(("applicants file", display.clone(), file(path)))
+            }
+            Some(DataSource::Text { display, text }) => {
+                out.push(("applicants file", display.clone(), hex(text.as_bytes())))
+            }
+            None => {}
+        }
+        match (origin, &self.labour_market) {
+            (_, Some(p)) => out.push(("labour-market file", p.display().to_string(), file(p))),
+            (Origin::Memory(src), None) => out.push((
+                "labour-market file",
+                "labour_market.csv".into(),
+                hex(src.labour_market_csv.as_bytes()),
+            )),
+            _ => {}
+        }
+        for r in &self.rules {
+            out.push(("rule file", r.display.clone(), hex(r.text.as_bytes())));
+        }
+        out
+    }
+
     /// The applicants, or an input error when the scenario names none.
     pub fn applicant_data(&self) -> Result<&DataSource> {
         self.applicants.as_ref().ok_or_else(|| {

@@ -336,6 +336,9 @@ pub struct Sweep {
     pub scorings: usize,
     /// How many allocations were solved (points that are the same programme share one).
     pub solves: usize,
+    /// What produced the sweep: version, inputs with their hashes, the base overrides and
+    /// solver settings (`search` is `sweep`: each row says how its search ended).
+    pub manifest: crate::report::allocation::Manifest,
 }
 
 impl Sweep {
@@ -498,6 +501,7 @@ pub(crate) fn sweep(
         rows,
         scorings,
         solves: solves.len(),
+        manifest: crate::report::allocation::manifest(base_scenario, "sweep"),
     })
 }
 
@@ -716,6 +720,7 @@ impl Sweep {
             "keys": self.keys,
             "cities": self.cities,
             "points": serde_json::to_value(&self.rows).unwrap_or_default(),
+            "manifest": self.manifest,
         })
     }
 }

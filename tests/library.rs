@@ -191,7 +191,14 @@ fn a_scenario_in_memory_decides_like_the_folder() {
     let a = memory.allocate(&memory.assess_scenario().unwrap()).unwrap();
     let b = folder.allocate(&folder.assess_scenario().unwrap()).unwrap();
     assert_eq!(a.decisions(), b.decisions());
-    assert_eq!(a.summary(), b.summary());
+    // The same figures; the manifests name the parts differently but hash the same bytes.
+    let hashes = |s: &idmaj::Summary| -> Vec<String> {
+        s.manifest.inputs.iter().map(|i| i.sha256.clone()).collect()
+    };
+    assert_eq!(hashes(a.summary()), hashes(b.summary()));
+    let mut x = a.summary().clone();
+    x.manifest = b.summary().manifest.clone();
+    assert_eq!(&x, b.summary());
 }
 
 #[test]

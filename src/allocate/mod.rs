@@ -350,6 +350,22 @@ pub(crate) fn solve(
     })
 }
 
+impl Solution {
+    /// How the search ended, in words: `proven optimal`, `within gap`, `search budget
+    /// reached` or `time limit reached`.
+    pub(crate) fn search_ended(&self) -> &'static str {
+        if self.proven_optimal {
+            "proven optimal"
+        } else if self.timed_out {
+            "time limit reached"
+        } else if self.work_limited {
+            "search budget reached"
+        } else {
+            "within gap"
+        }
+    }
+}
+
 /// The error when the search ends without any allocation meeting every row (`stopped`: the
 /// search stopped at its work budget or time limit first).
 fn no_allocation(m: &Model, stopped: bool, limit: f64) -> Error {

@@ -30,7 +30,7 @@ pub struct Args {
 }
 
 /// The files `allocate` writes into its `--out` folder.
-const OUTPUTS: [&str; 5] = [
+pub(crate) const OUTPUTS: [&str; 5] = [
     "decisions.csv",
     "decisions.jsonl",
     "summary.json",
@@ -96,6 +96,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
             .budget_total
             .map_or(String::new(), |t| format!(" of {} {cur}", mad(t)))
     );
+    if s.unspent.amount > 0 {
+        say!("unspent    {}", s.unspent.sentence(cur));
+    }
     say!("objective  {}", s.objective_line());
     say!("solved in  {:.2} s", alloc.elapsed.as_secs_f64());
     let binding: Vec<_> = s.constraints.iter().filter(|c| c.binding).collect();

@@ -15,6 +15,7 @@ mod generate;
 mod score;
 mod sweep;
 mod test;
+mod verify;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -59,6 +60,9 @@ enum Command {
     Test(test::Args),
     /// Write a synthetic scenario of any size (for benchmarks and trying the tool).
     Generate(generate::Args),
+    /// Run an allocation again from the manifest in its summary.json and say whether every
+    /// output is reproduced byte for byte.
+    Verify(verify::Args),
 }
 
 /// The `idmaj` binary: parses the command line, runs it, prints any error and maps the
@@ -107,6 +111,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Compare(a) => compare::run(a),
         Command::Test(a) => test::run(a),
         Command::Generate(a) => generate::run(a),
+        Command::Verify(a) => verify::run(a),
     }
 }
 

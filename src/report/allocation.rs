@@ -192,6 +192,130 @@ pub struct Summary {
     pub excluded_by: BTreeMap<String, u64>,
     /// Every constraint, binding ones with shadow prices.
     pub constraints: Vec<ConstraintSummary>,
+    /// Money left unallocated and what holds it back.
+    pub unspent: Unspent,
+    /// What produced this result: idmaj version, every input with its SHA-256, the
+    /// overrides, the solver settings and how the search ended.
+    pub manifest: Manifest,
+}
+
+/// Money the scenario holds but the allocation leaves unspent, and why.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Unspent {
+    /// MAD: the money there is (`budget.total`, or the funders' money when less) minus
+    /// what is allocated.
+    pub amount: Mad,
+    /// The constraint that holds it back (the one most eligible applicants left unfunded
+    /// meet: a quota, a cap, an earmarked funder, a stock), when one does.
+    pub held_by: Option<String>,
+    /// The reason in words.
+    pub reason: String,
+}
+
+impl Unspent {
+    /// `709,100 MAD: quota.women.min_share holds back ...`, as the CLI, summary.md and the
+    /// report say it.
+    pub fn sentence(&self, currency: &str) -> String {
+        format!("{} {currency}: {}", thousands(self.amount), self.reason)
+    }
+}
+
+/// One input of a run.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ManifestInput {
+    /// `scenario file`, `applicants file`, `labour-market file`, `rule file`, ...
+    pub role: String,
+    /// The path as the run named it (or the in-memory part's name).
+    pub path: String,
+    /// SHA-256 of its bytes, hex.
+    pub sha256: String,
+}
+
+/// What produced a result, so a committee can tell which data and rules a report came
+/// from, and `idmaj verify` can run it again.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Manifest {
+    /// The idmaj version.
+    pub idmaj_version: String,
+    /// Every input, with its hash.
+    pub inputs: Vec<ManifestInput>,
+    /// The `--set KEY=VALUE` overrides.
+    pub overrides: Vec<String>,
+    /// `[solver]`: time limit (s), gap, work limit (`null`: from the time limit).
+    pub solver: SolverManifest,
+    /// How the search ended: `proven optimal`, `within gap`, `search budget reached` or
+    /// `time limit reached`.
+    pub search: String,
+}
+
+/// The solver settings of a run.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SolverManifest {
+    /// Seconds.
+    pub time_limit: f64,
+    /// Relative gap.
+    pub gap: f64,
+    /// Work units, where set.
+    pub work_limit: Option<f64>,
+}
+
+/// The manifest of a run of `scenario` that ended as `search` says.
+pub(crate) fn manifest(scenario: &Scenario, search: &str) -> Manifest {
+    Manifest {
+        idmaj_version: env!("CARGO_PKG_VERSION").to_string(),
+        inputs: scenario
+            .input_hashes()
+            .into_iter()
+            .map(|(role, path, sha256)| ManifestInput {
+                role: role.to_string(),
+                path,
+                sha256,
+            })
+            .collect(),
+        overrides: scenario.overrides.clone(),
+        solver: SolverManifest {
+            time_limit: scenario.solver.time_limit,
+            gap: scenario.solver.gap,
+            work_limit: scenario.solver.work_limit,
+        },
+        search: search.to_string(),
+    }
+}
+
+/// What holds money back: the constraint most unfunded eligible applicants meet.
+fn unspent(scenario: &Scenario, spent: Mad, alloc: &Solution) -> Unspent {
+    let money = scenario
+        .budget_total
+        .unwrap_or(Mad::MAX)
+        .min(scenario.funders_total());
+    let amount = (money - spent).max(0);
+    let mut held: BTreeMap<String, usize> = BTreeMap::new();
+    let mut left = 0;
+    for w in alloc.why_not.iter().flatten() {
+        left += 1;
+        if let Some(c) = &w.constraint {
+            *held.entry(c.clone()).or_default() += 1;
+        }
+    }
+    let top = held
+        .iter()
+        .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+        .map(|(c, n)| (c.clone(), *n));
+    let reason = match (&top, amount) {
+        (_, 0) => "all the money is allocated".to_string(),
+        _ if left == 0 => "no eligible applicant is left to fund".to_string(),
+        (Some((c, n)), _) => {
+            format!("{c} holds back {n} of the {left} eligible applicants left unfunded")
+        }
+        (None, _) => {
+            format!("the {left} eligible applicants left unfunded have no offer a funder may pay")
+        }
+    };
+    Unspent {
+        amount,
+        held_by: top.filter(|_| amount > 0 && left > 0).map(|(c, _)| c),
+        reason,
+    }
 }
 
 impl Summary {
@@ -275,6 +399,8 @@ pub(crate) fn summarize(
         by_option: BTreeMap::new(),
         excluded_by: BTreeMap::new(),
         constraints: Vec::new(),
+        unspent: unspent(scenario, alloc.spent, alloc),
+        manifest: manifest(scenario, alloc.search_ended()),
     };
     for f in &scenario.funders {
         s.by_funder.insert(
@@ -380,6 +506,9 @@ pub fn summary_markdown(s: &Summary) -> String {
             thousands(t)
         ))
     ));
+    if s.unspent.amount > 0 {
+        o.push_str(&format!("**Unspent:** {}.\n\n", s.unspent.sentence(cur)));
+    }
     let women = s.by_gender.get("F").map_or(0, |t| t.served);
     if s.served > 0 {
         o.push_str(&format!(
@@ -427,6 +556,24 @@ pub fn summary_markdown(s: &Summary) -> String {
             c.shadow_price.map_or(String::new(), |p| format!("{p:.6}")),
             c.per_1000_mad.clone().unwrap_or_default()
         ));
+    }
+    o.push_str("\n## Run\n\n");
+    o.push_str(&manifest_markdown(&s.manifest));
+    o
+}
+
+/// The manifest as Markdown lines.
+fn manifest_markdown(m: &Manifest) -> String {
+    let mut o = format!(
+        "idmaj {}; search: {}; solver: time limit {} s, gap {}",
+        m.idmaj_version, m.search, m.solver.time_limit, m.solver.gap
+    );
+    if !m.overrides.is_empty() {
+        o.push_str(&format!("; --set {}", m.overrides.join(", --set ")));
+    }
+    o.push_str(".\n\n| input | file | SHA-256 |\n|---|---|---|\n");
+    for i in &m.inputs {
+        o.push_str(&format!("| {} | {} | `{}` |\n", i.role, i.path, i.sha256));
     }
     o
 }

@@ -1307,12 +1307,39 @@ fn render_report(scenario: &Scenario, decisions: &[Decision], s: &Summary) -> St
         unfunded_table = t;
     }
     constraint_tables(&mut o, s, objective_unit, &unfunded_table);
+    if s.unspent.amount > 0 {
+        let _ = writeln!(
+            o,
+            "<p class=\"note\" id=\"unspent\">Unspent: {}.</p>",
+            esc(&s.unspent.sentence(cur))
+        );
+    }
     o.push_str("</div>\n");
+    let m = &s.manifest;
+    let inputs = m
+        .inputs
+        .iter()
+        .map(|i| {
+            format!(
+                "{} {} (sha256 {})",
+                i.role,
+                esc(&i.path),
+                &i.sha256[..12.min(i.sha256.len())]
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    let sets = if m.overrides.is_empty() {
+        String::new()
+    } else {
+        format!("; --set {}", esc(&m.overrides.join(", --set ")))
+    };
     let _ = writeln!(
         o,
         "<footer>Written by idmaj {} from the scenario and its applicant list. Aggregates only: \
-         no applicant's name or id appears in this report.</footer>",
-        env!("CARGO_PKG_VERSION")
+         no applicant's name or id appears in this report.<br>Run: search {}{sets}; {inputs}.</footer>",
+        esc(&m.idmaj_version),
+        esc(&m.search)
     );
     page(&format!("{} — allocation report", s.program), &o)
 }
