@@ -271,8 +271,12 @@ pub(crate) struct Scenario {
     pub labour_market: Option<PathBuf>,
     /// Rule scripts, in evaluation order.
     pub rules: Vec<RuleFile>,
-    /// Free-form parameters the rules read as `params.NAME`.
+    /// Free-form parameters the rules read as `params.NAME`: for a dated parameter, the
+    /// value in force on the programme's date.
     pub params: toml::Table,
+    /// What the scenario says about its parameters: descriptions, units, references, and
+    /// which dated value is in force.
+    pub param_info: Vec<ParamInfo>,
     /// Cap over all funders.
     pub budget_total: Option<Mad>,
     /// Caps per city.
@@ -310,7 +314,7 @@ struct RawScenario {
     data: Option<RawData>,
     rules: RawRules,
     #[serde(default)]
-    params: toml::Table,
+    params: BTreeMap<String, Spanned<toml::Value>>,
     #[serde(default)]
     budget: RawBudget,
     #[serde(default)]
@@ -439,6 +443,130 @@ pub fn tidy(path: &Path) -> PathBuf {
     } else {
         out.iter().collect()
     }
+}
+
+/// What the scenario says about one parameter, beyond its value.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ParamInfo {
+    /// The parameter, as the rules read it: `params.NAME`.
+    pub name: String,
+    /// What it is, in words.
+    pub description: Option<String>,
+    /// Its unit (`hours`, `MAD`, `months`...).
+    pub unit: Option<String>,
+    /// The text it comes from (a law, a decision, an agreement).
+    pub reference: Option<String>,
+    /// For a dated parameter: the date the value in force applies from, and how many dated
+    /// values there are.
+    pub since: Option<(Date, usize)>,
+    /// The value in force.
+    pub value: toml::Value,
+}
+
+const PARAM_KEYS: [&str; 5] = ["value", "values", "description", "unit", "reference"];
+
+/// The value of parameter `name` in force on `date`, and what the scenario says about it.
+///
+/// A parameter is a plain value; a table of dates to values (`{ 2015-01-01 = 100,
+/// 2016-06-01 = 120 }`: the latest date on or before `date` applies); or a table with
+/// `value` or `values` (the dated table) and any of `description`, `unit`, `reference`.
+/// Any other table is a parameter the rules read as a map.
+fn resolve_param(
+    name: &str,
+    v: &Spanned<toml::Value>,
+    date: Date,
+    c: &mut Checker,
+) -> (toml::Value, Option<ParamInfo>) {
+    let key = format!("params.{name}");
+    let Some(t) = v.get_ref().as_table() else {
+        return (v.get_ref().clone(), None);
+    };
+    let all_dates = !t.is_empty() && t.keys().all(|k| Date::parse(k).is_some());
+    let described = t.contains_key("value") || t.contains_key("values");
+    if !all_dates && !described {
+        return (v.get_ref().clone(), None);
+    }
+    let mut info = ParamInfo {
+        name: name.to_string(),
+        description: None,
+        unit: None,
+        reference: None,
+        since: None,
+        value: toml::Value::Boolean(false),
+    };
+    let dated = if all_dates {
+        Some(t)
+    } else {
+        for (k, x) in t {
+            let text = x.as_str().map(str::to_string);
+            match k.as_str() {
+                "value" | "values" => {}
+                "description" | "unit" | "reference" if text.is_none() => {
+                    c.error(&format!("{key}.{k}"), v, "expected text");
+                }
+                "description" => info.description = text,
+                "unit" => info.unit = text,
+                "reference" => info.reference = text,
+                other => {
+                    let hint = suggest::hint(other, PARAM_KEYS);
+                    c.error(
+                        &format!("{key}.{other}"),
+                        v,
+                        format!(
+                            "unknown key `{other}`{hint}; expected {}",
+                            PARAM_KEYS.join(", ")
+                        ),
+                    );
+                }
+            }
+        }
+        match (t.get("value"), t.get("values")) {
+            (Some(_), Some(_)) => {
+                c.error(&key, v, "both `value` and `values`; give one");
+                None
+            }
+            (Some(x), None) => {
+                info.value = x.clone();
+                None
+            }
+            (None, Some(toml::Value::Table(d))) => Some(d),
+            (None, _) => {
+                c.error(&key, v, "`values` must be a table of dates to values");
+                None
+            }
+        }
+    };
+    if let Some(d) = dated {
+        let mut points: Vec<(Date, &toml::Value)> = Vec::new();
+        for (k, x) in d {
+            match Date::parse(k) {
+                Some(day) => points.push((day, x)),
+                None => c.error(
+                    &format!("{key}.values"),
+                    v,
+                    format!("`{k}` is not a date that exists; expected YYYY-MM-DD or DD/MM/YYYY"),
+                ),
+            }
+        }
+        points.sort_by_key(|(day, _)| *day);
+        match points.iter().rev().find(|(day, _)| *day <= date) {
+            Some((day, x)) => {
+                info.value = (*x).clone();
+                info.since = Some((*day, points.len()));
+            }
+            None => {
+                let first = points.first().map_or(String::new(), |(day, _)| {
+                    format!("; the first value applies from {day}")
+                });
+                c.error(
+                    &key,
+                    v,
+                    format!("no value in force on the programme's date {date}{first}"),
+                );
+            }
+        }
+    }
+    (info.value.clone(), Some(info))
 }
 
 /// Maps byte offsets of a source text to 1-based lines.
@@ -715,6 +843,15 @@ impl Scenario {
             currency: raw.program.currency.unwrap_or_else(|| "MAD".to_string()),
             date,
         };
+        let mut params = toml::Table::new();
+        let mut param_info = Vec::new();
+        for (name, v) in &raw.params {
+            let (value, info) = resolve_param(name, v, program.date, &mut c);
+            params.insert(name.clone(), value);
+            if let Some(info) = info {
+                param_info.push(info);
+            }
+        }
         let mut labour_market = None;
         if let (Origin::Dir(_), Some(data)) = (origin, &raw.data) {
             for (key, v) in [
@@ -1083,7 +1220,8 @@ impl Scenario {
             applicants,
             labour_market,
             rules,
-            params: raw.params,
+            params,
+            param_info,
             budget_total,
             city_caps,
             funders,

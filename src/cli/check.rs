@@ -208,9 +208,40 @@ fn print_summary(s: &Scenario, per_city: &BTreeMap<String, [u64; 2]>, rows: u64,
             say!("  {:<20} {}  when {}", q.name, b.join(", "), q.when);
         }
     }
+    if !s.param_info.is_empty() {
+        say!("params     {} described or dated", s.param_info.len());
+        for p in &s.param_info {
+            say!("  {}", param_line(p));
+        }
+    }
     say!("rules      {} files", s.rules.len());
     for r in &s.rules {
         say!("  {}", r.display);
     }
     say!();
+}
+
+/// `min_training_hours = 120 hours (since 2016-06-01, one of 2 dated values): what it is
+/// [reference]`.
+pub(super) fn param_line(p: &crate::scenario::ParamInfo) -> String {
+    let value = match &p.value {
+        toml::Value::String(t) => t.clone(),
+        other => other.to_string(),
+    };
+    let mut line = format!("{} = {value}", p.name);
+    if let Some(u) = &p.unit {
+        line.push_str(&format!(" {u}"));
+    }
+    if let Some((since, n)) = p.since {
+        line.push_str(&format!(
+            " (in force since {since}, one of {n} dated values)"
+        ));
+    }
+    if let Some(d) = &p.description {
+        line.push_str(&format!(": {d}"));
+    }
+    if let Some(r) = &p.reference {
+        line.push_str(&format!(" [{r}]"));
+    }
+    line
 }

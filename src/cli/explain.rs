@@ -102,6 +102,18 @@ pub fn run(args: Args) -> Result<ExitCode> {
         Status::Error(m) => format!("RULE ERROR: {m}"),
     };
     say!("{verdict}\n");
+    let dated: Vec<_> = scenario
+        .param_info
+        .iter()
+        .filter(|p| p.since.is_some())
+        .collect();
+    if !dated.is_empty() {
+        say!("dated params (on {})", scenario.program.date);
+        for p in dated {
+            say!("  {}", super::check::param_line(p));
+        }
+        say!();
+    }
     say!("checks");
     for c in &a.checks {
         let read = c
