@@ -181,6 +181,34 @@ impl Engine {
         Engine::from_scenario(scenario)
     }
 
+    /// A new engine that allocates on top of `decisions` of an earlier batch: committed
+    /// applicants keep their option, amount and funders, use the budgets, caps, funders,
+    /// stock and quota counts, and are not decided again (their decisions are marked
+    /// `committed`). [`Engine::allocate`] refuses a committed id that is not among the
+    /// assessments and a committed decision the scenario could not pay, naming the
+    /// constraint.
+    pub fn with_committed(&self, decisions: Vec<crate::Decision>) -> Result<Engine> {
+        let c = crate::allocate::committed::Committed::new("committed decisions", decisions)?;
+        self.with_committed_batch(c)
+    }
+
+    /// [`Engine::with_committed`] from an earlier `decisions.csv` or `decisions.jsonl`.
+    pub fn with_committed_file(&self, path: impl AsRef<Path>) -> Result<Engine> {
+        self.with_committed_batch(crate::allocate::committed::Committed::read(path.as_ref())?)
+    }
+
+    fn with_committed_batch(&self, c: crate::allocate::committed::Committed) -> Result<Engine> {
+        let mut scenario = self.inner.scenario.clone();
+        scenario.committed = Some(Arc::new(c));
+        Ok(Engine {
+            inner: Arc::new(Inner {
+                scenario,
+                rules: self.inner.rules.clone(),
+                fingerprint: self.inner.fingerprint.clone(),
+            }),
+        })
+    }
+
     /// Fingerprint of everything that decides an assessment: rules, `[params]`,
     /// `[program]`, kits, quota conditions and the labour market. Assessments carry it, so
     /// [`Engine::allocate`] refuses another scenario's; a what-if that only moves budgets

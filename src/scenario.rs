@@ -303,6 +303,10 @@ pub(crate) struct Scenario {
     pub(crate) base: Arc<(String, String, Origin)>,
     /// The overrides applied to `base`, in order.
     pub(crate) applied: Vec<crate::overrides::Override>,
+    /// Decisions of an earlier batch, kept as they were (`allocate --committed`).
+    pub(crate) committed: Option<Arc<crate::allocate::committed::Committed>>,
+    /// What committed decisions take from the quotas, in a scenario reduced by them.
+    pub(crate) committed_counts: Option<Arc<crate::allocate::committed::CommittedCounts>>,
 }
 
 // ---------------------------------------------------------------- raw TOML
@@ -1234,6 +1238,8 @@ impl Scenario {
             overrides: Vec::new(),
             base,
             applied: Vec::new(),
+            committed: None,
+            committed_counts: None,
         })
     }
 
@@ -1259,6 +1265,9 @@ impl Scenario {
             if let Some(p) = &r.path {
                 out.push(("rule file", p.clone()));
             }
+        }
+        if let Some(p) = self.committed.as_ref().and_then(|c| c.path.clone()) {
+            out.push(("committed file", p));
         }
         out
     }
@@ -1310,6 +1319,15 @@ impl Scenario {
         }
         for r in &self.rules {
             out.push(("rule file", r.display.clone(), hex(r.text.as_bytes())));
+        }
+        if let Some(c) = &self.committed {
+            let hash = match &c.path {
+                Some(p) => file(p),
+                None => hex(serde_json::to_string(&c.decisions)
+                    .unwrap_or_default()
+                    .as_bytes()),
+            };
+            out.push(("committed file", c.display.clone(), hash));
         }
         out
     }

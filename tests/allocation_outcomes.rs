@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 use idmaj::{Engine, Gender};
 
 /// The columns of `decisions.csv`, as documented.
-const DECISION_COLUMNS: [&str; 11] = [
+const DECISION_COLUMNS: [&str; 12] = [
     "id",
     "eligible",
     "failed_checks",
@@ -20,6 +20,7 @@ const DECISION_COLUMNS: [&str; 11] = [
     "amount",
     "funders",
     "why_not",
+    "committed",
 ];
 
 fn repo() -> &'static Path {

@@ -16,6 +16,7 @@
 //! The bound reported is always valid: any prices `λ ≥ 0` bound every allocation (weak
 //! duality), so even a search cut short by the time limit reports an honest gap.
 
+pub(crate) mod committed;
 mod explain;
 mod funding;
 mod knapsack;
@@ -160,7 +161,15 @@ pub(crate) fn allocate(
     progress: &dyn Fn(&SearchProgress),
 ) -> Result<Allocation> {
     let solution = solve(scenario, assessments, progress)?;
-    Ok(describe(scenario, assessments, solution))
+    match &scenario.committed {
+        None => Ok(describe(scenario, assessments, solution)),
+        Some(c) => {
+            // The committed options, where the rules no longer offer them, as `solve` saw them.
+            let mut full = assessments.to_vec();
+            committed::prepare(scenario, &mut full, c)?;
+            Ok(describe(scenario, &full, solution))
+        }
+    }
 }
 
 /// The decisions and summary of a solution.
@@ -170,6 +179,11 @@ pub(crate) fn describe(
     solution: Solution,
 ) -> Allocation {
     let summary = summarize(scenario, assessments, &solution);
+    let committed: std::collections::HashSet<&str> = scenario
+        .committed
+        .iter()
+        .flat_map(|c| c.decisions.iter().map(|d| d.id.as_str()))
+        .collect();
     let decisions = assessments
         .iter()
         .enumerate()
@@ -182,7 +196,9 @@ pub(crate) fn describe(
                     amount: *m,
                 })
                 .collect();
-            Decision::new(a, offer, funders, solution.why_not[i].clone())
+            let mut d = Decision::new(a, offer, funders, solution.why_not[i].clone());
+            d.committed = committed.contains(a.id.as_str());
+            d
         })
         .collect();
     Allocation {
@@ -203,6 +219,32 @@ pub(crate) fn solve(
     scenario: &Scenario,
     assessments: &[Assessment],
     progress: &dyn Fn(&SearchProgress),
+) -> Result<Solution> {
+    let Some(c) = scenario.committed.clone() else {
+        return solve_open(scenario, assessments, progress, None);
+    };
+    let mut full = assessments.to_vec();
+    let prepared = committed::prepare(scenario, &mut full, &c)?;
+    solve_open(
+        &prepared.scenario,
+        &prepared.open,
+        progress,
+        Some((scenario, &full, &prepared)),
+    )
+}
+
+/// The committed part of a run: the scenario as written, the assessments with committed
+/// offers, and the committed choices.
+type Fixed<'a> = (&'a Scenario, &'a [Assessment], &'a committed::Prepared);
+
+/// [`solve`] over the applicants still open; `fixed` adds a batch committed earlier, whose
+/// choices join the solution before the whole programme is checked against the scenario
+/// as written.
+fn solve_open(
+    scenario: &Scenario,
+    assessments: &[Assessment],
+    progress: &dyn Fn(&SearchProgress),
+    fixed: Option<Fixed>,
 ) -> Result<Solution> {
     let start = Instant::now();
     let limit = scenario.solver.time_limit.max(0.0);
@@ -293,7 +335,7 @@ pub(crate) fn solve(
 
     // Choices in input order; the served in id order for the funding split.
     let mut choices = vec![None; assessments.len()];
-    let mut served_list = Vec::new();
+    let mut served_list: Vec<(usize, usize)> = Vec::new();
     for (c, o) in best.choice.iter().enumerate() {
         if let Some(o) = o {
             let cand = &m.cands[c];
@@ -302,10 +344,31 @@ pub(crate) fn solve(
         }
     }
     let paid = funding::fund(scenario, assessments, &served_list)?;
-    let mut parts = vec![Vec::new(); assessments.len()];
+    let mut parts: Vec<Vec<funding::Part>> = vec![Vec::new(); assessments.len()];
     for ((i, _), p) in served_list.iter().zip(paid) {
         parts[*i] = p;
     }
+    let mut why_not = explain::why_not(scenario, assessments, &m, best, &outcome.lambda);
+    // A committed batch joins here; from now on the programme is the whole one.
+    let mut fixed_value = 0.0;
+    let (scenario, assessments) = match fixed {
+        None => (scenario, assessments),
+        Some((whole, full, p)) => {
+            for (i, o, ps) in &p.fixed {
+                choices[*i] = Some(*o);
+                parts[*i] = ps.clone();
+                served_list.push((*i, *o));
+                fixed_value += match whole.objective {
+                    Objective::Served => 1.0,
+                    _ => full[*i].score,
+                };
+            }
+            for &i in &p.committed {
+                why_not[i] = None;
+            }
+            (whole, full)
+        }
+    };
     verify::check(scenario, assessments, &choices, &parts)?;
     let funding: Vec<Vec<(String, Mad)>> =
         parts.iter().map(|p| funding::merge(scenario, p)).collect();
@@ -319,9 +382,8 @@ pub(crate) fn solve(
         Objective::Served => served as f64,
         _ => served_list.iter().map(|&(i, _)| assessments[i].score).sum(),
     };
-    let bound = outcome.bound.max(objective);
+    let bound = (outcome.bound + fixed_value).max(objective);
     let gap = (bound - objective) / bound.abs().max(1e-9);
-    let why_not = explain::why_not(scenario, assessments, &m, best, &outcome.lambda);
     let constraints = explain::reports(
         scenario,
         assessments,

@@ -293,8 +293,13 @@ pub(crate) fn build(scenario: &Scenario, assessments: &[Assessment]) -> Result<M
         ];
         for (bound, v) in bounds {
             let Some((p, den)) = v else { continue };
+            // Applicants committed in an earlier batch count among those served.
+            let (s0, g0) = scenario.committed_counts.as_ref().map_or((0, 0), |c| {
+                (c.served, c.members.get(qi).copied().unwrap_or(0))
+            });
             let b = match bound {
-                QuotaBound::MinShare | QuotaBound::MaxShare => 0,
+                QuotaBound::MinShare => den * g0 - p * s0,
+                QuotaBound::MaxShare => p * s0 - den * g0,
                 QuotaBound::MinCount => -p,
                 QuotaBound::MaxCount => p,
             };

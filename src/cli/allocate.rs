@@ -23,6 +23,11 @@ pub struct Args {
     /// (created if missing).
     #[arg(long, short, default_value = "out")]
     out: PathBuf,
+    /// An earlier batch's decisions.csv or decisions.jsonl: those applicants keep their
+    /// option, amount and funders, use the budgets, caps, stock and quotas, and are not
+    /// decided again (marked committed in every output).
+    #[arg(long, value_name = "FILE")]
+    committed: Option<PathBuf>,
     /// Override a setting for this run, e.g. budget.total=4000000 (same keys as `sweep`).
     /// Repeatable; the outputs name the overrides.
     #[arg(long = "set", value_name = "KEY=VALUE")]
@@ -40,7 +45,10 @@ pub(crate) const OUTPUTS: [&str; 5] = [
 
 pub fn run(args: Args) -> Result<ExitCode> {
     let overrides = Override::parse_all(&args.set)?;
-    let engine = Engine::load(&args.scenario)?.with_settings(&overrides)?;
+    let mut engine = Engine::load(&args.scenario)?.with_settings(&overrides)?;
+    if let Some(file) = &args.committed {
+        engine = engine.with_committed_file(file)?;
+    }
     let scenario = engine.scenario();
     let outputs: Vec<PathBuf> = OUTPUTS.iter().map(|f| args.out.join(f)).collect();
     crate::output::refuse_inputs("--out", &outputs, &scenario.input_files())?;

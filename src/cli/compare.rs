@@ -22,6 +22,10 @@ pub struct Args {
     /// Repeatable.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<String>,
+    /// For both sides: an earlier batch's decisions.csv or decisions.jsonl, kept as decided (see
+    /// `allocate --committed`).
+    #[arg(long, value_name = "FILE")]
+    committed: Option<PathBuf>,
     /// Write the changed applicants to this CSV file.
     #[arg(long, short, value_name = "FILE")]
     out: Option<PathBuf>,
@@ -30,8 +34,13 @@ pub struct Args {
 pub fn run(args: Args) -> Result<ExitCode> {
     let overrides = Override::parse_all(&args.set)?;
     let b_path = args.b.as_deref().unwrap_or(&args.a);
-    let before = Scenario::load(&args.a)?;
-    let after = Scenario::load(b_path)?.with_overrides(&overrides)?;
+    let mut before = Scenario::load(&args.a)?;
+    let mut after = Scenario::load(b_path)?.with_overrides(&overrides)?;
+    if let Some(file) = &args.committed {
+        let c = std::sync::Arc::new(crate::allocate::committed::Committed::read(file)?);
+        before.committed = Some(c.clone());
+        after.committed = Some(c);
+    }
     if let Some(out) = &args.out {
         let mut inputs = before.input_files();
         inputs.extend(after.input_files());

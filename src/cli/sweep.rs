@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
+use crate::allocate::committed::Committed;
 use crate::scenario::Scenario;
 use crate::sweep::sweep;
 use crate::{Error, Problem, Result, SetValue, Setting, Sweep};
@@ -16,6 +17,10 @@ use super::{mad, ScenarioPath};
 pub struct Args {
     /// Scenario TOML file, or a folder holding scenario.toml.
     scenario: ScenarioPath,
+    /// An earlier batch's decisions.csv or decisions.jsonl, kept as decided (see
+    /// `allocate --committed`).
+    #[arg(long, value_name = "FILE")]
+    committed: Option<PathBuf>,
     /// Budgets to try on budget.total: STEPS evenly spaced whole-MAD values from A to B
     /// inclusive, e.g. 3000000..6000000:13. Varies fastest.
     #[arg(long, value_name = "A..B:STEPS")]
@@ -82,7 +87,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
         "{bar:40} {pos}/{len} points {elapsed} (eta {eta})",
     );
     let start = Instant::now();
-    let base = Scenario::load(&args.scenario)?;
+    let mut base = Scenario::load(&args.scenario)?;
+    if let Some(file) = &args.committed {
+        base.committed = Some(std::sync::Arc::new(Committed::read(file)?));
+    }
     let outputs: Vec<PathBuf> = args.out.iter().chain(&args.report).cloned().collect();
     crate::output::refuse_inputs("--out", &outputs, &base.input_files())?;
     let result = sweep(&base, &settings, &|total| {

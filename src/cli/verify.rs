@@ -42,7 +42,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
             ))
         })?;
     let overrides = Override::parse_all(&m.overrides)?;
-    let engine = Engine::load(&scenario)?.with_settings(&overrides)?;
+    let mut engine = Engine::load(&scenario)?.with_settings(&overrides)?;
+    if let Some(c) = m.inputs.iter().find(|i| i.role == "committed file") {
+        engine = engine.with_committed_file(&c.path)?;
+    }
 
     say!(
         "run of idmaj {} ({}), now idmaj {}",

@@ -20,7 +20,7 @@ use crate::report::{number, score_cell, thousands};
 use crate::scenario::{Mad, Scenario};
 
 /// Columns of `decisions.csv`.
-pub const DECISION_COLUMNS: [&str; 11] = [
+pub const DECISION_COLUMNS: [&str; 12] = [
     "id",
     "eligible",
     "failed_checks",
@@ -32,10 +32,11 @@ pub const DECISION_COLUMNS: [&str; 11] = [
     "amount",
     "funders",
     "why_not",
+    "committed",
 ];
 
 /// The cells of one `decisions.csv` row.
-pub fn decision_row(d: &Decision) -> [String; 11] {
+pub fn decision_row(d: &Decision) -> [String; 12] {
     let reasons = match &d.error {
         Some(e) => e.clone(),
         None => d.reasons.join("; "),
@@ -56,6 +57,7 @@ pub fn decision_row(d: &Decision) -> [String; 11] {
             .collect::<Vec<_>>()
             .join("|"),
         cell(d.why_not.as_ref().map_or("", |w| w.message.as_str())).into_owned(),
+        d.committed.to_string(),
     ]
 }
 
