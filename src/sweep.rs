@@ -662,7 +662,7 @@ pub const SWEEP_COLUMNS: [&str; 14] = [
 ];
 
 impl Sweep {
-    /// The CSV header: the swept keys, [`SWEEP_COLUMNS`], then `served.CITY` per city.
+    /// The CSV header: the swept keys, the fixed columns (budget_total ... infeasible), then `served.CITY` per city.
     pub fn csv_header(&self) -> Vec<String> {
         self.keys
             .iter()
