@@ -3,9 +3,11 @@
 //!
 //! One validator serves every source, so an applicant built in code is checked exactly like
 //! a CSV row (known city, numbers finite and not negative, dates that exist, booleans, a
-//! non-empty id) with the same messages. Reading CSV is split in two so it can stream and
-//! parallelise: [`ApplicantSource`] pulls raw rows off the file in order (cheap, one
+//! non-empty id) with the same messages. Reading a file is split in two so it can stream
+//! and parallelise: [`ApplicantSource`] pulls raw rows off the file in order (cheap, one
 //! thread) and [`RowParser`] turns a raw row into a [`Record`] (shareable across threads).
+//! A workbook's sheet gives the same raw rows as a CSV file (see `crate::xlsx`), so both
+//! are validated here alike.
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -17,7 +19,7 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::date::Date;
-use crate::dialect::{self, CsvInput, Dialect};
+use crate::dialect::{self, CsvInput, Dialect, NextRow};
 use crate::error::{Problem, Problems, Result};
 use crate::scenario::DataSource;
 use crate::suggest;
@@ -443,6 +445,8 @@ pub(crate) struct RowParser {
     extra_names: Arc<[String]>,
     width: usize,
     cities: Arc<HashSet<String>>,
+    /// Rows come from a workbook's sheet (messages speak of cells, not separators).
+    sheet: bool,
 }
 
 /// What [`ApplicantSource::next_row`] read.
@@ -473,7 +477,14 @@ impl ApplicantSource {
     /// Opens the applicants `data`; `cities` are the scenario's cities.
     pub fn open(data: &DataSource, cities: Arc<HashSet<String>>) -> Result<Self> {
         let input = data.open()?;
-        let parser = RowParser::new(&input.display, input.dialect, &input.headers, cities)?;
+        let mut parser = RowParser::with_header_line(
+            &input.display,
+            input.dialect,
+            &input.headers,
+            input.header_line,
+            cities,
+        )?;
+        parser.sheet = input.is_sheet();
         Ok(ApplicantSource {
             input,
             parser: Arc::new(parser),
@@ -488,19 +499,10 @@ impl ApplicantSource {
     /// Reads the next row into `record`. A row that is not valid UTF-8 is
     /// [`Row::Unreadable`] and reading goes on; only a failing file is an error.
     pub fn next_row(&mut self, record: &mut csv::StringRecord) -> Result<Row, Box<Problem>> {
-        let mut bytes = std::mem::take(record).into_byte_record();
-        match self.input.reader.read_byte_record(&mut bytes) {
-            Ok(false) => return Ok(Row::End),
-            Ok(true) => {}
-            Err(e) => return Err(Box::new(dialect::csv_problem(&self.input.display, &e))),
-        }
-        match csv::StringRecord::from_byte_record(bytes) {
-            Ok(r) => {
-                *record = r;
-                Ok(Row::Record)
-            }
-            Err(e) => {
-                let bytes = e.into_byte_record();
+        match self.input.next_row(record)? {
+            NextRow::End => Ok(Row::End),
+            NextRow::Row => Ok(Row::Record),
+            NextRow::NotUtf8(bytes) => {
                 let line = bytes.position().map_or(0, |p| p.line());
                 let id = self.parser.core[0]
                     .and_then(|i| bytes.get(i))
@@ -550,15 +552,30 @@ impl RowParser {
         headers: &[String],
         cities: Arc<HashSet<String>>,
     ) -> Result<RowParser> {
+        Self::with_header_line(display, dialect, headers, 1, cities)
+    }
+
+    /// Like [`RowParser::new`], for a header on line `header_line` (a workbook's header
+    /// row need not be its first).
+    pub fn with_header_line(
+        display: &str,
+        dialect: Dialect,
+        headers: &[String],
+        header_line: u64,
+        cities: Arc<HashSet<String>>,
+    ) -> Result<RowParser> {
         let mut problems = Problems::default();
         let mut seen = HashSet::with_capacity(headers.len());
         for (i, h) in headers.iter().enumerate() {
             if h.is_empty() {
-                problems
-                    .push(Problem::error(display, format!("header {} is empty", i + 1)).at_line(1));
+                problems.push(
+                    Problem::error(display, format!("header {} is empty", i + 1))
+                        .at_line(header_line),
+                );
             } else if !seen.insert(h.as_str()) {
                 problems.push(
-                    Problem::error(display, format!("column `{h}` appears twice")).at_line(1),
+                    Problem::error(display, format!("column `{h}` appears twice"))
+                        .at_line(header_line),
                 );
             }
         }
@@ -569,7 +586,7 @@ impl RowParser {
                 let hint = suggest::hint(name, headers.iter().map(String::as_str));
                 problems.push(
                     Problem::error(display, format!("missing required column `{name}`{hint}"))
-                        .at_line(1),
+                        .at_line(header_line),
                 );
             }
         }
@@ -586,6 +603,7 @@ impl RowParser {
             extra_names,
             width: headers.len(),
             cities,
+            sheet: false,
         })
     }
 
@@ -603,15 +621,21 @@ impl RowParser {
     pub fn parse(&self, record: &csv::StringRecord) -> std::result::Result<Record, Vec<Problem>> {
         let line = record.position().map_or(0, |p| p.line());
         if record.len() != self.width {
-            let p = Problem::error(
-                &self.display,
+            let message = if self.sheet {
+                format!(
+                    "row has a value in column {}, right of the header's last column ({}); \
+                     give the column a header or clear the cell",
+                    record.len(),
+                    self.width
+                )
+            } else {
                 format!(
                     "row has {} fields, expected {} as in the header (check the separator and quotes)",
                     record.len(),
                     self.width
-                ),
-            )
-            .at_line(line);
+                )
+            };
+            let p = Problem::error(&self.display, message).at_line(line);
             return Err(vec![p]);
         }
         let extra = self
@@ -666,7 +690,23 @@ fn validate<'a>(
             Some(v.into_owned())
         }
     };
-    let id = required(0, "an applicant id", &mut bad);
+    let id = required(0, "an applicant id", &mut bad).and_then(|v| {
+        if dialect::formula_like(&v) {
+            bad(
+                0,
+                format!(
+                    "id {} begins with `{}`, which a spreadsheet would run as a formula; \
+                     expected an id that does not begin with =, +, - or @ (ids are written \
+                     as read in every output, so joins on id keep every row)",
+                    quoted(&v),
+                    &v[..1]
+                ),
+            );
+            None
+        } else {
+            Some(v)
+        }
+    });
     let gender =
         required(2, "F or M", &mut bad).and_then(|v| match v.to_ascii_uppercase().as_str() {
             "F" => Some(Gender::F),
@@ -711,13 +751,13 @@ fn validate<'a>(
             None
         }
     });
-    let release_date = required(5, "a date YYYY-MM-DD", &mut bad).and_then(|v| {
+    let release_date = required(5, "a date YYYY-MM-DD or DD/MM/YYYY", &mut bad).and_then(|v| {
         let d = Date::parse(&v);
         if d.is_none() {
             bad(
                 5,
                 format!(
-                    "{} is not a date that exists; expected YYYY-MM-DD",
+                    "{} is not a date that exists; expected YYYY-MM-DD or DD/MM/YYYY",
                     shown_if(&v, has_digit(&v))
                 ),
             );

@@ -2,7 +2,9 @@
 //!
 //! Applicant lists come from spreadsheets: French-locale Excel writes `;` separators,
 //! decimal commas, `oui`/`non`, a UTF-8 byte-order mark and CRLF line ends. Everything that
-//! reads or writes CSV goes through this module so every file is read the same way.
+//! reads or writes CSV goes through this module so every file is read the same way. A
+//! workbook (`.xlsx`) is read here too, through [`crate::xlsx`], as the same rows of text
+//! cells a CSV file gives, so one validator checks both.
 
 use std::borrow::Cow;
 use std::fs::File;
@@ -222,25 +224,76 @@ pub(crate) fn read_text(path: &Path, display: &str, what: &str, limit: u64) -> R
     })
 }
 
-/// A CSV file opened for streaming: dialect sniffed, BOM skipped, fields trimmed.
+/// A CSV file opened for streaming (dialect sniffed, BOM skipped, fields trimmed), or the
+/// first sheet of a workbook read as the same rows of text cells.
 pub struct CsvInput {
     /// The file as the user knows it, for messages.
     pub display: String,
-    /// The sniffed dialect.
+    /// The sniffed dialect (a workbook's text cells are read with a decimal point).
     pub dialect: Dialect,
-    /// The reader, positioned after the header.
-    pub reader: csv::Reader<Box<dyn Read + Send>>,
     /// Header names, trimmed.
     pub headers: Vec<String>,
+    /// Line of the header: 1 in CSV; in a workbook, the sheet row holding it.
+    pub header_line: u64,
+    rows: Rows,
+}
+
+/// Where the rows after the header come from.
+enum Rows {
+    /// Parsed from CSV as they are asked for.
+    Csv(csv::Reader<Box<dyn Read + Send>>),
+    /// Read from a workbook's sheet, each with its sheet row as its line.
+    Sheet(std::vec::IntoIter<csv::StringRecord>),
+}
+
+/// What [`CsvInput::next_row`] read.
+pub(crate) enum NextRow {
+    /// A row, in the record passed in.
+    Row,
+    /// The end of the file.
+    End,
+    /// A CSV row that is not valid UTF-8, as bytes.
+    NotUtf8(csv::ByteRecord),
+}
+
+/// File names read as workbooks.
+const WORKBOOK_EXTENSIONS: [&str; 2] = ["xlsx", "xlsm"];
+
+/// Spreadsheet files idmaj does not read, and what to do instead.
+const OTHER_SPREADSHEETS: [&str; 4] = ["xls", "xlsb", "ods", "numbers"];
+
+/// True when `path` names a workbook idmaj reads as a sheet (`.xlsx`, `.xlsm`).
+pub(crate) fn is_workbook(path: &Path) -> bool {
+    extension(path).is_some_and(|e| WORKBOOK_EXTENSIONS.contains(&e.as_str()))
+}
+
+fn extension(path: &Path) -> Option<String> {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
 }
 
 impl CsvInput {
-    /// Opens `path` (or standard input for `-`), naming it `display` in messages.
+    /// Opens `path` (or standard input for `-`), naming it `display` in messages: a
+    /// workbook for `.xlsx` and `.xlsm` names, CSV otherwise.
     pub fn open(path: &Path, display: &str) -> Result<CsvInput> {
         let source: Box<dyn Read + Send> = if path == Path::new("-") {
             Box::new(io::stdin())
         } else if path.is_dir() {
             return Err(Problem::error(display, "is a folder; expected a CSV file").into());
+        } else if is_workbook(path) {
+            return Self::from_sheet(crate::xlsx::read_first_sheet(path, display)?, display);
+        } else if let Some(ext) =
+            extension(path).filter(|e| OTHER_SPREADSHEETS.contains(&e.as_str()))
+        {
+            return Err(Problem::error(
+                display,
+                format!(
+                    "a .{ext} spreadsheet is not read; save it as an Excel workbook (.xlsx) or \
+                     as CSV UTF-8"
+                ),
+            )
+            .into());
         } else {
             Box::new(File::open(path).map_err(|e| {
                 Error::from(Problem::error(
@@ -250,6 +303,20 @@ impl CsvInput {
             })?)
         };
         Self::from_reader(source, display)
+    }
+
+    /// The rows of a workbook's sheet.
+    fn from_sheet(sheet: crate::xlsx::Sheet, display: &str) -> Result<CsvInput> {
+        Ok(CsvInput {
+            display: display.to_string(),
+            dialect: Dialect {
+                delimiter: b',',
+                decimal_comma: false,
+            },
+            headers: sheet.headers,
+            header_line: sheet.header_line,
+            rows: Rows::Sheet(sheet.rows.into_iter()),
+        })
     }
 
     /// Reads CSV from any byte source, naming it `display` in messages.
@@ -264,6 +331,9 @@ impl CsvInput {
         let mut buf = BufReader::with_capacity(1 << 16, bounded);
         let read_err = |e: io::Error| Error::from(io_problem(display, &e, None));
         let head = buf.fill_buf().map_err(read_err)?;
+        if let Some(what) = binary_spreadsheet(head) {
+            return Err(Problem::error(display, what).into());
+        }
         let bom = head.starts_with(b"\xEF\xBB\xBF");
         let body = if bom { &head[3..] } else { head };
         if body.iter().all(|b| b.is_ascii_whitespace()) {
@@ -295,9 +365,61 @@ impl CsvInput {
         Ok(CsvInput {
             display: display.to_string(),
             dialect,
-            reader,
             headers,
+            header_line: 1,
+            rows: Rows::Csv(reader),
         })
+    }
+
+    /// Reads the next row into `record` (its position's line is the row's line). A CSV
+    /// row that is not valid UTF-8 comes back as bytes; only a failing file is an error.
+    pub(crate) fn next_row(
+        &mut self,
+        record: &mut csv::StringRecord,
+    ) -> std::result::Result<NextRow, Box<Problem>> {
+        match &mut self.rows {
+            Rows::Csv(reader) => {
+                let mut bytes = std::mem::take(record).into_byte_record();
+                match reader.read_byte_record(&mut bytes) {
+                    Ok(false) => Ok(NextRow::End),
+                    Ok(true) => match csv::StringRecord::from_byte_record(bytes) {
+                        Ok(r) => {
+                            *record = r;
+                            Ok(NextRow::Row)
+                        }
+                        Err(e) => Ok(NextRow::NotUtf8(e.into_byte_record())),
+                    },
+                    Err(e) => Err(Box::new(csv_problem(&self.display, &e))),
+                }
+            }
+            Rows::Sheet(rows) => Ok(match rows.next() {
+                Some(r) => {
+                    *record = r;
+                    NextRow::Row
+                }
+                None => NextRow::End,
+            }),
+        }
+    }
+
+    /// True when the rows come from a workbook's sheet.
+    pub(crate) fn is_sheet(&self) -> bool {
+        matches!(self.rows, Rows::Sheet(_))
+    }
+}
+
+/// What to tell a planner whose "CSV" file is really a binary workbook (by its first
+/// bytes), or `None` for text.
+fn binary_spreadsheet(head: &[u8]) -> Option<&'static str> {
+    if head.starts_with(b"PK\x03\x04") {
+        Some(
+            "this is a workbook (.xlsx), not CSV text; give it a name ending in .xlsx in \
+             [data], or save it as CSV UTF-8",
+        )
+    } else if head.starts_with(b"\xD0\xCF\x11\xE0") {
+        Some("this is an old Excel workbook (.xls), not CSV text; save it as .xlsx or CSV UTF-8")
+    } else {
+        None
     }
 }
 
@@ -333,8 +455,18 @@ pub fn csv_problem(display: &str, e: &csv::Error) -> Problem {
     }
 }
 
+/// True for text a spreadsheet would run as a formula when it opens a CSV file: it starts
+/// with `=`, `+`, `-` or `@`.
+pub(crate) fn formula_like(s: &str) -> bool {
+    matches!(s.as_bytes().first(), Some(b'=' | b'+' | b'-' | b'@'))
+}
+
 /// A text cell made safe for spreadsheets: a cell that starts like a formula (`=`, `+`,
 /// `-`, `@`, tab, CR) gets a leading `'` so Excel shows it instead of running it.
+///
+/// Ids go through it too, and come out exactly as read: input validation refuses an id
+/// that begins with `=`, `+`, `-` or `@` (trimmed, it cannot begin with a tab or CR), so
+/// only an id that never passed validation (an assessment given as JSON) is ever escaped.
 pub fn cell(s: &str) -> Cow<'_, str> {
     match s.as_bytes().first() {
         Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => Cow::Owned(format!("'{s}")),
@@ -390,5 +522,16 @@ mod tests {
         assert_eq!(cell("=SUM(A1)"), "'=SUM(A1)");
         assert_eq!(cell("@x"), "'@x");
         assert_eq!(cell("plain"), "plain");
+    }
+
+    #[test]
+    fn ids_that_pass_validation_are_written_as_read() {
+        for id in ["TNG-001", "00123", "A 1", "'quoted", "x=y"] {
+            assert!(!formula_like(id));
+            assert_eq!(cell(id), id);
+        }
+        for id in ["=1+1", "+212", "-5", "@me"] {
+            assert!(formula_like(id));
+        }
     }
 }

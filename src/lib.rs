@@ -89,6 +89,7 @@ mod rules;
 mod scenario;
 mod suggest;
 mod sweep;
+mod xlsx;
 
 #[cfg(feature = "cli")]
 #[doc(hidden)]

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::date::Date;
-use crate::dialect::CsvInput;
+use crate::dialect::{CsvInput, NextRow};
 use crate::engine::Sources;
 use crate::error::{Error, Problem, Problems, Result};
 use crate::suggest;
@@ -866,7 +866,7 @@ impl Scenario {
                     c.error(
                         key,
                         v,
-                        "empty; expected the name of a CSV file beside the scenario",
+                        "empty; expected the name of a CSV or .xlsx file beside the scenario",
                     );
                 }
             }
@@ -1431,7 +1431,8 @@ fn read_labour_market(mut input: CsvInput) -> Result<LabourMarket> {
         if pos.is_none() {
             let hint = suggest::hint(n, input.headers.iter().map(String::as_str));
             list.push(
-                Problem::error(&display, format!("missing required column `{n}`{hint}")).at_line(1),
+                Problem::error(&display, format!("missing required column `{n}`{hint}"))
+                    .at_line(input.header_line),
             );
         }
     }
@@ -1444,11 +1445,22 @@ fn read_labour_market(mut input: CsvInput) -> Result<LabourMarket> {
     let mut record = csv::StringRecord::new();
     let width = input.headers.len();
     loop {
-        match input.reader.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                problems.push(crate::dialect::csv_problem(&display, &e));
+        match input.next_row(&mut record) {
+            Ok(NextRow::End) => break,
+            Ok(NextRow::Row) => {}
+            Ok(NextRow::NotUtf8(bytes)) => {
+                let line = bytes.position().map_or(0, |p| p.line());
+                problems.push(
+                    Problem::error(
+                        &display,
+                        "the row is not valid UTF-8; save the file as UTF-8",
+                    )
+                    .at_line(line),
+                );
+                continue;
+            }
+            Err(p) => {
+                problems.push(*p);
                 break;
             }
         }

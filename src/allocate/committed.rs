@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use crate::assessment::{Assessment, Offer};
 use crate::decision::{Decision, OptionKind};
+use crate::dialect::NextRow;
 use crate::error::{Error, Problem, Problems, Result};
 use crate::scenario::{Kind, Mad, Scenario};
 
@@ -139,10 +140,18 @@ fn read_csv(path: &std::path::Path, display: &str) -> Result<Vec<Decision>> {
     let mut out = Vec::new();
     let mut record = csv::StringRecord::new();
     loop {
-        match input.reader.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => return Err(crate::dialect::csv_problem(display, &e).into()),
+        match input.next_row(&mut record) {
+            Ok(NextRow::End) => break,
+            Ok(NextRow::Row) => {}
+            Ok(NextRow::NotUtf8(bytes)) => {
+                let line = bytes.position().map(|p| p.line());
+                return Err(unreadable(
+                    display,
+                    line,
+                    "the row is not valid UTF-8".into(),
+                ));
+            }
+            Err(p) => return Err((*p).into()),
         }
         let line = record.position().map_or(0, |p| p.line());
         let cell = |i: usize| record.get(i).unwrap_or("").trim();
