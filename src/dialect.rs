@@ -2,14 +2,16 @@
 //!
 //! Applicant lists come from spreadsheets: French-locale Excel writes `;` separators,
 //! decimal commas, `oui`/`non`, a UTF-8 byte-order mark and CRLF line ends. Everything that
-//! reads or writes CSV goes through this module so every file is read the same way. A
-//! workbook (`.xlsx`) is read here too, through [`crate::xlsx`], as the same rows of text
-//! cells a CSV file gives, so one validator checks both.
+//! reads or writes CSV goes through this module so every file is read the same way, and
+//! every CSV output is written in one of the [`OutputDialect`]s. A workbook (`.xlsx`) is
+//! read here too, through [`crate::xlsx`], as the same rows of text cells a CSV file gives,
+//! so one validator checks both.
 
 use std::borrow::Cow;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::Path;
+use std::str::FromStr;
 
 use crate::error::{Error, Problem, Result};
 
@@ -474,6 +476,69 @@ pub fn cell(s: &str) -> Cow<'_, str> {
     }
 }
 
+/// How a CSV output is written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OutputDialect {
+    /// `,` separators, decimal points, LF line ends, no byte-order mark: what scripts and
+    /// most tools read (`comma`, the default).
+    #[default]
+    Comma,
+    /// What French-locale Excel opens in columns by a double click: `;` separators,
+    /// decimal commas, a UTF-8 byte-order mark and CRLF line ends (`excel-fr`).
+    ExcelFr,
+}
+
+impl FromStr for OutputDialect {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "comma" => Ok(OutputDialect::Comma),
+            "excel-fr" => Ok(OutputDialect::ExcelFr),
+            other => Err(format!(
+                "unknown dialect {}; expected comma or excel-fr",
+                crate::error::shown(other)
+            )),
+        }
+    }
+}
+
+impl OutputDialect {
+    /// Its name on the command line: `comma`, `excel-fr`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutputDialect::Comma => "comma",
+            OutputDialect::ExcelFr => "excel-fr",
+        }
+    }
+
+    /// A CSV writer in this dialect over `w`, the byte-order mark already written.
+    pub(crate) fn writer<W: Write>(self, mut w: W) -> io::Result<csv::Writer<W>> {
+        let mut b = csv::WriterBuilder::new();
+        if self == OutputDialect::ExcelFr {
+            w.write_all(b"\xEF\xBB\xBF")?;
+            b.delimiter(b';').terminator(csv::Terminator::CRLF);
+        }
+        Ok(b.from_writer(w))
+    }
+
+    /// A number cell (written with a decimal point) in this dialect: `12,5` in `excel-fr`.
+    /// A cell that is not a number (empty, `-`) is left as it is.
+    pub(crate) fn number(self, cell: &str) -> Cow<'_, str> {
+        let is_number = || {
+            cell.bytes()
+                .all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b))
+                && cell.parse::<f64>().is_ok()
+        };
+        if self == OutputDialect::ExcelFr && cell.contains('.') && is_number() {
+            Cow::Owned(cell.replace('.', ","))
+        } else {
+            Cow::Borrowed(cell)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -533,5 +598,18 @@ mod tests {
         for id in ["=1+1", "+212", "-5", "@me"] {
             assert!(formula_like(id));
         }
+    }
+
+    #[test]
+    fn excel_fr_writes_semicolons_decimal_commas_bom_and_crlf() {
+        let mut w = OutputDialect::ExcelFr.writer(Vec::new()).unwrap();
+        let d = OutputDialect::ExcelFr;
+        w.write_record(["a;b", &d.number("12.50"), &d.number("-"), &d.number("x.y")])
+            .unwrap();
+        let bytes = w.into_inner().unwrap();
+        assert_eq!(bytes, b"\xEF\xBB\xBF\"a;b\";12,50;-;x.y\r\n");
+        assert_eq!(OutputDialect::Comma.number("12.50"), "12.50");
+        assert_eq!("excel-fr".parse(), Ok(OutputDialect::ExcelFr));
+        assert!("excel".parse::<OutputDialect>().is_err());
     }
 }

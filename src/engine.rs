@@ -428,7 +428,21 @@ impl Engine {
     /// `decisions.csv`, `decisions.jsonl`, `summary.json`, `summary.md` and the
     /// self-contained `report.html`.
     pub fn write_outputs(&self, allocation: &Allocation, dir: &Path) -> Result<()> {
-        crate::report::allocation::write_all(dir, allocation)?;
+        self.write_outputs_with(allocation, dir, &crate::OutputOptions::default())
+    }
+
+    /// Like [`Engine::write_outputs`], with `decisions.csv` in `options.dialect` and, when
+    /// `options.xlsx`, also `decisions.xlsx` (a decisions sheet and a summary sheet).
+    pub fn write_outputs_with(
+        &self,
+        allocation: &Allocation,
+        dir: &Path,
+        options: &crate::OutputOptions,
+    ) -> Result<()> {
+        crate::report::allocation::write_all(dir, allocation, options.dialect)?;
+        if options.xlsx {
+            crate::report::xlsx::write_decisions(&dir.join("decisions.xlsx"), allocation)?;
+        }
         crate::report::html::write_report(
             &dir.join("report.html"),
             &self.inner.scenario,

@@ -103,11 +103,13 @@ pub use applicant::{Applicant, FieldValue, Gender, CORE_COLUMNS};
 pub use assessment::{Assessment, Check, Eligibility, Offer, ScoreItem, Status};
 pub use compare::{Change, ChangeKind, Comparison, Totals};
 pub use decision::{Decision, Funding, OptionKind, WhyNot, WhyNotKind};
+pub use dialect::OutputDialect;
 pub use engine::{Engine, KitInfo, ScenarioInfo, Sources};
 pub use error::{Error, Problem, Problems, Result, Severity};
 pub use overrides::{Override, SetValue};
 pub use report::allocation::{
     ConstraintSummary, Manifest, ManifestInput, SolverManifest, Summary, Tally, Unspent,
 };
+pub use report::OutputOptions;
 pub use scenario::Mad;
 pub use sweep::{Setting, Sweep, SweepRow};

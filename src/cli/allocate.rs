@@ -32,6 +32,12 @@ pub struct Args {
     /// Repeatable; the outputs name the overrides.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<String>,
+    /// Also write decisions.xlsx: a "decisions" sheet (the decisions.csv columns, ids as
+    /// text, numbers as numbers) and a "summary" sheet.
+    #[arg(long)]
+    xlsx: bool,
+    #[command(flatten)]
+    dialect: super::DialectArg,
 }
 
 /// The files `allocate` writes into its `--out` folder.
@@ -50,7 +56,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
         engine = engine.with_committed_file(file)?;
     }
     let scenario = engine.scenario();
-    let outputs: Vec<PathBuf> = OUTPUTS.iter().map(|f| args.out.join(f)).collect();
+    let written: Vec<&str> = OUTPUTS
+        .into_iter()
+        .chain(args.xlsx.then_some("decisions.xlsx"))
+        .collect();
+    let outputs: Vec<PathBuf> = written.iter().map(|f| args.out.join(f)).collect();
     crate::output::refuse_inputs("--out", &outputs, &scenario.input_files())?;
     super::print_warnings(&scenario.warnings);
     let assessments = engine.assess_scenario_strict()?;
@@ -77,7 +87,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
         bar.finish_and_clear();
     }
     let alloc = alloc?;
-    engine.write_outputs(&alloc, &args.out)?;
+    let options = crate::OutputOptions {
+        dialect: args.dialect.dialect,
+        xlsx: args.xlsx,
+    };
+    engine.write_outputs_with(&alloc, &args.out, &options)?;
     let s = alloc.summary();
     let cur = &scenario.program.currency;
     say!("{}", scenario.program.name);
@@ -125,8 +139,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
             );
         }
     }
-    for f in OUTPUTS {
-        say!("wrote      {}", args.out.join(f).display());
+    for f in &outputs {
+        say!("wrote      {}", f.display());
     }
     Ok(ExitCode::SUCCESS)
 }

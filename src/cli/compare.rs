@@ -1,5 +1,5 @@
-//! `idmaj compare A [B] [--set KEY=VALUE]... [--out FILE]`: who changes outcome between two
-//! scenarios, and why.
+//! `idmaj compare A [B] [--set KEY=VALUE]... [--out FILE] [--dialect comma|excel-fr]`: who
+//! changes outcome between two scenarios, and why.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -9,7 +9,7 @@ use crate::overrides::Override;
 use crate::scenario::Scenario;
 use crate::{Comparison, Result};
 
-use super::{mad, ScenarioPath};
+use super::{mad, DialectArg, ScenarioPath};
 
 /// Arguments of `compare`.
 #[derive(clap::Args, Debug)]
@@ -29,6 +29,8 @@ pub struct Args {
     /// Write the changed applicants to this CSV file.
     #[arg(long, short, value_name = "FILE")]
     out: Option<PathBuf>,
+    #[command(flatten)]
+    dialect: DialectArg,
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
@@ -58,10 +60,12 @@ pub fn run(args: Args) -> Result<ExitCode> {
     )?;
     print(&c);
     if let Some(path) = &args.out {
-        let header = CHANGE_COLUMNS.map(String::from);
-        crate::report::allocation::write_csv(
+        crate::report::write_csv(
             path,
-            std::iter::once(header).chain(c.changes.iter().map(|ch| ch.csv_row())),
+            args.dialect.dialect,
+            &CHANGE_COLUMNS,
+            |col| col.ends_with("_amount"),
+            c.changes.iter().map(|ch| ch.csv_row()),
         )?;
         say!();
         say!("wrote {}", path.display());

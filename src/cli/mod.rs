@@ -142,6 +142,16 @@ pub fn write_line(args: std::fmt::Arguments) {
     }
 }
 
+/// The `--dialect` option of every command that writes CSV.
+#[derive(clap::Args, Debug, Clone, Copy)]
+pub struct DialectArg {
+    /// How CSV outputs are written: `comma` (`,`, decimal point; the default) or
+    /// `excel-fr` (`;`, decimal comma, UTF-8 byte-order mark, CRLF: what French-locale
+    /// Excel opens in columns).
+    #[arg(long, value_name = "comma|excel-fr", default_value = "comma")]
+    pub dialect: crate::OutputDialect,
+}
+
 /// A scenario argument: a scenario TOML file, or a folder holding `scenario.toml`.
 pub type ScenarioPath = PathBuf;
 

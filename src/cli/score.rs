@@ -1,5 +1,5 @@
-//! `idmaj score SCENARIO [--out FILE] [--format csv|jsonl]`: assessments for every
-//! applicant, streamed to CSV or JSON lines.
+//! `idmaj score SCENARIO [--out FILE] [--format csv|jsonl] [--dialect comma|excel-fr]`:
+//! assessments for every applicant, streamed to CSV or JSON lines.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -7,10 +7,10 @@ use std::process::ExitCode;
 
 use crate::output::{refuse_inputs, Sink};
 use crate::pipeline::{self, Outcome};
-use crate::report::{score_row, SCORE_COLUMNS};
+use crate::report::{score_is_number, score_row, CsvOut, SCORE_COLUMNS};
 use crate::{Engine, Error, Result};
 
-use super::{progress_bar, ScenarioPath};
+use super::{progress_bar, DialectArg, ScenarioPath};
 
 /// Arguments of `score`.
 #[derive(clap::Args, Debug)]
@@ -24,6 +24,8 @@ pub struct Args {
     /// line). Default: `jsonl` for a file ending in .jsonl, else `csv`.
     #[arg(long, value_parser = ["csv", "jsonl"])]
     format: Option<String>,
+    #[command(flatten)]
+    dialect: DialectArg,
 }
 
 /// True for JSON lines: asked for, or a `.jsonl` output file.
@@ -81,16 +83,21 @@ pub fn run(args: Args) -> Result<ExitCode> {
             |bytes| bar.set_position(bytes),
         )?
     } else {
-        let mut w = csv::Writer::from_writer(&mut sink);
         let io = crate::report::allocation::csv_error(&shown);
-        w.write_record(SCORE_COLUMNS).map_err(&io)?;
+        let mut w = CsvOut::new(
+            &mut sink,
+            args.dialect.dialect,
+            &SCORE_COLUMNS,
+            score_is_number,
+        )
+        .map_err(&io)?;
         let summary = pipeline::score_stream_with(
             &engine,
             score_row,
-            |_, row| w.write_record(row).map_err(&io),
+            |_, row| w.row(&row).map_err(&io),
             |bytes| bar.set_position(bytes),
         )?;
-        w.flush().map_err(|e| Error::io(&shown, e))?;
+        w.into_inner().map_err(|e| Error::io(&shown, e))?;
         summary
     };
     sink.finish()?;

@@ -10,7 +10,7 @@ use crate::scenario::Scenario;
 use crate::sweep::sweep;
 use crate::{Error, Problem, Result, SetValue, Setting, Sweep};
 
-use super::{mad, ScenarioPath};
+use super::{mad, DialectArg, ScenarioPath};
 
 /// Arguments of `sweep`.
 #[derive(clap::Args, Debug)]
@@ -37,6 +37,8 @@ pub struct Args {
     /// HTML page.
     #[arg(long, value_name = "FILE.html")]
     report: Option<PathBuf>,
+    #[command(flatten)]
+    dialect: DialectArg,
 }
 
 #[derive(Clone, Copy)]
@@ -111,7 +113,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     print_table(&s);
     if let (Some(path), Some(format)) = (&args.out, format) {
         match format {
-            Format::Csv => write_csv(path, &s)?,
+            Format::Csv => write_csv(path, &s, args.dialect.dialect)?,
             Format::Json => {
                 let text = serde_json::to_string_pretty(&s.to_json())
                     .map_err(|e| Error::Internal(e.to_string()))?;
@@ -129,8 +131,16 @@ pub fn run(args: Args) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn write_csv(path: &Path, s: &Sweep) -> Result<()> {
-    crate::report::allocation::write_csv(path, std::iter::once(s.csv_header()).chain(s.csv_rows()))
+fn write_csv(path: &Path, s: &Sweep, dialect: crate::OutputDialect) -> Result<()> {
+    // Every column holds numbers (settings too, where they are numbers) but these.
+    let text = [
+        "proven_optimal",
+        "timed_out",
+        "work_limit_reached",
+        "infeasible",
+    ];
+    let is_number = |c: &str| !text.contains(&c);
+    crate::report::write_csv(path, dialect, &s.csv_header(), is_number, s.csv_rows())
 }
 
 /// Prints rows of cells, each column right-aligned to its widest cell; the last one

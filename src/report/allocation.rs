@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::allocate::{Allocation, Solution};
 use crate::assessment::{Assessment, Status};
 use crate::decision::Decision;
-use crate::dialect::cell;
+use crate::dialect::{cell, OutputDialect};
 use crate::error::{Error, Result};
 use crate::output::{write_file, Output};
 use crate::report::{number, score_cell, thousands};
@@ -69,29 +69,15 @@ pub(crate) fn csv_error(path: &Path) -> impl Fn(csv::Error) -> Error + '_ {
     }
 }
 
-/// Writes `rows` (a header first) to the CSV file `path`, whole or not at all.
-pub(crate) fn write_csv<R, I>(path: &Path, rows: I) -> Result<()>
-where
-    R: IntoIterator,
-    R::Item: AsRef<[u8]>,
-    I: IntoIterator<Item = R>,
-{
-    let mut w = csv::Writer::from_writer(Output::create(path)?);
-    for row in rows {
-        w.write_record(row).map_err(csv_error(path))?;
-    }
-    let out = w
-        .into_inner()
-        .map_err(|e| Error::io(path, std::io::Error::other(e.to_string())))?;
-    out.commit()
-}
-
-/// Writes `decisions.csv`: exactly one row per decision, in input order.
-pub fn write_decisions(path: &Path, decisions: &[Decision]) -> Result<()> {
-    let header = DECISION_COLUMNS.map(String::from);
-    write_csv(
+/// Writes `decisions.csv` in `dialect`: exactly one row per decision, in input order.
+pub fn write_decisions(path: &Path, decisions: &[Decision], dialect: OutputDialect) -> Result<()> {
+    let numbers = |c: &str| matches!(c, "score" | "cash" | "amount");
+    super::write_csv(
         path,
-        std::iter::once(header).chain(decisions.iter().map(decision_row)),
+        dialect,
+        &DECISION_COLUMNS,
+        numbers,
+        decisions.iter().map(decision_row),
     )
 }
 
@@ -580,11 +566,11 @@ fn manifest_markdown(m: &Manifest) -> String {
     o
 }
 
-/// Writes `decisions.csv`, `decisions.jsonl`, `summary.json` and `summary.md` into `dir`
-/// (created if missing).
-pub fn write_all(dir: &Path, alloc: &Allocation) -> Result<()> {
+/// Writes `decisions.csv` (in `dialect`), `decisions.jsonl`, `summary.json` and
+/// `summary.md` into `dir` (created if missing).
+pub fn write_all(dir: &Path, alloc: &Allocation, dialect: OutputDialect) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    write_decisions(&dir.join("decisions.csv"), &alloc.decisions)?;
+    write_decisions(&dir.join("decisions.csv"), &alloc.decisions, dialect)?;
     write_decisions_jsonl(&dir.join("decisions.jsonl"), &alloc.decisions)?;
     let summary = &alloc.summary;
     let json = serde_json::to_string_pretty(summary).map_err(|e| Error::Internal(e.to_string()))?;

@@ -1,14 +1,108 @@
 //! Outputs: assessment rows (`score`), and the allocation's decisions and summaries.
 //!
 //! Every text cell that comes from input or rules goes through [`crate::dialect::cell`] so
-//! a spreadsheet never runs it as a formula.
+//! a spreadsheet never runs it as a formula (ids pass through unchanged: input validation
+//! refuses an id a spreadsheet would run). Every CSV output is written by [`CsvOut`] in
+//! the chosen [`OutputDialect`], which knows the number columns so `excel-fr` can give
+//! them decimal commas.
 
 pub mod allocation;
 pub mod html;
+pub mod xlsx;
+
+use std::io::Write;
+use std::path::Path;
 
 use crate::assessment::{Assessment, Status};
-use crate::dialect::cell;
+use crate::dialect::{cell, OutputDialect};
+use crate::error::{Error, Result};
+use crate::output::Output;
 use crate::pipeline::Outcome;
+
+/// How `allocate`'s outputs are written ([`Engine::write_outputs_with`](crate::Engine::write_outputs_with)).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OutputOptions {
+    /// The dialect of `decisions.csv`.
+    pub dialect: OutputDialect,
+    /// Also write `decisions.xlsx` (decisions and summary sheets).
+    pub xlsx: bool,
+}
+
+/// A CSV output in an [`OutputDialect`]: the header first, then rows whose number columns
+/// take the dialect's decimal mark. Cells are written as given otherwise (escape text
+/// with [`cell`] before).
+pub(crate) struct CsvOut<W: Write> {
+    w: csv::Writer<W>,
+    dialect: OutputDialect,
+    numeric: Vec<bool>,
+}
+
+impl<W: Write> CsvOut<W> {
+    /// Starts the output on `w` with `header`; `is_number(name)` says which columns hold
+    /// numbers.
+    pub(crate) fn new<S: AsRef<str>>(
+        w: W,
+        dialect: OutputDialect,
+        header: &[S],
+        is_number: impl Fn(&str) -> bool,
+    ) -> csv::Result<Self> {
+        let mut w = dialect.writer(w)?;
+        w.write_record(header.iter().map(AsRef::as_ref))?;
+        Ok(CsvOut {
+            w,
+            dialect,
+            numeric: header.iter().map(|h| is_number(h.as_ref())).collect(),
+        })
+    }
+
+    /// Writes one row.
+    pub(crate) fn row<S: AsRef<str>>(&mut self, cells: &[S]) -> csv::Result<()> {
+        for (i, c) in cells.iter().enumerate() {
+            if self.numeric.get(i).copied().unwrap_or(false) {
+                self.w
+                    .write_field(self.dialect.number(c.as_ref()).as_bytes())?;
+            } else {
+                self.w.write_field(c.as_ref())?;
+            }
+        }
+        // An empty record after fields ends the row.
+        self.w.write_record(std::iter::empty::<&[u8]>())
+    }
+
+    /// Flushes and returns the writer underneath.
+    pub(crate) fn into_inner(self) -> std::io::Result<W> {
+        self.w
+            .into_inner()
+            .map_err(|e| std::io::Error::other(e.to_string()))
+    }
+}
+
+/// Writes `header` and `rows` to the CSV file `path` in `dialect`, whole or not at all;
+/// `is_number(name)` says which columns hold numbers.
+pub(crate) fn write_csv<H, R>(
+    path: &Path,
+    dialect: OutputDialect,
+    header: &[H],
+    is_number: impl Fn(&str) -> bool,
+    rows: impl IntoIterator<Item = R>,
+) -> Result<()>
+where
+    H: AsRef<str>,
+    R: AsRef<[String]>,
+{
+    let csv_error = allocation::csv_error(path);
+    let mut w =
+        CsvOut::new(Output::create(path)?, dialect, header, is_number).map_err(&csv_error)?;
+    for row in rows {
+        w.row(row.as_ref()).map_err(&csv_error)?;
+    }
+    w.into_inner().map_err(|e| Error::io(path, e))?.commit()
+}
+
+/// Columns of `score --out` that hold numbers.
+pub fn score_is_number(column: &str) -> bool {
+    column == "score"
+}
 
 /// Columns of `score --out`.
 pub const SCORE_COLUMNS: [&str; 6] = [
