@@ -12,6 +12,7 @@ mod check;
 mod compare;
 mod explain;
 mod generate;
+mod init;
 mod score;
 mod sweep;
 mod test;
@@ -63,6 +64,9 @@ enum Command {
     /// Run an allocation again from the manifest in its summary.json and say whether every
     /// output is reproduced byte for byte.
     Verify(verify::Args),
+    /// Start a new scenario folder that holds everything it uses: scenario.toml,
+    /// labour_market.csv, a copy of the rules, an applicants.csv template and a README.
+    Init(init::Args),
 }
 
 /// The `idmaj` binary: parses the command line, runs it, prints any error and maps the
@@ -112,6 +116,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Test(a) => test::run(a),
         Command::Generate(a) => generate::run(a),
         Command::Verify(a) => verify::run(a),
+        Command::Init(a) => init::run(a),
     }
 }
 
