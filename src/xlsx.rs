@@ -53,17 +53,22 @@ pub(crate) fn read_first_sheet(path: &Path, display: &str) -> Result<Sheet> {
     let Some(name) = book.sheet_names().first().cloned() else {
         return Err(problem("the workbook has no sheet".to_string()));
     };
-    let mut cells = book
-        .worksheet_cells_reader(&name)
-        .map_err(|e| problem(format!("cannot read its first sheet: {e}")))?;
+    let mut cells = book.worksheet_cells_reader(&name).map_err(|e| {
+        problem(format!(
+            "cannot read its first sheet: {}",
+            crate::error::shown(&e.to_string())
+        ))
+    })?;
     // Sheet row → (column, text), every cell that is not empty. Rows are collected in a
     // map because the file format does not promise they come in order.
     let mut rows: BTreeMap<u32, Vec<(u32, String)>> = BTreeMap::new();
     let mut bytes: u64 = 0;
-    while let Some(c) = cells
-        .next_cell()
-        .map_err(|e| problem(format!("cannot read its first sheet: {e}")))?
-    {
+    while let Some(c) = cells.next_cell().map_err(|e| {
+        problem(format!(
+            "cannot read its first sheet: {}",
+            crate::error::shown(&e.to_string())
+        ))
+    })? {
         let text = cell_text(c.get_value());
         let text = text.trim();
         if text.is_empty() {

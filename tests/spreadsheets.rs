@@ -167,6 +167,22 @@ fn xlsx_round_trip_allocates_like_the_csv_and_decisions_xlsx_reads_back_as_decis
         assert_eq!(summary("csv")[key], summary("xlsx")[key], "{key}");
     }
 
+    // score and explain read the workbook too, with sheet rows as lines.
+    let score = |args: &[&str]| {
+        let out = idmaj(tmp.path(), args);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        out.stdout
+    };
+    point_data_at(&dir, "applicants.csv", "labour_market.csv");
+    let csv_scores = score(&["score", dir.to_str().unwrap()]);
+    point_data_at(&dir, "applicants.xlsx", "labour_market.xlsx");
+    assert_eq!(
+        text(&score(&["score", dir.to_str().unwrap()])),
+        text(&csv_scores)
+    );
+    let explain = text(&score(&["explain", dir.to_str().unwrap(), "TNG-003"]));
+    assert!(explain.contains("applicants.xlsx:4)"), "{explain}");
+
     // decisions.xlsx holds exactly decisions.csv: ids as text, numbers as numbers.
     let (header, rows) = csv_rows(&csv_decisions);
     let sheet = sheet_cells(&tmp.path().join("xlsx/decisions.xlsx"), "decisions");
