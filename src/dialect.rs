@@ -513,6 +513,16 @@ impl OutputDialect {
         }
     }
 
+    /// The dialect a CSV output was written in, from its first bytes (`idmaj verify` writes
+    /// a run's outputs again in the dialect it used).
+    pub(crate) fn of_output(head: &[u8]) -> OutputDialect {
+        if head.starts_with(b"\xEF\xBB\xBF") {
+            OutputDialect::ExcelFr
+        } else {
+            OutputDialect::Comma
+        }
+    }
+
     /// A CSV writer in this dialect over `w`, the byte-order mark already written.
     pub(crate) fn writer<W: Write>(self, mut w: W) -> io::Result<csv::Writer<W>> {
         let mut b = csv::WriterBuilder::new();
@@ -608,6 +618,11 @@ mod tests {
             .unwrap();
         let bytes = w.into_inner().unwrap();
         assert_eq!(bytes, b"\xEF\xBB\xBF\"a;b\";12,50;-;x.y\r\n");
+        assert_eq!(OutputDialect::of_output(&bytes), OutputDialect::ExcelFr);
+        assert_eq!(
+            OutputDialect::of_output(b"id,eligible"),
+            OutputDialect::Comma
+        );
         assert_eq!(OutputDialect::Comma.number("12.50"), "12.50");
         assert_eq!("excel-fr".parse(), Ok(OutputDialect::ExcelFr));
         assert!("excel".parse::<OutputDialect>().is_err());

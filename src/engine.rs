@@ -441,7 +441,11 @@ impl Engine {
     ) -> Result<()> {
         crate::report::allocation::write_all(dir, allocation, options.dialect)?;
         if options.xlsx {
-            crate::report::xlsx::write_decisions(&dir.join("decisions.xlsx"), allocation)?;
+            crate::report::xlsx::write_decisions(
+                &dir.join("decisions.xlsx"),
+                &self.inner.scenario,
+                allocation,
+            )?;
         }
         crate::report::html::write_report(
             &dir.join("report.html"),

@@ -483,3 +483,70 @@ fn an_unknown_dialect_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("expected comma or excel-fr"));
 }
+
+// ------------------------------------------------------------------------- batches, verify
+
+/// ramadan-2016 restricted to Tangier's applicants with the first batch's budget, in `root`.
+fn tangier_batch(root: &Path) -> std::path::PathBuf {
+    let dir = shipped_copy(root, "ramadan-2016");
+    let csv = fs::read_to_string(dir.join("applicants.csv")).unwrap();
+    let mut lines = csv.lines();
+    let mut kept = vec![lines.next().unwrap().to_string()];
+    kept.extend(
+        lines
+            .filter(|l| l.split(',').nth(4) == Some("Tangier"))
+            .map(str::to_string),
+    );
+    fs::write(dir.join("applicants.csv"), kept.join("\n") + "\n").unwrap();
+    let toml = fs::read_to_string(dir.join("scenario.toml"))
+        .unwrap()
+        .replace("total = 5_200_000", "total = 262_519");
+    fs::write(dir.join("scenario.toml"), toml).unwrap();
+    dir
+}
+
+#[test]
+fn excel_fr_and_xlsx_decisions_serve_as_committed_batches_and_verify_reproduces_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let batch = tangier_batch(&root.join("b"));
+    let national = shipped_copy(&root.join("n"), "ramadan-2016");
+    let run = |args: &[&str]| {
+        let out = idmaj(root, args);
+        no_panic(&out);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    let b = batch.to_str().unwrap();
+    let n = national.to_str().unwrap();
+    run(&["allocate", b, "--out", "b1"]);
+    run(&[
+        "allocate",
+        b,
+        "--out",
+        "b1fr",
+        "--dialect",
+        "excel-fr",
+        "--xlsx",
+    ]);
+    // verify writes the outputs again as the run wrote them: dialect and workbook.
+    let verified = run(&["verify", "b1fr"]);
+    assert!(verified.contains("same       decisions.xlsx"), "{verified}");
+    assert!(verified.contains("reproduced"), "{verified}");
+
+    // The national allocation after the first batch, from each form of its decisions.
+    for (committed, out) in [
+        ("b1/decisions.csv", "n1"),
+        ("b1fr/decisions.csv", "nfr"),
+        ("b1fr/decisions.xlsx", "nx"),
+    ] {
+        run(&["allocate", n, "--committed", committed, "--out", out]);
+    }
+    let decisions = |d: &str| fs::read_to_string(root.join(d).join("decisions.csv")).unwrap();
+    assert!(
+        decisions("n1").contains(",true\n"),
+        "some applicants committed"
+    );
+    assert_eq!(decisions("nfr"), decisions("n1"));
+    assert_eq!(decisions("nx"), decisions("n1"));
+}

@@ -83,7 +83,8 @@ impl Committed {
         })
     }
 
-    /// Reads an earlier `decisions.csv` (any CSV dialect) or `decisions.jsonl`.
+    /// Reads an earlier `decisions.csv` (any CSV dialect), `decisions.xlsx` (its first
+    /// sheet) or `decisions.jsonl`.
     pub(crate) fn read(path: &std::path::Path) -> Result<Committed> {
         let display = path.display().to_string();
         let jsonl = path
@@ -137,6 +138,8 @@ fn read_csv(path: &std::path::Path, display: &str) -> Result<Vec<Decision>> {
         ));
     };
     let (eligible, score) = (col("eligible"), col("score"));
+    // `--dialect excel-fr` writes scores with a decimal comma.
+    let dialect = input.dialect;
     let mut out = Vec::new();
     let mut record = csv::StringRecord::new();
     loop {
@@ -193,7 +196,7 @@ fn read_csv(path: &std::path::Path, display: &str) -> Result<Vec<Decision>> {
             },
             failed_checks: Vec::new(),
             reasons: Vec::new(),
-            score: score.and_then(|s| cell(s).parse().ok()).unwrap_or(0.0),
+            score: score.and_then(|s| dialect.number(cell(s))).unwrap_or(0.0),
             option,
             kit: Some(cell(kit).to_string()).filter(|k| !k.is_empty()),
             cash: whole(cash, "cash")?,

@@ -138,6 +138,7 @@ fn write_csv(path: &Path, s: &Sweep, dialect: crate::OutputDialect) -> Result<()
         "timed_out",
         "work_limit_reached",
         "infeasible",
+        "error",
     ];
     let is_number = |c: &str| !text.contains(&c);
     crate::report::write_csv(path, dialect, &s.csv_header(), is_number, s.csv_rows())

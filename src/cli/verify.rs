@@ -68,8 +68,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let assessments = engine.assess_scenario_strict()?;
     let alloc = engine.allocate(&assessments)?;
     let again = scratch_dir()?;
-    let written = engine.write_outputs(&alloc, &again);
-    let result = written.map(|()| compare(&args.out_dir, &again));
+    // The folder shows how the run wrote: decisions.csv's dialect, and decisions.xlsx.
+    let options = crate::OutputOptions {
+        dialect: std::fs::read(args.out_dir.join("decisions.csv"))
+            .map_or(Default::default(), |b| crate::OutputDialect::of_output(&b)),
+        xlsx: args.out_dir.join("decisions.xlsx").is_file(),
+    };
+    let written = engine.write_outputs_with(&alloc, &again, &options);
+    let result = written.map(|()| compare(&args.out_dir, &again, options.xlsx));
     let _ = std::fs::remove_dir_all(&again);
     same &= result?;
     if same {
@@ -82,9 +88,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
 }
 
 /// Prints, for each output, whether the new run wrote the same bytes; true when all did.
-fn compare(out: &Path, again: &Path) -> bool {
+fn compare(out: &Path, again: &Path, xlsx: bool) -> bool {
     let mut all = true;
-    for f in OUTPUTS {
+    for f in OUTPUTS.into_iter().chain(xlsx.then_some("decisions.xlsx")) {
         let state = match (std::fs::read(out.join(f)), std::fs::read(again.join(f))) {
             (Ok(a), Ok(b)) if a == b => "same",
             (Ok(_), Ok(_)) => "DIFFERS",

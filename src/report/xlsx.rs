@@ -4,16 +4,19 @@
 //! The "decisions" sheet holds exactly the cells of `decisions.csv` (same columns, same
 //! order, same text), typed: ids and other text as text cells, so an id such as `00123`
 //! keeps its zeros and joins with the applicants file; scores and amounts as numbers. The
-//! "summary" sheet holds the headline figures and the spend by city and by funder.
+//! "summary" sheet holds the headline figures and the spend by city and by funder. Like
+//! every output, the same run writes the same bytes: the workbook's creation time is the
+//! programme's date, not the clock.
 
 use std::path::Path;
 
-use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
+use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook, Worksheet, XlsxError};
 
 use crate::allocate::Allocation;
 use crate::error::{Error, Result};
 use crate::output::write_file;
 use crate::report::allocation::{decision_row, Summary, Tally, DECISION_COLUMNS};
+use crate::scenario::Scenario;
 
 /// Most rows a sheet holds.
 const MAX_ROWS: usize = 1_048_576;
@@ -26,8 +29,9 @@ fn is_number(column: &str) -> bool {
     matches!(column, "score" | "cash" | "amount")
 }
 
-/// Writes `decisions.xlsx` for `alloc` to `path`, whole or not at all.
-pub fn write_decisions(path: &Path, alloc: &Allocation) -> Result<()> {
+/// Writes `decisions.xlsx` for `alloc` (an allocation of `scenario`) to `path`, whole or
+/// not at all.
+pub fn write_decisions(path: &Path, scenario: &Scenario, alloc: &Allocation) -> Result<()> {
     if alloc.decisions.len() >= MAX_ROWS {
         return Err(Error::from(crate::Problem::error(
             path.display().to_string(),
@@ -40,6 +44,17 @@ pub fn write_decisions(path: &Path, alloc: &Allocation) -> Result<()> {
     }
     let mut book = Workbook::new();
     let xlsx_error = |e: XlsxError| Error::Internal(format!("writing {}: {e}", path.display()));
+    let date = scenario.program.date.to_string();
+    let ymd: Vec<u16> = date.split('-').filter_map(|p| p.parse().ok()).collect();
+    let created = match ymd[..] {
+        [y, m, d] => ExcelDateTime::from_ymd(y, m as u8, d as u8).map_err(xlsx_error)?,
+        _ => return Err(Error::Internal(format!("programme date {date}"))),
+    };
+    book.set_properties(
+        &DocProperties::new()
+            .set_title(text(&scenario.program.name))
+            .set_creation_datetime(&created),
+    );
     decisions_sheet(book.add_worksheet(), alloc).map_err(xlsx_error)?;
     summary_sheet(book.add_worksheet(), &alloc.summary).map_err(xlsx_error)?;
     let bytes = book.save_to_buffer().map_err(xlsx_error)?;
