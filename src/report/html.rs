@@ -52,7 +52,7 @@ pub fn write_sweep_report(path: &Path, title: &str, points: &[FrontierPoint]) ->
 // Text and numbers
 
 /// Escapes text for HTML content and attribute values (also inside inline SVG).
-fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
     for ch in s.chars() {
         match ch {
@@ -726,7 +726,7 @@ fn frontier_chart(points: &[FrontierPoint]) -> String {
 // ---------------------------------------------------------------------------------------
 // Pages
 
-const CSS: &str = "\
+pub(crate) const CSS: &str = "\
 :root{--ink:#1a202c;--muted:#4a5568;--line:#e2e8f0;--bg:#f7fafc;--card:#fff;--accent:#2b6cb0}
 *{box-sizing:border-box;-webkit-print-color-adjust:exact;print-color-adjust:exact}
 body{margin:0;background:var(--bg);color:var(--ink);font:15px/1.45 system-ui,-apple-system,\"Segoe UI\",Roboto,\"Helvetica Neue\",Arial,sans-serif}
@@ -930,6 +930,15 @@ fn constraint_tables(o: &mut String, s: &Summary, objective_unit: &str, unfunded
 }
 
 fn render_report(scenario: &Scenario, decisions: &[Decision], s: &Summary) -> String {
+    page(
+        &format!("{} — allocation report", s.program),
+        &report_body(scenario, decisions, s),
+    )
+}
+
+/// The report's content without the page around it (the what-if page of `idmaj serve`
+/// shows it under its form, with [`CSS`]).
+pub(crate) fn report_body(scenario: &Scenario, decisions: &[Decision], s: &Summary) -> String {
     let cur = s.currency.as_str();
     let mut o = String::new();
     let (objective_unit, obj_decimals) = match scenario.objective {
@@ -1341,7 +1350,7 @@ fn render_report(scenario: &Scenario, decisions: &[Decision], s: &Summary) -> St
         esc(&m.idmaj_version),
         esc(&m.search)
     );
-    page(&format!("{} — allocation report", s.program), &o)
+    o
 }
 
 fn money_note(t: &Tally, cur: &str) -> String {
@@ -1357,16 +1366,25 @@ fn money_note(t: &Tally, cur: &str) -> String {
 }
 
 fn render_sweep(title: &str, points: &[FrontierPoint]) -> String {
-    let mut pts = points.to_vec();
-    pts.sort_by_key(|p| p.budget);
     let mut o = String::new();
     let _ = writeln!(
         o,
         "<header><h1>{}</h1><p class=\"sub\">Budget sweep · {} points · amounts in MAD</p></header>",
         esc(title),
-        pts.len()
+        points.len()
     );
-    o.push_str("<div class=\"grid\">\n");
+    o.push_str(&frontier_cards(points));
+    o.push_str("<footer>Written by idmaj ");
+    o.push_str(env!("CARGO_PKG_VERSION"));
+    o.push_str(".</footer>\n");
+    page(title, &o)
+}
+
+/// The frontier chart and the table of its points, as a grid of cards.
+pub(crate) fn frontier_cards(points: &[FrontierPoint]) -> String {
+    let mut pts = points.to_vec();
+    pts.sort_by_key(|p| p.budget);
+    let mut o = String::from("<div class=\"grid\">\n");
     card(
         &mut o,
         "The frontier",
@@ -1397,10 +1415,8 @@ fn render_sweep(title: &str, points: &[FrontierPoint]) -> String {
     }
     t.push_str("</tbody></table></div>");
     card(&mut o, "Points", &t, "", true);
-    o.push_str("</div>\n<footer>Written by idmaj ");
-    o.push_str(env!("CARGO_PKG_VERSION"));
-    o.push_str(".</footer>\n");
-    page(title, &o)
+    o.push_str("</div>\n");
+    o
 }
 
 #[cfg(test)]
