@@ -94,6 +94,8 @@ mod xlsx;
 #[cfg(feature = "cli")]
 #[doc(hidden)]
 pub mod cli;
+#[cfg(feature = "serve")]
+mod serve;
 
 #[cfg(test)]
 mod fuzz;

@@ -14,6 +14,8 @@ mod explain;
 mod generate;
 mod init;
 mod score;
+#[cfg(feature = "serve")]
+mod serve;
 mod sweep;
 mod test;
 mod verify;
@@ -67,6 +69,9 @@ enum Command {
     /// Start a new scenario folder that holds everything it uses: scenario.toml,
     /// labour_market.csv, a copy of the rules, an applicants.csv template and a README.
     Init(init::Args),
+    /// Serve the JSON API and the what-if page over one or more scenarios.
+    #[cfg(feature = "serve")]
+    Serve(serve::Args),
 }
 
 /// The `idmaj` binary: parses the command line, runs it, prints any error and maps the
@@ -117,6 +122,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Generate(a) => generate::run(a),
         Command::Verify(a) => verify::run(a),
         Command::Init(a) => init::run(a),
+        #[cfg(feature = "serve")]
+        Command::Serve(a) => serve::run(a),
     }
 }
 
