@@ -110,7 +110,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
         )
         .into());
     }
-    watchdog(cli.max_seconds);
+    // A server runs until it is stopped; each of its requests has its own time limit.
+    #[cfg(feature = "serve")]
+    let serving = matches!(cli.command, Command::Serve(_));
+    #[cfg(not(feature = "serve"))]
+    let serving = false;
+    if !serving {
+        watchdog(cli.max_seconds);
+    }
     match cli.command {
         Command::Check(a) => check::run(a),
         Command::Score(a) => score::run(a),
