@@ -123,7 +123,7 @@ impl Record {
 ///
 /// Numbers may also be given as numeric text, booleans as the CSV words (`oui`, `1`, ...),
 /// dates as `"YYYY-MM-DD"` or `"DD/MM/YYYY"` text.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum FieldValue {
     /// Missing (`null`).
@@ -136,6 +136,46 @@ pub enum FieldValue {
     Float(f64),
     /// Text.
     Text(String),
+}
+
+// Read by hand rather than `#[serde(untagged)]`: an untagged enum buffers each value and
+// formats an error message for every variant it tries and misses, which cost more than the
+// rules themselves for a single applicant sent over HTTP.
+impl<'de> Deserialize<'de> for FieldValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Value;
+        impl Visitor<'_> for Value {
+            type Value = FieldValue;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a number, text, boolean or null")
+            }
+            fn visit_unit<E>(self) -> std::result::Result<FieldValue, E> {
+                Ok(FieldValue::Null)
+            }
+            fn visit_none<E>(self) -> std::result::Result<FieldValue, E> {
+                Ok(FieldValue::Null)
+            }
+            fn visit_bool<E>(self, v: bool) -> std::result::Result<FieldValue, E> {
+                Ok(FieldValue::Bool(v))
+            }
+            fn visit_i64<E>(self, v: i64) -> std::result::Result<FieldValue, E> {
+                Ok(FieldValue::Int(v))
+            }
+            fn visit_u64<E>(self, v: u64) -> std::result::Result<FieldValue, E> {
+                Ok(i64::try_from(v).map_or(FieldValue::Float(v as f64), FieldValue::Int))
+            }
+            fn visit_f64<E>(self, v: f64) -> std::result::Result<FieldValue, E> {
+                Ok(FieldValue::Float(v))
+            }
+            fn visit_str<E>(self, v: &str) -> std::result::Result<FieldValue, E> {
+                Ok(FieldValue::Text(v.to_string()))
+            }
+            fn visit_string<E>(self, v: String) -> std::result::Result<FieldValue, E> {
+                Ok(FieldValue::Text(v))
+            }
+        }
+        d.deserialize_any(Value)
+    }
 }
 
 impl From<&str> for FieldValue {
@@ -958,4 +998,29 @@ pub(crate) fn read_records(data: &DataSource, cities: Arc<HashSet<String>>) -> R
     source.for_each_applicant(&mut problems, |a| out.push(a));
     problems.into_result()?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_values_read_as_their_json_type() {
+        let read = |j: &str| serde_json::from_str::<FieldValue>(j);
+        assert_eq!(read("null").unwrap(), FieldValue::Null);
+        assert_eq!(read("true").unwrap(), FieldValue::Bool(true));
+        assert_eq!(read("-3").unwrap(), FieldValue::Int(-3));
+        assert_eq!(read("2.5").unwrap(), FieldValue::Float(2.5));
+        assert_eq!(
+            read("18446744073709551615").unwrap(),
+            FieldValue::Float(18446744073709551615.0)
+        );
+        assert_eq!(read("\"oui\"").unwrap(), FieldValue::Text("oui".into()));
+        for bad in ["[1]", "{\"a\": 1}"] {
+            let e = read(bad).unwrap_err().to_string();
+            assert!(e.contains("a number, text, boolean or null"), "{e}");
+        }
+        let a: Applicant = serde_json::from_str(r#"{"id": "A1", "hours": 120}"#).unwrap();
+        assert_eq!(a.get("hours"), Some(&FieldValue::Int(120)));
+    }
 }
