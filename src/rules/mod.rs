@@ -625,21 +625,32 @@ fn take_sized<T>(v: &mut Vec<T>) -> Vec<T> {
     std::mem::replace(v, Vec::with_capacity(cap))
 }
 
-/// Evaluates the rules for many applicants, one evaluator per thread.
+/// Evaluators kept per thread, most recently made last. A server answers for several
+/// scenarios on the same threads; keeping one evaluator compiled the rules again at every
+/// switch between them.
+const EVALUATORS_PER_THREAD: usize = 8;
+
+/// Evaluates the rules for many applicants, one evaluator per thread and rule set.
 pub(crate) fn with_thread_evaluator<T>(
     set: &RuleSet,
     f: impl FnOnce(&mut Evaluator) -> T,
 ) -> Result<T> {
     thread_local! {
-        static EVAL: RefCell<Option<(usize, Evaluator)>> = const { RefCell::new(None) };
+        static EVAL: RefCell<Vec<(usize, Evaluator)>> = const { RefCell::new(Vec::new()) };
     }
     let key = set.serial;
     EVAL.with(|cell| {
-        let mut slot = cell.borrow_mut();
-        if slot.as_ref().is_none_or(|(k, _)| *k != key) {
-            *slot = Some((key, set.evaluator()?));
-        }
-        let (_, ev) = slot.as_mut().expect("evaluator just set");
-        Ok(f(ev))
+        let mut slots = cell.borrow_mut();
+        let i = match slots.iter().position(|(k, _)| *k == key) {
+            Some(i) => i,
+            None => {
+                if slots.len() >= EVALUATORS_PER_THREAD {
+                    slots.remove(0);
+                }
+                slots.push((key, set.evaluator()?));
+                slots.len() - 1
+            }
+        };
+        Ok(f(&mut slots[i].1))
     })
 }
