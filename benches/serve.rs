@@ -3,7 +3,7 @@
 //! HTTP client (tokio + hyper) measures
 //!
 //! 1. single-applicant `assess` requests on 64 keep-alive connections: requests/s and
-//!    latency percentiles;
+//!    latency percentiles, for one scenario and for both shipped scenarios in turn;
 //! 2. the same load while allocations of the shipped scenarios are asked for one after the
 //!    other, each against `idmaj allocate` of the same scenario;
 //! 3. a 5,000-applicant batch `assess` against `idmaj score` over the same applicants.
@@ -143,7 +143,7 @@ async fn load(
     addr: SocketAddr,
     conns: usize,
     secs: f64,
-    bodies: Arc<Vec<Bytes>>,
+    bodies: Arc<Vec<(String, Bytes)>>,
     stop: Arc<AtomicBool>,
 ) -> Load {
     let sent = Arc::new(AtomicU64::new(0));
@@ -162,12 +162,8 @@ async fn load(
                 && sent.fetch_add(1, Ordering::Relaxed) < MAX_REQUESTS
             {
                 let t = Instant::now();
-                let (status, _) = post(
-                    &mut send,
-                    "/v1/scenarios/tangier-2016/assess",
-                    bodies[i % bodies.len()].clone(),
-                )
-                .await;
+                let (path, body) = &bodies[i % bodies.len()];
+                let (status, _) = post(&mut send, path, body.clone()).await;
                 micros.push(t.elapsed().as_micros().min(u128::from(u32::MAX)) as u32);
                 if status != StatusCode::OK {
                     errors += 1;
@@ -249,18 +245,30 @@ fn main() {
     let server = Server::start(&[ramadan.clone(), tangier.clone(), generated.clone()]);
     let addr = server.1;
 
-    let engine = idmaj::Engine::load(&tangier).expect("tangier");
-    let singles: Vec<Bytes> = engine
-        .applicants()
-        .expect("applicants")
+    let singles_of = |name: &str, dir: &Path| -> Vec<(String, Bytes)> {
+        let engine = idmaj::Engine::load(dir).expect("load");
+        engine
+            .applicants()
+            .expect("applicants")
+            .iter()
+            .map(|a| {
+                let body = serde_json::to_vec(&serde_json::json!({ "applicants": [a] }));
+                (
+                    format!("/v1/scenarios/{name}/assess"),
+                    Bytes::from(body.expect("json")),
+                )
+            })
+            .collect()
+    };
+    let singles = Arc::new(singles_of("tangier-2016", &tangier));
+    // Both shipped scenarios, one request each in turn on every connection.
+    let mixed: Vec<(String, Bytes)> = singles
         .iter()
-        .map(|a| {
-            Bytes::from(
-                serde_json::to_vec(&serde_json::json!({ "applicants": [a] })).expect("json"),
-            )
-        })
+        .cloned()
+        .zip(singles_of("ramadan-2016", &ramadan))
+        .flat_map(|(a, b)| [a, b])
         .collect();
-    let singles = Arc::new(singles);
+    let mixed = Arc::new(mixed);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(cores)
         .enable_all()
@@ -283,6 +291,14 @@ fn main() {
         Arc::new(AtomicBool::new(false)),
     ));
     alone.report("single-applicant assess");
+    let both = rt.block_on(load(
+        addr,
+        conns,
+        secs,
+        mixed,
+        Arc::new(AtomicBool::new(false)),
+    ));
+    both.report("single-applicant assess, both shipped scenarios in turn");
 
     // 2. Allocations of the shipped scenarios while the same load runs, against the CLI.
     let bodies: Vec<(&str, Bytes, Bytes)> =
