@@ -140,7 +140,10 @@ pub fn run(options: Options) -> Result<ExitCode> {
         .enable_all()
         .build()
         .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(serve(options.addr, state))?;
+    let served = runtime.block_on(serve(options.addr, state));
+    // Work still running on a blocking thread (a long solve) is not waited for long.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(5));
+    served?;
     Ok(ExitCode::SUCCESS)
 }
 
