@@ -386,6 +386,47 @@ fn assess_allocate_and_sweep_answer_what_the_cli_writes() {
     }
 }
 
+/// An earlier batch's decisions in the allocate body are kept as they were, marked committed.
+#[test]
+fn allocate_keeps_committed_decisions() {
+    let server = Server::start(&["tangier-2016"], &[]);
+    let rt = runtime();
+    let path = "/v1/scenarios/tangier-2016/allocate";
+    let first = rt.block_on(post(
+        server.addr,
+        path,
+        &json!({"set": {"budget.total": 150000}}),
+    ));
+    assert_eq!(first.status, StatusCode::OK);
+    let kept: Vec<Value> = first.json()["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["option"] != "none")
+        .take(4)
+        .cloned()
+        .collect();
+    assert_eq!(kept.len(), 4);
+    let r = rt.block_on(post(server.addr, path, &json!({ "committed": kept })));
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let decisions = r.json()["decisions"].as_array().unwrap().clone();
+    for k in &kept {
+        let d = decisions.iter().find(|d| d["id"] == k["id"]).unwrap();
+        assert_eq!(d["committed"], true);
+        for field in ["option", "kit", "amount", "funders"] {
+            assert_eq!(d[field], k[field], "{field}");
+        }
+    }
+    assert_eq!(
+        decisions.iter().filter(|d| d["committed"] == true).count(),
+        4
+    );
+    let mut unknown = kept[0].clone();
+    unknown["id"] = json!("TNG-999");
+    let r = rt.block_on(post(server.addr, path, &json!({ "committed": [unknown] })));
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{:?}", r.body);
+}
+
 #[test]
 fn explain_gives_checks_with_what_they_read_and_the_decision() {
     let server = Server::start(&["tangier-2016"], &[]);

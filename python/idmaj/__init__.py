@@ -209,6 +209,7 @@ class Engine:
         self,
         set: Mapping[str, Any] | None = None,
         applicants: Iterable[Mapping[str, Any]] | Any | None = None,
+        committed: Iterable[Mapping[str, Any]] | None = None,
     ) -> dict[str, Any]:
         """Scores and allocates: the scenario's own applicants, or ``applicants`` (a list of
         dicts or a DataFrame), with ``set`` overriding scenario keys as ``--set`` does
@@ -219,14 +220,19 @@ class Engine:
         decision a row of decisions.csv with ``funders`` as a list and ``why_not`` as a dict);
         ``decisions`` is a DataFrame when ``applicants`` was one. Raises
         :class:`InputError`, :class:`RuleError` (the rules failed for some applicant) or
-        :class:`InfeasibleError`."""
+        :class:`InfeasibleError`.
+
+        ``committed`` takes an earlier batch's decisions (as ``allocate`` returned them): those
+        applicants keep their option, amount and funders, use the budgets, caps, stock and
+        quotas, and are not decided again (``"committed": True`` in the result)."""
         overrides = None if set is None else dict(set)
+        kept = None if committed is None else [dict(d) for d in committed]
         if applicants is None:
-            return self._engine.allocate(overrides, None)
+            return self._engine.allocate(overrides, None, committed=kept)
         batch, index = _records(applicants)
         if index is None:
-            return self._engine.allocate(overrides, batch)
-        result = self._engine.allocate(overrides, batch, columns=True)
+            return self._engine.allocate(overrides, batch, committed=kept)
+        result = self._engine.allocate(overrides, batch, columns=True, committed=kept)
         result["decisions"] = _frame(result["decisions"], index)
         return result
 

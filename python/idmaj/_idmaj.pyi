@@ -48,6 +48,7 @@ class Engine:
         set: Mapping[str, Any] | None = None,
         applicants: Applicants | None = None,
         columns: bool = False,
+        committed: list[Mapping[str, Any]] | None = None,
     ) -> dict[str, Any]:
         """Scores and allocates the scenario's own applicants or `applicants`, with `set`
         overrides: `{"summary": dict, "decisions": list}` (decisions as one list per key

@@ -143,18 +143,39 @@ impl PyEngine {
     /// Allocates the scenario's own applicants, or `applicants` (a list of dicts or a dict of
     /// columns), with `set` overrides: `{"summary": ..., "decisions": [...]}`, the decisions
     /// as a dict of one list per key with `columns`.
-    #[pyo3(signature = (set=None, applicants=None, columns=false))]
+    #[pyo3(signature = (set=None, applicants=None, columns=false, committed=None))]
     fn allocate(
         &self,
         py: Python<'_>,
         set: Option<&Bound<'_, PyDict>>,
         applicants: Option<&Bound<'_, PyAny>>,
         columns: bool,
+        committed: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
         let overrides = convert::overrides(py, set)?;
         let applicants = applicants.map(|a| convert::applicants(py, a)).transpose()?;
+        let committed: Option<Vec<idmaj::Decision>> = committed
+            .map(|c| {
+                pythonize::depythonize(c).map_err(|e| {
+                    errors::bad_value(
+                        py,
+                        idmaj::Problem::error(
+                            "",
+                            format!(
+                                "committed: expected a list of decisions (dicts as allocate \
+                                 returns them): {e}"
+                            ),
+                        )
+                        .column("committed"),
+                    )
+                })
+            })
+            .transpose()?;
         let allocation = py.detach(|| {
-            let engine = self.engine.with_settings(&overrides)?;
+            let mut engine = self.engine.with_settings(&overrides)?;
+            if let Some(c) = committed {
+                engine = engine.with_committed(c)?;
+            }
             let assessments = match &applicants {
                 Some(a) => engine.assess_all(a)?,
                 None => engine.assess_scenario()?,

@@ -112,3 +112,28 @@ def test_from_sources_is_load():
     )
     assert engine.allocate() == idmaj.Engine.load(folder).allocate()
     assert engine.info()["fingerprint"] == idmaj.Engine.load(folder).info()["fingerprint"]
+
+
+def test_committed_decisions_are_kept_like_the_cli_keeps_them(cli, tmp_path):
+    engine = idmaj.Engine.load(scenario("tangier-2016"))
+    first = engine.allocate(set={"budget.total": 150_000})
+    kept = [d for d in first["decisions"] if d["option"] != "none"][:5]
+    assert len(kept) == 5
+    result = engine.allocate(committed=kept)
+    by_id = {d["id"]: d for d in result["decisions"]}
+    for d in kept:
+        got = by_id[d["id"]]
+        assert got["committed"] is True
+        assert (got["option"], got["kit"], got["amount"], got["funders"]) == (
+            d["option"], d["kit"], d["amount"], d["funders"])
+    assert sum(d["committed"] for d in result["decisions"]) == 5
+
+    path = tmp_path / "kept.jsonl"
+    path.write_text("".join(json.dumps(d) + "\n" for d in kept), encoding="utf-8")
+    run_cli(cli, "allocate", scenario("tangier-2016"), "--committed", path,
+            "--out", tmp_path / "out")
+    assert result["decisions"] == read_jsonl(tmp_path / "out" / "decisions.jsonl")
+
+    with pytest.raises(idmaj.InputError) as e:
+        engine.allocate(committed=[dict(kept[0], id="TNG-999")])
+    assert "not in the applicant list" in str(e.value)

@@ -136,10 +136,13 @@ pub struct AllocateBody {
     set: Ordered<SetValue>,
     #[serde(default)]
     applicants: Option<Vec<Applicant>>,
+    /// Decisions of an earlier batch, kept as they were.
+    #[serde(default)]
+    committed: Option<Vec<crate::Decision>>,
 }
 
 /// `POST /v1/scenarios/{name}/allocate`: the scenario's own applicants (or those given), with
-/// `set` overrides.
+/// `set` overrides and, optionally, an earlier batch's `committed` decisions.
 pub async fn allocate(
     State(state): State<AppState>,
     Path(name): Path<String>,
@@ -151,16 +154,20 @@ pub async fn allocate(
     }
     let overrides = overrides(body.set)?;
     let given = body.applicants;
+    let committed = body.committed;
     let alloc: Arc<Allocation> = state
         .heavy(move || {
-            if overrides.is_empty() && given.is_none() {
+            if overrides.is_empty() && given.is_none() && committed.is_none() {
                 return s.base();
             }
             let keys: Vec<&str> = overrides.iter().map(|o| o.key.as_str()).collect();
-            let engine = s
+            let mut engine = s
                 .engine
                 .with_settings(&overrides)
                 .map_err(|e| in_body(e, &keys.join(", ")))?;
+            if let Some(c) = committed {
+                engine = engine.with_committed(c)?;
+            }
             let fresh;
             let assessments: &[Assessment] = match &given {
                 Some(list) => {
