@@ -151,3 +151,14 @@ def test_pandas_missing_values_are_empty_cells(tangier):
     assert [(p["field"], p["id"]) for p in err.value.problems] == [
         ("release_date", frame.loc[4, "id"])
     ]
+
+
+def test_numpy_scalars_are_numbers_and_booleans(tangier, applicant):
+    numpy = pytest.importorskip("numpy")
+    given = {
+        **applicant,
+        "birth_year": numpy.int64(1990),
+        "training_hours": numpy.float32(200),
+        "pm_training": numpy.bool_(True),
+    }
+    assert tangier.assess(given) == tangier.assess(applicant)
