@@ -1,12 +1,13 @@
 """Benchmark: `Engine.assess_many` on a DataFrame against `idmaj score` on the same data.
 
-    python python/bench.py [--applicants 100000] [--seed 5] [--runs 3] [--cli PATH]
+    python python/bench.py [--applicants 100000] [--seed 5] [--runs 3] [--threads N] [--cli PATH]
 
 Generates a scenario with `idmaj generate` (the release binary; build it with
 `cargo build --release`), reads its applicants.csv with pandas, then alternates the two:
 the command line scoring the CSV into a CSV file, and `assess_many(frame)` turning the
 DataFrame into a DataFrame of assessments. Each is timed in wall-clock and CPU seconds
-(CPU is steadier on a shared machine); the medians and their ratio are printed.
+(CPU is steadier on a shared machine); the medians and their ratio are printed. Both use
+every core unless `--threads` says how many.
 """
 
 from __future__ import annotations
@@ -22,8 +23,6 @@ import time
 from pathlib import Path
 
 import pandas
-
-import idmaj
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -50,8 +49,15 @@ def main() -> int:
     ap.add_argument("--applicants", type=int, default=100_000)
     ap.add_argument("--seed", type=int, default=5)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--cli", type=Path, default=default_cli())
     args = ap.parse_args()
+    threads = [] if args.threads is None else ["--threads", str(args.threads)]
+    if args.threads is not None:
+        # Read by the engine's thread pool when it starts, at the first batch.
+        os.environ["RAYON_NUM_THREADS"] = str(args.threads)
+    import idmaj
+
     if not args.cli.exists():
         print(f"{args.cli} not found: run `cargo build --release` first", file=sys.stderr)
         return 2
@@ -73,7 +79,8 @@ def main() -> int:
             out = Path(tmp) / "scores.csv"
             cli.append(timed(
                 lambda: subprocess.run(
-                    [args.cli, "score", data, "--out", out], check=True, capture_output=True
+                    [args.cli, "score", data, "--out", out, *threads],
+                    check=True, capture_output=True,
                 ),
                 resource.RUSAGE_CHILDREN,
             ))
@@ -89,7 +96,8 @@ def main() -> int:
         return statistics.median(r[i] for r in runs)
 
     n = f"{args.applicants:,}"
-    print(f"{n} applicants, {os.cpu_count()} cores, {args.runs} runs (medians)")
+    used = args.threads or os.cpu_count()
+    print(f"{n} applicants, {used} threads on {os.cpu_count()} cores, {args.runs} runs (medians)")
     print(f"pandas.read_csv (not counted)      {read_wall:6.2f} s")
     print(f"idmaj score (CLI, CSV to CSV)      {median(cli, 0):6.2f} s wall {median(cli, 1):6.2f} s CPU")
     print(f"Engine.assess_many (DataFrame)     {median(py, 0):6.2f} s wall {median(py, 1):6.2f} s CPU")
