@@ -19,6 +19,7 @@ fn main() {
         &GenerateOptions {
             applicants: n,
             seed: 42,
+            ..Default::default()
         },
         &dir,
     )

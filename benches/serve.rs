@@ -236,6 +236,7 @@ fn main() {
         &GenerateOptions {
             applicants: BATCH,
             seed: 42,
+            ..Default::default()
         },
         &generated,
     )

@@ -277,6 +277,10 @@ pub struct GenerateOptions {
     pub applicants: u64,
     /// Seed of the pseudo-random generator: same seed, byte-identical files.
     pub seed: u64,
+    /// The hard class for the allocator instead of the usual programme: a tight budget,
+    /// three capped cities, earmarked funders, three scarce kits and a 30% women share
+    /// (see [`generate`]).
+    pub tight: bool,
 }
 
 impl Default for GenerateOptions {
@@ -284,6 +288,7 @@ impl Default for GenerateOptions {
         GenerateOptions {
             applicants: 1_000,
             seed: 1,
+            tight: false,
         }
     }
 }
@@ -368,6 +373,12 @@ pub struct PopulationStats {
 ///
 /// The budget is 60% of what the applicants who pass the checks (as the generated
 /// parameters plainly read) would cost, so allocation has real choices to make.
+///
+/// With [`GenerateOptions::tight`], the programme is the class where every row binds at
+/// once. As shares of what serving every plainly eligible applicant would cost: the total
+/// budget 50%; caps on Tangier 3%, Fes 5% and Sale 4%; funders 42% unrestricted, 3%
+/// earmarked to Tangier and 10% to kits only; stocks of applicants/100, /80 and /120 for aluminium
+/// carpentry, building electricity and plumbing; and at least 30% of those served women.
 pub fn generate(opts: &GenerateOptions, out: &Path) -> Result<GenerateSummary> {
     let rules_dir = out.join("rules");
     fs::create_dir_all(&rules_dir).map_err(|e| Error::io(&rules_dir, e))?;
@@ -672,6 +683,10 @@ files = [{rules}]
             .join(", "),
     );
     push_params(&mut s);
+    if opts.tight {
+        push_tight_programme(&mut s, stats);
+        return s;
+    }
     let _ = write!(
         s,
         r#"
@@ -759,6 +774,86 @@ kinds = ["cash"]
     s
 }
 
+/// Appends the money, kits and quota of the tight class (see [`generate`]).
+fn push_tight_programme(s: &mut String, stats: &PopulationStats) {
+    use std::fmt::Write as _;
+    let n = stats.applicants;
+    let cost = stats.plain_eligible_cost as i64;
+    // A share of what serving every plainly eligible applicant would cost, at least 1,000.
+    let part = |percent: i64| (cost * percent / 100).max(1000);
+    let _ = write!(
+        s,
+        r#"
+# Money: the tight class. Shares of the {cost_g} MAD that serving all {elig} applicants who
+# plainly pass the checks would cost: the budget is half of it, three cities are capped,
+# and the funders' money is earmarked.
+[budget]
+total = {total}
+
+[budget.cities]
+Tangier = {tangier}
+Fes = {fes}
+Sale = {sale}
+
+[[funder]]
+id = "foundation"
+name = "Mohammed VI Foundation for the Reintegration of Prisoners"
+amount = {free}
+
+[[funder]]
+id = "wilaya-tth"
+name = "Wilaya of Tanger-Tetouan-Al Hoceima"
+amount = {wilaya}
+cities = ["Tangier"]
+
+[[funder]]
+id = "equipment-fund"
+name = "Equipment fund (synthetic)"
+amount = {kits}
+kinds = ["kit"]
+
+# Equipment kits; three are scarce (applicants/100, /80 and /120).
+"#,
+        cost_g = grouped(cost),
+        elig = stats.plain_eligible,
+        total = underscored(part(50)),
+        tangier = underscored(part(3)),
+        fes = underscored(part(5)),
+        sale = underscored(part(4)),
+        free = underscored(part(42)),
+        wilaya = underscored(part(3)),
+        kits = underscored(part(10)),
+    );
+    for (id, trade, cost, name) in KITS {
+        let _ = write!(
+            s,
+            "[[kit]]\nid = \"{id}\"\nname = \"{name}\"\ntrade = \"{trade}\"\ncost = {}\n",
+            underscored(cost)
+        );
+        let stock = match id {
+            "aluminium-carpentry" => Some(n / 100),
+            "building-electricity" => Some(n / 80),
+            "plumbing" => Some(n / 120),
+            _ => None,
+        };
+        if let Some(stock) = stock {
+            let _ = writeln!(s, "stock = {}", stock.max(1));
+        }
+        s.push('\n');
+    }
+    s.push_str(
+        "# At least 30% of those served are women.\n\
+         [[quota]]\n\
+         name = \"women\"\n\
+         when = 'applicant.gender == \"F\"'\n\
+         min_share = 0.3\n\
+         \n\
+         # The allocation maximises the total priority score of those served.\n\
+         [objective]\n\
+         maximize = \"score\"\n",
+    );
+}
+
 /// Appends the `[params]` lines, each with its comment.
 fn push_params(s: &mut String) {
     for (key, value, comment) in PARAMS {
@@ -773,7 +868,7 @@ fn synthetic_readme(opts: &GenerateOptions, stats: &PopulationStats) -> String {
         "# Synthetic scenario ({n} applicants, seed {seed})\n\
          \n\
          **Every applicant and figure in this folder is synthetic.** It was written by\n\
-         `idmaj::generate::generate(&GenerateOptions {{ applicants: {n}, seed: {seed} }}, out)`;\n\
+         `idmaj::generate::generate(&GenerateOptions {{ applicants: {n}, seed: {seed}, ..Default::default() }}, out)`;\n\
          the same call writes byte-identical files. Nobody here is a real person.\n\
          \n\
          The shape follows the Ramadan 2016 programme of the Mohammed VI Foundation for the\n\

@@ -501,7 +501,7 @@ pub(crate) fn sweep(
         rows,
         scorings,
         solves: solves.len(),
-        manifest: crate::report::allocation::manifest(base_scenario, "sweep"),
+        manifest: crate::report::allocation::manifest(base_scenario, "sweep", None),
     })
 }
 

@@ -22,7 +22,11 @@ fn load(dir: &Path) -> (idmaj::ScenarioInfo, Vec<Row>, usize) {
 }
 
 fn opts(applicants: u64, seed: u64) -> GenerateOptions {
-    GenerateOptions { applicants, seed }
+    GenerateOptions {
+        applicants,
+        seed,
+        ..Default::default()
+    }
 }
 
 fn file_bytes(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
@@ -257,5 +261,36 @@ fn million_applicants() {
     println!(
         "{}",
         std::fs::read_to_string(dir.path().join("README.md")).unwrap()
+    );
+}
+
+/// `--tight`: the allocator's hard class, sized from the applicants as documented.
+#[test]
+fn tight_programmes_have_every_row_the_class_promises() {
+    let tmp = tempfile::tempdir().unwrap();
+    let opts = GenerateOptions {
+        applicants: 1200,
+        seed: 3,
+        tight: true,
+    };
+    generate(&opts, tmp.path()).unwrap();
+    let engine = idmaj::Engine::load(tmp.path()).unwrap();
+    let info = engine.info();
+    let toml = std::fs::read_to_string(tmp.path().join("scenario.toml")).unwrap();
+    assert!(toml.contains("min_share = 0.3"), "{toml}");
+    let stocks: Vec<u32> = info.kits.iter().filter_map(|k| k.stock).collect();
+    assert_eq!(stocks, vec![12, 10, 15], "{toml}");
+    let total = info.budget_total.unwrap();
+    let caps: i64 = info.city_caps.values().sum();
+    // Caps 3% + 5% + 4% = 12% against a total of 50%.
+    assert!(
+        (caps * 50 - total * 12).abs() <= 50 * 3,
+        "{caps} vs {total}"
+    );
+    let alloc = engine.allocate(&engine.assess_scenario().unwrap()).unwrap();
+    assert!(alloc.summary().spent <= total);
+    assert_ne!(
+        std::fs::read(tmp.path().join("applicants.csv")).unwrap(),
+        Vec::<u8>::new()
     );
 }

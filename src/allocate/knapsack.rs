@@ -19,6 +19,7 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
+use super::lagrange::{self, Point, Watch};
 use super::lp::Allowed;
 use super::model::{Model, RowKind};
 use super::search::State;
@@ -428,12 +429,70 @@ pub(crate) fn bound(
         return None;
     }
     let rows = Rows::new(m, allowed)?;
-    match second_row(m, &rows, lambda) {
-        // A pair with too many best choices is priced instead.
-        Some(pair) => tables(m, allowed, lambda, deadline, &rows, Some(pair))
-            .or_else(|| tables(m, allowed, lambda, deadline, &rows, None)),
-        None => tables(m, allowed, lambda, deadline, &rows, None),
+    let pair = second_row(m, &rows, lambda);
+    // A pair with too many best choices is priced instead.
+    let (first, _) = first(m, allowed, lambda, deadline, &rows, pair)?;
+    Some(first)
+}
+
+/// The knapsack at `lambda`, with `pair` kept exact if its table fits (the pair is returned
+/// when it was kept).
+fn first(
+    m: &Model,
+    allowed: &[Allowed],
+    lambda: &[f64],
+    deadline: Instant,
+    rows: &Rows,
+    pair: Option<Pair>,
+) -> Option<(Knapsack, Option<Pair>)> {
+    if let Some(p) = pair {
+        if let Some(k) = tables(m, allowed, lambda, deadline, rows, Some(&p)) {
+            return Some((k, Some(p)));
+        }
     }
+    Some((tables(m, allowed, lambda, deadline, rows, None)?, None))
+}
+
+/// The knapsack bound with the priced rows' prices improved from `lambda` (see
+/// [`lagrange::descend`], watched by `watch`).
+pub(crate) fn improved(
+    m: &Model,
+    allowed: &[Allowed],
+    lambda: &[f64],
+    cap: f64,
+    watch: &mut Watch,
+) -> Option<Knapsack> {
+    let deadline = watch.deadline;
+    if allowed.contains(&Allowed::Served) {
+        return None;
+    }
+    let rows = Rows::new(m, allowed)?;
+    let pair = second_row(m, &rows, lambda);
+    let (_, pair) = first(m, allowed, lambda, deadline, &rows, pair)?;
+    let mut moved = vec![false; m.nrows()];
+    for (c, a) in allowed.iter().enumerate() {
+        if *a == Allowed::Free {
+            for o in &m.cands[c].opts {
+                for k in o.start..o.end {
+                    moved[m.row_of[k] as usize] = true;
+                }
+            }
+        }
+    }
+    for (r, kept) in rows.kept.iter().enumerate() {
+        moved[r] &= !kept && pair.as_ref().is_none_or(|p| p.row != r);
+    }
+    let best = lagrange::descend(m, &moved, lambda, cap, watch, |mu| {
+        let k = tables(m, allowed, mu, deadline, &rows, pair.as_ref())?;
+        Some(Point {
+            bound: k.bound,
+            state: State::new(m, k.choice),
+        })
+    })?;
+    Some(Knapsack {
+        bound: best.bound,
+        choice: best.state.choice,
+    })
 }
 
 /// The rows as the held candidates leave them, and which of them the tables keep exact.
@@ -522,7 +581,7 @@ fn tables(
     lambda: &[f64],
     deadline: Instant,
     rows: &Rows,
-    pair: Option<Pair>,
+    pair: Option<&Pair>,
 ) -> Option<Knapsack> {
     let Rows {
         total,
@@ -535,8 +594,8 @@ fn tables(
     let mut choice = rows.held.clone();
     let mut kept = rows.kept.clone();
     let free: Vec<usize> = (0..n).filter(|&c| rows.free[c]).collect();
-    let in_pair = |c: usize| pair.as_ref().is_some_and(|p| p.members[c]);
-    let second = pair.as_ref().map_or(total, |p| p.row);
+    let in_pair = |c: usize| pair.is_some_and(|p| p.members[c]);
+    let second = pair.map_or(total, |p| p.row);
     kept[second] = true;
     let priced: Vec<f64> = lambda
         .iter()
@@ -561,7 +620,7 @@ fn tables(
     let units = |b: i128, unit: i64| usize::try_from(b / i128::from(unit)).ok();
     let room = left[total].min(left[second]);
     let cap = units(room, unit)?.min(usize::MAX / 2);
-    let pair_city = pair.as_ref().and_then(|p| p.city);
+    let pair_city = pair.and_then(|p| p.city);
     // Each capped city outside the pair: its row, its capacity in units, its items.
     let mut groups: Vec<(usize, usize, Items)> = (0..m.nrows())
         .filter(|&r| kept[r] && r != total && r != second && Some(r) != pair_city)
@@ -580,7 +639,7 @@ fn tables(
         if profits.iter().all(|&p| p <= 0.0) {
             continue;
         }
-        if let Some(p) = pair.as_ref().filter(|p| p.members[c]) {
+        if let Some(p) = pair.filter(|p| p.members[c]) {
             let opts = m.cands[c].opts.iter().zip(&profits);
             pair_items.cands.push(c);
             pair_items.opts.push(
@@ -606,7 +665,7 @@ fn tables(
     }
     // Below what the cities and the pair can spend together, more for the rest is never
     // worse: only spends from `need[g]` up matter after merging the first `g` cities.
-    let pair_units = pair.as_ref().map_or(Some(0), |p| {
+    let pair_units = pair.map_or(Some(0), |p| {
         usize::try_from((i128::from(p.room.0) + i128::from(unit) - 1) / i128::from(unit)).ok()
     })?;
     let mut need = vec![cap.saturating_sub(pair_units)];
@@ -655,7 +714,7 @@ fn tables(
         merged.push((city, spend));
     }
     // The pair's best choices, looked up with what each spend of the rest leaves of both rows.
-    let front = match &pair {
+    let front = match pair {
         Some(p) => Some((PairFront::build(&pair_items, p.room, deadline)?, p.room.0)),
         None => None,
     };

@@ -43,7 +43,11 @@ pub(crate) fn work_done() -> u64 {
 }
 
 fn add_work(constraints: usize, variables: usize) {
-    let units = (constraints as u64).saturating_mul(variables as u64);
+    charge((constraints as u64).saturating_mul(variables as u64));
+}
+
+/// Counts `units` of work on this thread (the search's own work besides its LPs).
+pub(crate) fn charge(units: u64) {
     WORK.with(|w| w.set(w.get().saturating_add(units)));
 }
 
@@ -80,7 +84,7 @@ pub(crate) fn tol(m: &Model) -> f64 {
 }
 
 /// Price cap: a row whose price reaches it cannot be met by the working set.
-fn price_cap(m: &Model) -> f64 {
+pub(crate) fn price_cap(m: &Model) -> f64 {
     1e4 * (1.0 + m.value.iter().fold(0.0f64, |a, v| a.max(v.abs())))
 }
 

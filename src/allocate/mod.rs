@@ -20,9 +20,11 @@ pub(crate) mod committed;
 mod explain;
 mod funding;
 mod knapsack;
+mod lagrange;
 mod lp;
 mod model;
 mod search;
+mod share;
 mod verify;
 
 #[cfg(test)]
@@ -107,6 +109,9 @@ pub(crate) struct Solution {
     pub spent: Mad,
     /// Every budget, city cap, funder, kit stock and quota bound, in that order.
     pub constraints: Vec<ConstraintReport>,
+    /// Work units the search used (LP sizes and candidates in doubt at each node: counted,
+    /// not timed, so the same on every run that the clock did not stop).
+    pub work: u64,
     /// Wall-clock time of the allocation (the only field that differs between two runs).
     pub elapsed: Duration,
 }
@@ -272,6 +277,7 @@ fn solve_open(
         work,
         progress: &whole,
     };
+    let work_start = lp::work_done();
     let (outcome, first_stage_limited) = match scenario.objective {
         Objective::Score | Objective::Served => (
             search::solve(&m, scenario.solver.gap, &limits, None),
@@ -408,6 +414,7 @@ fn solve_open(
         served,
         spent,
         constraints,
+        work: lp::work_done() - work_start,
         elapsed: start.elapsed(),
     })
 }

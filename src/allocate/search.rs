@@ -8,8 +8,10 @@
 use std::time::Instant;
 
 use super::knapsack;
+use super::lagrange;
 use super::lp::{self, Allowed};
 use super::model::Model;
+use super::share;
 
 /// An integer allocation with its exact row usage.
 #[derive(Debug, Clone)]
@@ -442,7 +444,7 @@ struct Search<'a> {
 /// Search work of a node per candidate in doubt, besides its LP work (constraints ×
 /// variables of each LP solved): what its prices, allocation and branching cost, measured
 /// against the LP work on this machine.
-const WORK_PER_OPEN: f64 = 13.0;
+const WORK_PER_OPEN: u64 = 13;
 
 impl Search<'_> {
     fn round(&self, bound: f64) -> f64 {
@@ -643,7 +645,8 @@ impl Search<'_> {
             let open = allowed.iter().filter(|a| a.is_open()).count();
             let lp_work = lp::work_done();
             let expansion = self.expand(&allowed, &node.warm);
-            work += (lp::work_done() - lp_work) as f64 + WORK_PER_OPEN * open as f64;
+            lp::charge(WORK_PER_OPEN * open as u64);
+            work += (lp::work_done() - lp_work) as f64;
             if self.nodes % 16 == 0 {
                 let open = heap.peek().map_or(f64::NEG_INFINITY, |o| o.bound);
                 let now = self.closed.max(open).max(node.bound).min(bound);
@@ -769,7 +772,44 @@ pub(crate) fn solve(
         // close the gap without any branching, and can prove the incumbent optimal.
         let mut open = allowed.clone();
         let excluded = hold(&search, &mut open, 0.0);
-        if let Some(k) = knapsack::bound(m, &open, &root.lambda, deadline) {
+        let cap = lp::price_cap(m);
+        // Allocations the relaxations meet that hold every row, each better than the last;
+        // the descents stop once the best of them is within the gap of their bound.
+        let mut found: Vec<State> = Vec::new();
+        let seen = std::cell::Cell::new(search.incumbent());
+        let mut keep = |s: &State| {
+            if s.value > seen.get() {
+                seen.set(s.value);
+                found.push(s.clone());
+            }
+        };
+        let tol = search.prune_tol;
+        let integral = m.integral_values;
+        let enough = |bound: f64| {
+            let bound = if integral {
+                (bound + 1e-6).floor()
+            } else {
+                bound
+            };
+            seen.get() + tol >= bound
+        };
+        let mut watch = lagrange::Watch {
+            deadline,
+            offer: &mut keep,
+            enough: &enough,
+        };
+        // The knapsack at the LP prices, then (when that does not close the gap) with the
+        // priced rows' prices improved.
+        for descend in [false, true] {
+            if done(&search, ub) {
+                break;
+            }
+            let k = if descend {
+                knapsack::improved(m, &open, &root.lambda, cap, &mut watch)
+            } else {
+                knapsack::bound(m, &open, &root.lambda, deadline)
+            };
+            let Some(k) = k else { break };
             ub = ub.min(search.round(k.bound).max(excluded));
             let mut s = State::new(m, k.choice);
             if !s.feasible(m) {
@@ -778,6 +818,28 @@ pub(crate) fn solve(
             if s.feasible(m) {
                 improve(m, &open, &root.lambda, &profit, &mut s, deadline, ROOT_NEAR);
             }
+            search.offer(s);
+            seen.set(seen.get().max(search.incumbent()));
+        }
+        // A quota that binds is a lattice the LP and the knapsack price by the fraction of a
+        // person: keep it exact, with every other row priced.
+        if !done(&search, ub) {
+            if let Some(k) = share::bound(m, &open, &root.lambda, cap, &mut watch) {
+                ub = ub.min(search.round(k.bound).max(excluded));
+                let mut s = State::new(m, k.choice);
+                if !s.feasible(m) {
+                    repair(m, &open, &root.lambda, &mut s, deadline);
+                }
+                if s.feasible(m) {
+                    improve(m, &open, &root.lambda, &profit, &mut s, deadline, ROOT_NEAR);
+                }
+                search.offer(s);
+            }
+        }
+        seen.set(seen.get().max(search.incumbent()));
+        // The relaxations' allocations that met every row, improved.
+        for mut s in found {
+            improve(m, &open, &root.lambda, &profit, &mut s, deadline, ROOT_NEAR);
             search.offer(s);
         }
     }
@@ -797,7 +859,13 @@ pub(crate) fn solve(
     }
     search.work_limit = limits.work;
     search.run(&allowed, root.lambda.clone(), ub);
-    let bound = ub.min(search.closed.max(search.incumbent()));
+    // A search the clock stopped reports the bound proven before it began: how far it got
+    // depends on the machine, and the bound should not.
+    let bound = if search.timed_out {
+        ub.max(search.incumbent())
+    } else {
+        ub.min(search.closed.max(search.incumbent()))
+    };
     Outcome {
         best: search.best,
         bound,

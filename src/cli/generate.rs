@@ -19,6 +19,10 @@ pub struct Args {
     /// Folder to write the scenario into (created if missing; it must be empty).
     #[arg(long)]
     out: PathBuf,
+    /// Write the hard class for the allocator: a budget of half what the eligible would
+    /// cost, three capped cities, earmarked funders, three scarce kits, 30% women.
+    #[arg(long)]
+    tight: bool,
     /// Write into a folder that is not empty, replacing the scenario files there.
     #[arg(long)]
     force: bool,
@@ -42,6 +46,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         &GenerateOptions {
             applicants: args.applicants,
             seed: args.seed,
+            tight: args.tight,
         },
         &args.out,
     )?;

@@ -234,6 +234,11 @@ pub struct Manifest {
     /// How the search ended: `proven optimal`, `within gap`, `search budget reached` or
     /// `time limit reached`.
     pub search: String,
+    /// Work units the search used (the sizes of the LPs it solved and the candidates in doubt
+    /// at each node): counted, not timed, so the same on every run the clock did not stop.
+    /// `null` for a sweep (each point's allocation has its own).
+    #[serde(default)]
+    pub work: Option<u64>,
 }
 
 /// The solver settings of a run.
@@ -248,7 +253,7 @@ pub struct SolverManifest {
 }
 
 /// The manifest of a run of `scenario` that ended as `search` says.
-pub(crate) fn manifest(scenario: &Scenario, search: &str) -> Manifest {
+pub(crate) fn manifest(scenario: &Scenario, search: &str, work: Option<u64>) -> Manifest {
     Manifest {
         idmaj_version: env!("CARGO_PKG_VERSION").to_string(),
         inputs: scenario
@@ -267,6 +272,7 @@ pub(crate) fn manifest(scenario: &Scenario, search: &str) -> Manifest {
             work_limit: scenario.solver.work_limit,
         },
         search: search.to_string(),
+        work,
     }
 }
 
@@ -388,7 +394,7 @@ pub(crate) fn summarize(
         excluded_by: BTreeMap::new(),
         constraints: Vec::new(),
         unspent: unspent(scenario, alloc.spent, alloc),
-        manifest: manifest(scenario, alloc.search_ended()),
+        manifest: manifest(scenario, alloc.search_ended(), Some(alloc.work)),
     };
     for f in &scenario.funders {
         s.by_funder.insert(

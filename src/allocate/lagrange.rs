@@ -1,0 +1,126 @@
+//! Better prices for a relaxation that keeps some rows exact and prices the others.
+//!
+//! For prices `μ ≥ 0` on the priced rows, `L(μ) = μ·b + max over allocations meeting the
+//! exact rows of (value − μ·usage)` bounds every allocation (weak duality), and `L` is convex
+//! and piecewise linear in each price. Starting from the LP's prices (which are optimal for
+//! the LP, not for a relaxation with exact rows), each priced row's price is moved in turn by
+//! bisection on the sign of the row's slack at the best allocation: raised while the row is
+//! broken, lowered while it has room at a positive price, keeping the lowest bound seen. A
+//! few rounds over the rows, a fixed number of steps each: the same bound on every run, and a
+//! valid one wherever the search stops.
+//!
+//! Every allocation evaluated on the way meets the exact rows and, near the best prices, often
+//! every other row too (a Lagrangian heuristic): those are offered as incumbents.
+
+use std::time::Instant;
+
+use super::model::Model;
+use super::search::State;
+
+/// Rounds of improving the prices row by row.
+const ROUNDS: usize = 3;
+/// Bisection steps per row and round.
+const STEPS: usize = 20;
+
+/// When a descent stops and where its allocations go.
+pub(crate) struct Watch<'a> {
+    /// The hard stop: the descent gives up (`None`).
+    pub deadline: Instant,
+    /// Told every allocation met on the way that holds every row.
+    pub offer: &'a mut dyn FnMut(&State),
+    /// True when a bound is low enough (the incumbent is within the gap of it): the descent
+    /// ends there.
+    pub enough: &'a dyn Fn(f64) -> bool,
+}
+
+/// A relaxation evaluated at some prices: its bound and the allocation reaching it (with its
+/// exact usage of every row).
+pub(crate) struct Point {
+    pub bound: f64,
+    pub state: State,
+}
+
+/// Improves the prices of the rows marked in `moved`, from `lambda` (up to `cap`), with
+/// `evaluate` giving the relaxation's bound and allocation at a price vector, watched by
+/// `watch`. `None` when an evaluation fails or the deadline passes.
+pub(crate) fn descend(
+    m: &Model,
+    moved: &[bool],
+    lambda: &[f64],
+    cap: f64,
+    watch: &mut Watch,
+    mut evaluate: impl FnMut(&[f64]) -> Option<Point>,
+) -> Option<Point> {
+    let mut mu = lambda.to_vec();
+    let mut at = |mu: &[f64]| {
+        let p = evaluate(mu)?;
+        if p.state.feasible(m) {
+            (watch.offer)(&p.state);
+        }
+        Some(p)
+    };
+    let mut best = at(&mu)?;
+    let slack = |p: &Point, r: usize| i128::from(m.rows[r].b) - p.state.usage[r];
+    for _round in 0..ROUNDS {
+        let before = best.bound;
+        for r in (0..m.nrows()).filter(|&r| moved[r]) {
+            if (watch.enough)(best.bound) {
+                return Some(best);
+            }
+            if Instant::now() >= watch.deadline {
+                return None;
+            }
+            let start = mu[r];
+            let (mut lo, mut hi) = if slack(&best, r) < 0 {
+                (start, (start * 2.0).max(1e-6).min(cap))
+            } else if start > 0.0 {
+                (0.0, start)
+            } else {
+                continue;
+            };
+            if slack(&best, r) < 0 {
+                // Raise the price until the row holds (or the price reaches the cap).
+                loop {
+                    mu[r] = hi;
+                    let p = at(&mu)?;
+                    if slack(&p, r) >= 0 || hi >= cap {
+                        break;
+                    }
+                    lo = hi;
+                    hi = (hi * 2.0).min(cap);
+                }
+            }
+            let mut top = (best.bound, start);
+            let mut keep = None;
+            for step in 0..=STEPS + 1 {
+                let price = match step {
+                    s if s < STEPS => 0.5 * (lo + hi),
+                    s if s == STEPS => lo,
+                    _ => hi,
+                };
+                mu[r] = price;
+                let p = at(&mu)?;
+                let holds = slack(&p, r) >= 0;
+                if p.bound < top.0 {
+                    top = (p.bound, price);
+                    keep = Some(p);
+                }
+                if step < STEPS {
+                    if holds {
+                        hi = price;
+                    } else {
+                        lo = price;
+                    }
+                }
+            }
+            mu[r] = top.1;
+            if let Some(p) = keep {
+                best = p;
+            }
+        }
+        if best.bound >= before - 1e-9 * before.abs().max(1.0) {
+            break;
+        }
+    }
+    Some(best)
+}
