@@ -160,6 +160,134 @@ impl Table {
     }
 }
 
+/// Like [`Table`], for the items of one kit whose stock is counted exactly: the best profit
+/// within each capacity `0..=cap` using at most `limit` of the options that take the kit
+/// (`uses`), and each item's choice per (kits used, capacity).
+struct CountTable {
+    /// Best profit within each capacity, over every count of kits.
+    best: Vec<f64>,
+    /// Kits used at that best.
+    count: Vec<u32>,
+    /// Per item, per count, per capacity: 0 for none, k + 1 for option k.
+    choice: Vec<u8>,
+    cap: usize,
+    limit: usize,
+}
+
+impl CountTable {
+    fn build(
+        items: &Items,
+        uses: &[Vec<bool>],
+        cap: usize,
+        limit: usize,
+        deadline: Instant,
+    ) -> Option<CountTable> {
+        let width = cap + 1;
+        let layer = (limit + 1) * width;
+        // best[c·width + w]: most profit using exactly c kits within capacity w.
+        let mut best = vec![f64::NEG_INFINITY; layer];
+        best[..width].fill(0.0);
+        let mut next = best.clone();
+        let mut choice = vec![0u8; items.cands.len() * layer];
+        for (i, opts) in items.opts.iter().enumerate() {
+            if i % 16 == 0 && Instant::now() >= deadline {
+                return None;
+            }
+            next.copy_from_slice(&best);
+            let picks = &mut choice[i * layer..(i + 1) * layer];
+            for (k, &(weight, profit)) in opts.iter().enumerate() {
+                if profit <= 0.0 || weight > cap {
+                    continue;
+                }
+                let u = usize::from(uses[i][k]);
+                for c in u..=limit {
+                    let from = &best[(c - u) * width..(c - u + 1) * width];
+                    let to = &mut next[c * width..(c + 1) * width];
+                    let pick = &mut picks[c * width..(c + 1) * width];
+                    for w in weight..=cap {
+                        let v = from[w - weight] + profit;
+                        if v > to[w] {
+                            to[w] = v;
+                            pick[w] = k as u8 + 1;
+                        }
+                    }
+                }
+            }
+            std::mem::swap(&mut best, &mut next);
+        }
+        let mut top = vec![f64::NEG_INFINITY; width];
+        let mut count = vec![0u32; width];
+        for c in 0..=limit {
+            for w in 0..width {
+                if best[c * width + w] > top[w] {
+                    top[w] = best[c * width + w];
+                    count[w] = c as u32;
+                }
+            }
+        }
+        Some(CountTable {
+            best: top,
+            count,
+            choice,
+            cap,
+            limit,
+        })
+    }
+
+    /// Writes the items' choices for capacity `w` into `out`.
+    fn walk_back(
+        &self,
+        items: &Items,
+        uses: &[Vec<bool>],
+        mut w: usize,
+        out: &mut [Option<usize>],
+    ) {
+        let width = self.cap + 1;
+        let layer = (self.limit + 1) * width;
+        let mut c = self.count[w] as usize;
+        for i in (0..items.cands.len()).rev() {
+            let pick = self.choice[i * layer + c * width + w];
+            if pick > 0 {
+                let k = usize::from(pick) - 1;
+                out[items.cands[i]] = Some(k);
+                w -= items.opts[i][k].0;
+                c -= usize::from(uses[i][k]);
+            }
+        }
+    }
+}
+
+/// A table merged into the total: a capped city's, or a counted kit's.
+enum Part {
+    City(Table),
+    Kit(CountTable),
+}
+
+impl Part {
+    fn best(&self) -> &[f64] {
+        match self {
+            Part::City(t) => &t.best,
+            Part::Kit(t) => &t.best,
+        }
+    }
+
+    fn cap(&self) -> usize {
+        match self {
+            Part::City(t) => t.cap,
+            Part::Kit(t) => t.cap,
+        }
+    }
+}
+
+/// A group merged into the total: its row, capacity in units, items, and for a counted kit,
+/// which options take it and how many may.
+struct Group {
+    row: usize,
+    cap: usize,
+    items: Items,
+    kit: Option<(Vec<Vec<bool>>, usize)>,
+}
+
 /// The tightest row that charges every option its whole cost: `budget.total`, or the funders
 /// together when they have less money.
 fn whole_budget(m: &Model) -> Option<usize> {
@@ -574,6 +702,87 @@ impl Rows {
     }
 }
 
+/// A kit whose stock is counted exactly in the tables: its row, the free candidates outside
+/// the capped cities and the pair who could take it, the capacity of their table in units and
+/// how many kits are left.
+struct CountedKit {
+    row: usize,
+    members: Vec<bool>,
+    cap: usize,
+    limit: usize,
+}
+
+/// Most cells of one counted kit's table (items × (kits + 1) × capacity).
+const MAX_KIT_CELLS: usize = 3_000_000;
+
+/// The stock rows worth counting exactly: every free candidate outside `elsewhere` (capped
+/// cities, the pair) who could take the kit takes at most one of it and uses no other stock
+/// row, and the table fits. Those candidates' use of the kit stays priced too; the table
+/// only adds that they alone cannot take more than the stock left, a valid (and, when the
+/// capped cities rarely want the kit, nearly exact) constraint.
+fn counted_kits(
+    m: &Model,
+    free: &[usize],
+    left: &[i128],
+    cap: usize,
+    unit: i64,
+    elsewhere: &dyn Fn(usize) -> bool,
+) -> Vec<CountedKit> {
+    let stock: Vec<usize> = (0..m.nrows())
+        .filter(|&r| matches!(m.rows[r].kind, RowKind::Stock(_)) && left[r] >= 0)
+        .collect();
+    let mut taken = vec![false; m.cands.len()];
+    let mut out = Vec::new();
+    for &r in &stock {
+        let users: Vec<usize> = free
+            .iter()
+            .copied()
+            .filter(|&c| !elsewhere(c))
+            .filter(|&c| m.cands[c].opts.iter().any(|o| m.coef_in(o, r) != 0))
+            .collect();
+        let alone = users.iter().all(|&c| {
+            !taken[c]
+                && m.cands[c].opts.iter().all(|o| {
+                    stock
+                        .iter()
+                        .all(|&s| matches!((s == r, m.coef_in(o, s)), (true, 0 | 1) | (false, 0)))
+                })
+        });
+        let limit = usize::try_from(left[r])
+            .unwrap_or(usize::MAX)
+            .min(users.len());
+        if users.is_empty() || !alone || limit >= users.len() {
+            continue;
+        }
+        let heaviest: i64 = users
+            .iter()
+            .map(|&c| m.cands[c].opts.iter().map(|o| o.cost).max().unwrap_or(0))
+            .sum();
+        let table_cap = usize::try_from(heaviest / unit)
+            .unwrap_or(usize::MAX)
+            .min(cap);
+        let cells = users
+            .len()
+            .saturating_mul(limit + 1)
+            .saturating_mul(table_cap + 1);
+        if cells > MAX_KIT_CELLS {
+            continue;
+        }
+        let mut members = vec![false; m.cands.len()];
+        for &c in &users {
+            members[c] = true;
+            taken[c] = true;
+        }
+        out.push(CountedKit {
+            row: r,
+            members,
+            cap: table_cap,
+            limit,
+        });
+    }
+    out
+}
+
 /// The knapsack over `rows`, with `pair` kept exact too if given.
 fn tables(
     m: &Model,
@@ -622,10 +831,29 @@ fn tables(
     let cap = units(room, unit)?.min(usize::MAX / 2);
     let pair_city = pair.and_then(|p| p.city);
     // Each capped city outside the pair: its row, its capacity in units, its items.
-    let mut groups: Vec<(usize, usize, Items)> = (0..m.nrows())
+    let mut groups: Vec<Group> = (0..m.nrows())
         .filter(|&r| kept[r] && r != total && r != second && Some(r) != pair_city)
-        .map(|r| Some((r, units(left[r], unit)?.min(cap), Items::new())))
+        .map(|r| {
+            Some(Group {
+                row: r,
+                cap: units(left[r], unit)?.min(cap),
+                items: Items::new(),
+                kit: None,
+            })
+        })
         .collect::<Option<_>>()?;
+    let in_city = |c: usize| city_row[c].is_some_and(|r| groups.iter().any(|g| g.row == r));
+    let kits = counted_kits(m, &free, left, cap, unit, &|c| in_pair(c) || in_city(c));
+    let kit_of = |c: usize| kits.iter().position(|k| k.members[c]);
+    let first_kit = groups.len();
+    for k in &kits {
+        groups.push(Group {
+            row: k.row,
+            cap: k.cap,
+            items: Items::new(),
+            kit: Some((Vec::new(), k.limit)),
+        });
+    }
     let mut cells = 0usize;
     let mut main = Items::new();
     let mut pair_items = PairItems {
@@ -653,10 +881,28 @@ fn tables(
             .zip(&profits)
             .map(|(&w, &profit)| Some((units(i128::from(w), unit)?, profit)))
             .collect::<Option<_>>()?;
-        let items = match city_row[c].and_then(|r| groups.iter_mut().find(|g| g.0 == r)) {
-            Some((_, city_cap, items)) => {
-                cells = cells.saturating_add(*city_cap + 1);
-                items
+        let group = match kit_of(c) {
+            Some(k) => groups.get_mut(first_kit + k),
+            None => city_row[c].and_then(|r| groups.iter_mut().find(|g| g.row == r)),
+        };
+        let items = match group {
+            Some(g) => {
+                let per_item = match &mut g.kit {
+                    Some((uses, limit)) => {
+                        let row = kits[kit_of(c).unwrap_or(0)].row;
+                        uses.push(
+                            m.cands[c]
+                                .opts
+                                .iter()
+                                .map(|o| m.coef_in(o, row) > 0)
+                                .collect(),
+                        );
+                        (*limit + 1) * (g.cap + 1)
+                    }
+                    None => g.cap + 1,
+                };
+                cells = cells.saturating_add(per_item);
+                &mut g.items
             }
             None => &mut main,
         };
@@ -669,32 +915,40 @@ fn tables(
         usize::try_from((i128::from(p.room.0) + i128::from(unit) - 1) / i128::from(unit)).ok()
     })?;
     let mut need = vec![cap.saturating_sub(pair_units)];
-    for (_, city_cap, _) in groups.iter().rev() {
-        need.push(need[need.len() - 1].saturating_sub(*city_cap));
+    for g in groups.iter().rev() {
+        need.push(need[need.len() - 1].saturating_sub(g.cap));
     }
     need.reverse();
     let cells = cells.saturating_add(main.bands(cap, need[0]).1);
     // Merging city `g` tries each of its spends against the spends from `need[g + 1]` up.
-    let merge = groups
-        .iter()
-        .zip(&need[1..])
-        .fold(0usize, |sum, ((_, city_cap, _), &lo)| {
-            sum.saturating_add((city_cap + 1).saturating_mul(cap - lo + 1))
-        });
+    let merge = groups.iter().zip(&need[1..]).fold(0usize, |sum, (g, &lo)| {
+        sum.saturating_add((g.cap + 1).saturating_mul(cap - lo + 1))
+    });
     if cells > MAX_CELLS || merge > MAX_MERGE {
         return None;
     }
     let table = Table::build(&main, cap, need[0], deadline)?;
     let mut best = table.best.clone();
-    // Merge each capped city: its best value per spend, at the spends where it improves.
+    // Merge each capped city and counted kit: its best value per spend, at the spends where
+    // it improves.
     let mut merged = Vec::new();
-    for (g, (_, city_cap, items)) in groups.iter().enumerate() {
-        let city = Table::build(items, *city_cap, 0, deadline)?;
+    for (g, group) in groups.iter().enumerate() {
+        let part = match &group.kit {
+            Some((uses, limit)) => Part::Kit(CountTable::build(
+                &group.items,
+                uses,
+                group.cap,
+                *limit,
+                deadline,
+            )?),
+            None => Part::City(Table::build(&group.items, group.cap, 0, deadline)?),
+        };
         if Instant::now() >= deadline {
             return None;
         }
-        let steps: Vec<usize> = (0..=city.cap)
-            .filter(|&t| t == 0 || city.best[t] > city.best[t - 1])
+        let part_best = part.best();
+        let steps: Vec<usize> = (0..=part.cap())
+            .filter(|&t| t == 0 || part_best[t] > part_best[t - 1])
             .collect();
         let mut next = vec![f64::NEG_INFINITY; cap + 1];
         let mut spend = vec![0u32; cap + 1];
@@ -702,7 +956,7 @@ fn tables(
         for &t in &steps {
             let tag = t as u32;
             let from = lo.max(t);
-            let with = best[from - t..=cap - t].iter().map(|b| b + city.best[t]);
+            let with = best[from - t..=cap - t].iter().map(|b| b + part_best[t]);
             for ((slot, s), v) in next[from..].iter_mut().zip(&mut spend[from..]).zip(with) {
                 if v > *slot {
                     *slot = v;
@@ -711,7 +965,7 @@ fn tables(
             }
         }
         best = next;
-        merged.push((city, spend));
+        merged.push((part, spend));
     }
     // The pair's best choices, looked up with what each spend of the rest leaves of both rows.
     let front = match pair {
@@ -748,9 +1002,15 @@ fn tables(
     if let Some((f, _)) = &front {
         f.walk_back(&pair_items, top.2, &mut choice);
     }
-    for ((_, _, items), (city, spend)) in groups.iter().zip(&merged).rev() {
+    for (group, (part, spend)) in groups.iter().zip(&merged).rev() {
         let t = spend[w] as usize;
-        city.walk_back(items, t, &mut choice);
+        match (part, &group.kit) {
+            (Part::Kit(table), Some((uses, _))) => {
+                table.walk_back(&group.items, uses, t, &mut choice)
+            }
+            (Part::City(table), _) => table.walk_back(&group.items, t, &mut choice),
+            (Part::Kit(_), None) => return None,
+        }
         w -= t;
     }
     table.walk_back(&main, w, &mut choice);

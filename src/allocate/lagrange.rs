@@ -20,7 +20,9 @@ use super::search::State;
 /// Rounds of improving the prices row by row.
 const ROUNDS: usize = 3;
 /// Bisection steps per row and round.
-const STEPS: usize = 20;
+const STEPS: usize = 12;
+/// Most evaluations of the relaxation in one descent (each can be a whole knapsack).
+const MAX_EVALUATIONS: usize = 64;
 
 /// When a descent stops and where its allocations go.
 pub(crate) struct Watch<'a> {
@@ -42,7 +44,8 @@ pub(crate) struct Point {
 
 /// Improves the prices of the rows marked in `moved`, from `lambda` (up to `cap`), with
 /// `evaluate` giving the relaxation's bound and allocation at a price vector, watched by
-/// `watch`. `None` when an evaluation fails or the deadline passes.
+/// `watch`. Any prices give a valid bound, so a descent cut short (by the deadline or its
+/// evaluations) returns the best so far; `None` only when the first evaluation fails.
 pub(crate) fn descend(
     m: &Model,
     moved: &[bool],
@@ -52,7 +55,12 @@ pub(crate) fn descend(
     mut evaluate: impl FnMut(&[f64]) -> Option<Point>,
 ) -> Option<Point> {
     let mut mu = lambda.to_vec();
+    let mut evaluations = 0;
     let mut at = |mu: &[f64]| {
+        evaluations += 1;
+        if evaluations > MAX_EVALUATIONS {
+            return None;
+        }
         let p = evaluate(mu)?;
         if p.state.feasible(m) {
             (watch.offer)(&p.state);
@@ -68,7 +76,7 @@ pub(crate) fn descend(
                 return Some(best);
             }
             if Instant::now() >= watch.deadline {
-                return None;
+                return Some(best);
             }
             let start = mu[r];
             let (mut lo, mut hi) = if slack(&best, r) < 0 {
@@ -82,7 +90,9 @@ pub(crate) fn descend(
                 // Raise the price until the row holds (or the price reaches the cap).
                 loop {
                     mu[r] = hi;
-                    let p = at(&mu)?;
+                    let Some(p) = at(&mu) else {
+                        return Some(best);
+                    };
                     if slack(&p, r) >= 0 || hi >= cap {
                         break;
                     }
@@ -90,8 +100,8 @@ pub(crate) fn descend(
                     hi = (hi * 2.0).min(cap);
                 }
             }
-            let mut top = (best.bound, start);
-            let mut keep = None;
+            // The lowest bound seen is kept as it is found (`best`), with its price.
+            let mut price_of_best = start;
             for step in 0..=STEPS + 1 {
                 let price = match step {
                     s if s < STEPS => 0.5 * (lo + hi),
@@ -99,11 +109,13 @@ pub(crate) fn descend(
                     _ => hi,
                 };
                 mu[r] = price;
-                let p = at(&mu)?;
+                let Some(p) = at(&mu) else {
+                    return Some(best);
+                };
                 let holds = slack(&p, r) >= 0;
-                if p.bound < top.0 {
-                    top = (p.bound, price);
-                    keep = Some(p);
+                if p.bound < best.bound {
+                    best = p;
+                    price_of_best = price;
                 }
                 if step < STEPS {
                     if holds {
@@ -113,10 +125,7 @@ pub(crate) fn descend(
                     }
                 }
             }
-            mu[r] = top.1;
-            if let Some(p) = keep {
-                best = p;
-            }
+            mu[r] = price_of_best;
         }
         if best.bound >= before - 1e-9 * before.abs().max(1.0) {
             break;
