@@ -260,6 +260,12 @@ impl Engine {
         &self.inner.rules
     }
 
+    /// Why the rules run interpreted (what the rule compiler does not know, and where),
+    /// when they do although the compiled engine was asked for.
+    pub(crate) fn rules_interpreted_because(&self) -> Option<&str> {
+        self.inner.rules.interpreted_because()
+    }
+
     fn validator(&self) -> Validator {
         Validator::new(self.inner.scenario.city_set())
     }

@@ -49,7 +49,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
     let mut rounded = 0;
     match RuleSet::new(&scenario, Some(&extra)) {
-        Ok(_) => {}
+        Ok(rules) => {
+            if let Some(note) = rules.interpreted_because() {
+                eprintln!("{note}");
+            }
+        }
         Err(Error::Input { problems: ps }) => problems.extend(ps),
         Err(e) => return Err(e),
     }

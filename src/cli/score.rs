@@ -58,6 +58,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let engine = Engine::load(&args.scenario)?;
     let scenario = engine.scenario();
     super::print_warnings(&scenario.warnings);
+    if let Some(note) = engine.rules_interpreted_because() {
+        eprintln!("{note}");
+    }
     let size = scenario.applicant_data()?.len();
     let bar = progress_bar(
         size,
