@@ -66,6 +66,11 @@ pub(crate) struct Program {
     pub max_ops: u64,
     /// The longest string the rules may see (the interpreter's limit).
     max_string: usize,
+    /// Texts the rules may see that are not in the record or the scenario (strings are
+    /// held as `&String`, a thin pointer, so a value fits in two registers).
+    woman: String,
+    man: String,
+    empty: String,
 }
 
 #[derive(Debug)]
@@ -96,7 +101,7 @@ enum Const {
     Bool(bool),
     Int(INT),
     Float(f64),
-    Str(Box<str>),
+    Str(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -266,6 +271,9 @@ pub(crate) fn compile(
         slots: c.slots,
         max_ops,
         max_string,
+        woman: "F".into(),
+        man: "M".into(),
+        empty: String::new(),
     })
 }
 
@@ -359,7 +367,7 @@ impl Compiler<'_> {
             RExpr::BoolConstant(b, _) => Expr::Const(Const::Bool(*b)),
             RExpr::IntegerConstant(i, _) => Expr::Const(Const::Int(*i)),
             RExpr::FloatConstant(f, _) => Expr::Const(Const::Float(**f)),
-            RExpr::StringConstant(s, _) => Expr::Const(Const::Str(s.as_str().into())),
+            RExpr::StringConstant(s, _) => Expr::Const(Const::Str(s.to_string())),
             RExpr::Unit(_) => Expr::Const(Const::Unit),
             RExpr::DynamicConstant(d, _) => Expr::Const(dynamic_const(d).ok_or(Unsupported {
                 what: format!("a constant of type {}", d.type_name()),
@@ -393,8 +401,8 @@ impl Compiler<'_> {
                         None => return unsupported(format!("`params.{name}`"), pos),
                     },
                     "program" => Expr::Const(match name {
-                        "name" => Const::Str(self.program.0.as_str().into()),
-                        "date" => Const::Str(self.program.1.as_str().into()),
+                        "name" => Const::Str(self.program.0.clone()),
+                        "date" => Const::Str(self.program.1.clone()),
                         "year" => Const::Int(self.program.2),
                         _ => return unsupported(format!("`program.{name}`"), pos),
                     }),
@@ -482,7 +490,7 @@ fn dynamic_const(d: &rhai::Dynamic) -> Option<Const> {
         d.clone()
             .into_immutable_string()
             .ok()
-            .map(|s| Const::Str(s.as_str().into()))
+            .map(|s| Const::Str(s.to_string()))
     } else {
         None
     }
@@ -491,11 +499,11 @@ fn dynamic_const(d: &rhai::Dynamic) -> Option<Const> {
 /// A parameter as the rules see it (see `to_dynamic` in the parent module).
 fn toml_const(v: &toml::Value) -> Option<Const> {
     Some(match v {
-        toml::Value::String(s) => Const::Str(s.as_str().into()),
+        toml::Value::String(s) => Const::Str(s.clone()),
         toml::Value::Integer(i) => Const::Int(*i as INT),
         toml::Value::Float(f) => Const::Float(*f),
         toml::Value::Boolean(b) => Const::Bool(*b),
-        toml::Value::Datetime(d) => Const::Str(d.to_string().into()),
+        toml::Value::Datetime(d) => Const::Str(d.to_string()),
         _ => return None,
     })
 }
@@ -507,9 +515,10 @@ enum V<'a> {
     Bool(bool),
     Int(INT),
     Float(f64),
-    Str(&'a str),
-    /// A date the rules see as its `YYYY-MM-DD` text (the release date).
-    Date(Date),
+    Str(&'a String),
+    /// A date the rules see as its `YYYY-MM-DD` text (the release date); by reference, so
+    /// every payload is one 8-byte word.
+    Date(&'a Date),
 }
 
 /// What the compiled rules recorded for one applicant; reused from one applicant to the
@@ -578,22 +587,33 @@ impl Program {
 /// The text of a string value; dates are written into `buf`.
 fn text<'s>(v: &'s V<'_>, buf: &'s mut [u8; 10]) -> Run<&'s str> {
     match v {
-        V::Str(s) => Ok(s),
-        V::Date(d) => date_text(*d, buf),
+        V::Str(s) => Ok(s.as_str()),
+        V::Date(d) => date_text(**d, buf),
         _ => Err(Bail),
     }
 }
 
+/// `d` as `YYYY-MM-DD` (what the rules see), for years of four digits; others bail.
 fn date_text(d: Date, buf: &mut [u8; 10]) -> Run<&str> {
-    use std::io::Write;
-    if !(1000..=9999).contains(&d.year()) {
+    let year = d.year();
+    if !(1000..=9999).contains(&year) {
         return Err(Bail);
     }
-    let mut w = &mut buf[..];
-    write!(w, "{d}").map_err(|_| Bail)?;
-    if !w.is_empty() {
-        return Err(Bail);
-    }
+    let (m, day) = (d.month(), d.day());
+    let digit = |n: u32| b'0' + (n % 10) as u8;
+    let y = year as u32;
+    *buf = [
+        digit(y / 1000),
+        digit(y / 100),
+        digit(y / 10),
+        digit(y),
+        b'-',
+        digit(m / 10),
+        digit(m),
+        b'-',
+        digit(day / 10),
+        digit(day),
+    ];
     std::str::from_utf8(buf).map_err(|_| Bail)
 }
 
@@ -675,6 +695,16 @@ fn binop<'a>(op: Bin, a: V<'a>, b: V<'a>) -> Run<V<'a>> {
     })
 }
 
+fn constant(c: &Const) -> V<'_> {
+    match c {
+        Const::Unit => V::Unit,
+        Const::Bool(b) => V::Bool(*b),
+        Const::Int(i) => V::Int(*i),
+        Const::Float(f) => V::Float(*f),
+        Const::Str(s) => V::Str(s),
+    }
+}
+
 impl<'a> Ctx<'a, '_> {
     fn block(&mut self, stmts: &'a [Stmt]) -> Run<()> {
         for s in stmts {
@@ -705,20 +735,26 @@ impl<'a> Ctx<'a, '_> {
         Ok(())
     }
 
+    /// An operand: leaves are read in line, so their value stays in registers (a value
+    /// returned from a call goes through memory, and reading it back stalls).
+    #[inline(always)]
+    fn operand(&mut self, e: &'a Expr) -> Run<V<'a>> {
+        match e {
+            Expr::Const(c) => Ok(constant(c)),
+            Expr::Local(slot) => Ok(self.locals[*slot]),
+            Expr::Field(f) => self.field(f),
+            _ => self.expr(e),
+        }
+    }
+
     fn expr(&mut self, e: &'a Expr) -> Run<V<'a>> {
         Ok(match e {
-            Expr::Const(c) => match c {
-                Const::Unit => V::Unit,
-                Const::Bool(b) => V::Bool(*b),
-                Const::Int(i) => V::Int(*i),
-                Const::Float(f) => V::Float(*f),
-                Const::Str(s) => V::Str(s),
-            },
+            Expr::Const(c) => constant(c),
             Expr::Local(slot) => self.locals[*slot],
             Expr::Field(f) => self.field(f)?,
             Expr::Bin(op, ab) => {
-                let a = self.expr(&ab.0)?;
-                let b = self.expr(&ab.1)?;
+                let a = self.operand(&ab.0)?;
+                let b = self.operand(&ab.1)?;
                 binop(*op, a, b)?
             }
             Expr::Neg(x) => match self.expr(x)? {
@@ -758,22 +794,26 @@ impl<'a> Ctx<'a, '_> {
         })
     }
 
-    fn string(&self, s: &'a str) -> Run<V<'a>> {
+    fn string(&self, s: &'a String) -> Run<V<'a>> {
         if s.len() > self.prog.max_string {
             return Err(Bail);
         }
         Ok(V::Str(s))
     }
 
+    #[inline(always)]
     fn field(&self, f: &'a Field) -> Run<V<'a>> {
         let r = self.rec;
         Ok(match f {
             Field::Id => self.string(&r.id)?,
             Field::Name => self.string(&r.name)?,
-            Field::Gender => V::Str(r.gender.as_str()),
+            Field::Gender => V::Str(match r.gender {
+                crate::applicant::Gender::F => &self.prog.woman,
+                crate::applicant::Gender::M => &self.prog.man,
+            }),
             Field::BirthYear => V::Int(r.birth_year as INT),
             Field::City => self.string(&r.city)?,
-            Field::ReleaseDate => V::Date(r.release_date),
+            Field::ReleaseDate => V::Date(&r.release_date),
             Field::TrainingTrack => self.string(&r.training_track)?,
             Field::TrainingHours => V::Float(r.training_hours),
             Field::TrainingCertified => V::Bool(r.training_certified),
@@ -790,10 +830,12 @@ impl<'a> Ctx<'a, '_> {
         })
     }
 
+    // Kept out of `expr`, whose frame every nested expression pays for.
+    #[inline(never)]
     fn call(&mut self, h: Host, args: &'a [Expr]) -> Run<V<'a>> {
         let mut vals = [V::Unit; 3];
         for (slot, a) in vals.iter_mut().zip(args) {
-            *slot = self.expr(a)?;
+            *slot = self.operand(a)?;
         }
         let (mut b0, mut b1) = ([0; 10], [0; 10]);
         Ok(match h {
@@ -856,15 +898,12 @@ impl<'a> Ctx<'a, '_> {
                 let trade = text(&vals[0], &mut b0)?;
                 match self.data.kit_for.get(trade) {
                     Some(id) => self.string(id)?,
-                    None => V::Str(""),
+                    None => V::Str(&self.prog.empty),
                 }
             }
             Host::MonthsSince => {
                 let from = match vals[0] {
-                    V::Date(d) => {
-                        date_text(d, &mut b0)?;
-                        d
-                    }
+                    V::Date(d) if (1000..=9999).contains(&d.year()) => *d,
                     V::Str(s) => Date::parse(s).ok_or(Bail)?,
                     _ => return Err(Bail),
                 };
@@ -918,5 +957,33 @@ impl<'a> Ctx<'a, '_> {
             });
         }
         Ok(V::Unit)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_read_as_the_interpreter_shows_them() {
+        for (y, m, d) in [(2016, 6, 6), (1999, 12, 31), (1000, 1, 1), (9999, 10, 9)] {
+            let date = Date::new(y, m, d).unwrap();
+            let mut buf = [0; 10];
+            assert_eq!(date_text(date, &mut buf), Ok(date.to_string().as_str()));
+        }
+        let mut buf = [0; 10];
+        assert_eq!(
+            date_text(Date::new(999, 1, 1).unwrap(), &mut buf),
+            Err(Bail)
+        );
+    }
+
+    #[test]
+    fn floats_compare_within_rhais_epsilon() {
+        assert!(float_cmp(Bin::Eq, 0.1 + 0.2, 0.3));
+        assert!(!float_cmp(Bin::Lt, 0.3, 0.1 + 0.2));
+        assert!(float_cmp(Bin::Ge, 0.3, 0.1 + 0.2));
+        assert!(float_cmp(Bin::Eq, f64::NAN, 0.0));
+        assert!(!float_cmp(Bin::Eq, 1.0, 1.5));
     }
 }
