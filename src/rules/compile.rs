@@ -340,6 +340,9 @@ impl Compiler<'_> {
                 let value = self.expr(&bin.rhs)?;
                 out.push(Stmt::Assign(slot, op, value));
             }
+            RStmt::While(flow, _) if matches!(flow.expr, RExpr::Unit(_)) => {
+                return unsupported("`loop`", pos)
+            }
             RStmt::While(..) => return unsupported("`while`", pos),
             RStmt::Do(..) => return unsupported("`do`", pos),
             RStmt::For(..) => return unsupported("`for`", pos),
