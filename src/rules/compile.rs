@@ -517,7 +517,9 @@ enum V<'a> {
     Unit,
     Bool(bool),
     Int(INT),
-    Float(f64),
+    /// A float by its bits: a value without a float field is handed back in two registers,
+    /// not through memory.
+    Float(u64),
     Str(&'a String),
     /// A date the rules see as its `YYYY-MM-DD` text (the release date); by reference, so
     /// every payload is one 8-byte word.
@@ -620,10 +622,14 @@ fn date_text(d: Date, buf: &mut [u8; 10]) -> Run<&str> {
     std::str::from_utf8(buf).map_err(|_| Bail)
 }
 
+fn fbits(x: f64) -> u64 {
+    x.to_bits()
+}
+
 fn number(v: V) -> Run<f64> {
     match v {
         V::Int(i) => Ok(i as f64),
-        V::Float(f) => Ok(f),
+        V::Float(f) => Ok(f64::from_bits(f)),
         _ => Err(Bail),
     }
 }
@@ -673,11 +679,11 @@ fn binop<'a>(op: Bin, a: V<'a>, b: V<'a>) -> Run<V<'a>> {
         (V::Int(_) | V::Float(_), V::Int(_) | V::Float(_)) => {
             let (x, y) = (number(a)?, number(b)?);
             match op {
-                Add => V::Float(x + y),
-                Sub => V::Float(x - y),
-                Mul => V::Float(x * y),
-                Div => V::Float(x / y),
-                Rem => V::Float(x % y),
+                Add => V::Float(fbits(x + y)),
+                Sub => V::Float(fbits(x - y)),
+                Mul => V::Float(fbits(x * y)),
+                Div => V::Float(fbits(x / y)),
+                Rem => V::Float(fbits(x % y)),
                 _ => V::Bool(float_cmp(op, x, y)),
             }
         }
@@ -703,7 +709,7 @@ fn constant(c: &Const) -> V<'_> {
         Const::Unit => V::Unit,
         Const::Bool(b) => V::Bool(*b),
         Const::Int(i) => V::Int(*i),
-        Const::Float(f) => V::Float(*f),
+        Const::Float(f) => V::Float(f.to_bits()),
         Const::Str(s) => V::Str(s),
     }
 }
@@ -762,7 +768,7 @@ impl<'a> Ctx<'a, '_> {
             }
             Expr::Neg(x) => match self.expr(x)? {
                 V::Int(i) => V::Int(i.checked_neg().ok_or(Bail)?),
-                V::Float(f) => V::Float(-f),
+                V::Float(f) => V::Float((-f64::from_bits(f)).to_bits()),
                 _ => return Err(Bail),
             },
             Expr::Plus(x) => match self.expr(x)? {
@@ -818,15 +824,15 @@ impl<'a> Ctx<'a, '_> {
             Field::City => self.string(&r.city)?,
             Field::ReleaseDate => V::Date(&r.release_date),
             Field::TrainingTrack => self.string(&r.training_track)?,
-            Field::TrainingHours => V::Float(r.training_hours),
+            Field::TrainingHours => V::Float(fbits(r.training_hours)),
             Field::TrainingCertified => V::Bool(r.training_certified),
             Field::PmTraining => V::Bool(r.pm_training),
             Field::PlanTrade => self.string(&r.plan_trade)?,
             Field::PlanApproved => V::Bool(r.plan_approved),
-            Field::PlanCost => V::Float(r.plan_cost),
-            Field::ExperienceYears => V::Float(r.experience_years),
+            Field::PlanCost => V::Float(fbits(r.plan_cost)),
+            Field::ExperienceYears => V::Float(fbits(r.experience_years)),
             Field::Extra(name) => match r.extra(name) {
-                Some(Value::Number(n)) => V::Float(*n),
+                Some(Value::Number(n)) => V::Float(fbits(*n)),
                 Some(Value::Text(t)) => self.string(t)?,
                 None => return Err(Bail),
             },
@@ -836,10 +842,13 @@ impl<'a> Ctx<'a, '_> {
     // Kept out of `expr`, whose frame every nested expression pays for.
     #[inline(never)]
     fn call(&mut self, h: Host, args: &'a [Expr]) -> Run<V<'a>> {
-        let mut vals = [V::Unit; 3];
-        for (slot, a) in vals.iter_mut().zip(args) {
-            *slot = self.operand(a)?;
-        }
+        // Named values rather than an array filled in a loop: the compiler keeps them in
+        // registers instead of copying each through memory.
+        let mut arg = |i: usize| match args.get(i) {
+            Some(a) => self.operand(a),
+            None => Ok(V::Unit),
+        };
+        let vals = [arg(0)?, arg(1)?, arg(2)?];
         let (mut b0, mut b1) = ([0; 10], [0; 10]);
         Ok(match h {
             Host::Check => {
@@ -895,7 +904,7 @@ impl<'a> Ctx<'a, '_> {
             Host::Eligible => V::Bool(self.out.all_passed()),
             Host::Demand => {
                 let (city, trade) = (text(&vals[0], &mut b0)?, text(&vals[1], &mut b1)?);
-                V::Float(self.data.market.demand(city, trade))
+                V::Float(fbits(self.data.market.demand(city, trade)))
             }
             Host::KitFor => {
                 let trade = text(&vals[0], &mut b0)?;
@@ -919,13 +928,16 @@ impl<'a> Ctx<'a, '_> {
                     (V::Int(a), V::Int(b)) => V::Int(if min { a.min(b) } else { a.max(b) }),
                     (a @ (V::Int(_) | V::Float(_)), b @ (V::Int(_) | V::Float(_))) => {
                         let (a, b) = (number(a)?, number(b)?);
-                        V::Float(if min { a.min(b) } else { a.max(b) })
+                        V::Float(fbits(if min { a.min(b) } else { a.max(b) }))
                     }
                     _ => return Err(Bail),
                 }
             }
             Host::Clamp => match vals {
-                [V::Float(x), V::Float(lo), V::Float(hi)] => V::Float(x.max(lo).min(hi)),
+                [V::Float(x), V::Float(lo), V::Float(hi)] => {
+                    let [x, lo, hi] = [x, lo, hi].map(f64::from_bits);
+                    V::Float(x.max(lo).min(hi).to_bits())
+                }
                 _ => return Err(Bail),
             },
         })
