@@ -1,7 +1,9 @@
 //! Scoring throughput, end to end through the release binary: `idmaj score` reads the
-//! applicants CSV and writes the assessments CSV, on 1 and 2 threads, over a generated
-//! scenario. Run with `cargo bench --bench score` (`IDMAJ_BENCH_APPLICANTS` changes the
-//! size, default 1,000,000). Peak memory is the child's, from GNU time when installed.
+//! applicants CSV and writes the assessments CSV, on 1 and 2 threads with the compiled
+//! rules, then on 2 threads with the interpreter (`--engine interpreted`) for comparison,
+//! over a generated scenario. Run with `cargo bench --bench score`
+//! (`IDMAJ_BENCH_APPLICANTS` changes the size, default 1,000,000). Peak memory and CPU time
+//! are the child's, from GNU time when installed.
 
 use std::process::Command;
 use std::time::Instant;
@@ -30,9 +32,11 @@ fn main() {
     );
     let out = dir.join("assessments.csv");
     let mut base = None;
-    for threads in [1, 2] {
+    for (threads, engine) in [(1, "compiled"), (2, "compiled"), (2, "interpreted")] {
         let threads = threads.to_string();
         let args = [
+            "--engine",
+            engine,
             "--threads",
             threads.as_str(),
             "score",
@@ -43,7 +47,7 @@ fn main() {
         let timed = std::path::Path::new("/usr/bin/time").exists();
         let mut cmd = if timed {
             let mut c = Command::new("/usr/bin/time");
-            c.args(["-f", "peak %M kB"])
+            c.args(["-f", "peak %M kB, CPU %U s user + %S s system"])
                 .arg(env!("CARGO_BIN_EXE_idmaj"));
             c
         } else {
@@ -61,12 +65,18 @@ fn main() {
         let rate = n as f64 / secs;
         let speedup = base.map_or(1.0, |b: f64| b / secs);
         base.get_or_insert(secs);
+        let cpu = stderr
+            .lines()
+            .find_map(|l| l.strip_prefix("peak ").and_then(|l| l.split_once(", CPU ")))
+            .map_or(String::new(), |(_, cpu)| format!(", CPU {cpu}"));
         let peak = stderr
             .lines()
             .find_map(|l| l.strip_prefix("peak "))
-            .unwrap_or("not measured (no /usr/bin/time)");
+            .map_or("not measured (no /usr/bin/time)", |l| {
+                l.split_once(", CPU").map_or(l, |(peak, _)| peak)
+            });
         println!(
-            "score {n} applicants on {threads} thread(s): {secs:.2} s, {rate:.0} applicants/s, {:.2} µs/applicant, speed-up {speedup:.2}x, peak memory {peak}",
+            "score {n} applicants, {engine} rules, {threads} thread(s): {secs:.2} s, {rate:.0} applicants/s, {:.2} µs/applicant, speed-up {speedup:.2}x over the first line, peak memory {peak}{cpu}",
             1e6 * secs / n as f64,
         );
     }

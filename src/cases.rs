@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-use crate::applicant::{RowParser, CORE_COLUMNS};
+use crate::applicant::{Record, RowParser, CORE_COLUMNS};
 use crate::assessment::Status;
 use crate::dialect::Dialect;
 use crate::error::{Error, Problem, Result};
@@ -42,7 +42,7 @@ struct CaseFile {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Case {
+pub(crate) struct Case {
     name: String,
     #[serde(default)]
     applicant: toml::Table,
@@ -101,8 +101,11 @@ fn cell(v: &toml::Value) -> String {
     }
 }
 
-/// Runs every case of one file.
-pub fn run_file(path: &Path) -> Result<Vec<CaseResult>> {
+/// A case with the rules it runs under and its applicant, ready to assess.
+pub(crate) type PreparedCase = (Case, RuleSet, Record);
+
+/// Every case of one file, prepared; and the file as shown.
+pub(crate) fn prepare_file(path: &Path) -> Result<(String, Vec<PreparedCase>)> {
     let display = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
     let file: CaseFile = toml::from_str(&text).map_err(|e| {
@@ -115,8 +118,8 @@ pub fn run_file(path: &Path) -> Result<Vec<CaseResult>> {
     })?;
     let dir = path.parent().unwrap_or(Path::new("."));
     let scenario = Scenario::load(&tidy(&dir.join(&file.scenario)))?;
-    let mut results = Vec::new();
-    for (i, case) in file.case.iter().enumerate() {
+    let mut prepared = Vec::new();
+    for (i, case) in file.case.into_iter().enumerate() {
         let mut fields = file.base.clone();
         for (k, v) in &case.applicant {
             fields.insert(k.clone(), v.clone());
@@ -151,10 +154,18 @@ pub fn run_file(path: &Path) -> Result<Vec<CaseResult>> {
             .filter(|h| !CORE_COLUMNS.contains(&h.as_str()))
             .cloned()
             .collect();
-        let a = RuleSet::new(&sc, Some(&extra))?
-            .evaluator()?
-            .assess(applicant);
+        let rules = RuleSet::new(&sc, Some(&extra))?;
+        prepared.push((case, rules, applicant));
+    }
+    Ok((display, prepared))
+}
 
+/// Runs every case of one file.
+pub fn run_file(path: &Path) -> Result<Vec<CaseResult>> {
+    let (display, cases) = prepare_file(path)?;
+    let mut results = Vec::new();
+    for (case, rules, applicant) in cases {
+        let a = rules.evaluator()?.assess(applicant);
         let mut failures = Vec::new();
         let e = &case.expect;
         let got = a.eligible_cell();

@@ -50,6 +50,16 @@ impl Date {
         self.year
     }
 
+    /// Month, 1 to 12.
+    pub fn month(self) -> u32 {
+        u32::from(self.month)
+    }
+
+    /// Day of the month, from 1.
+    pub fn day(self) -> u32 {
+        u32::from(self.day)
+    }
+
     /// Whole months from `self` to `later` (negative when `later` is earlier): a month
     /// counts once its day of the month is reached.
     pub fn months_until(self, later: Date) -> i64 {

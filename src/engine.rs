@@ -260,6 +260,12 @@ impl Engine {
         &self.inner.rules
     }
 
+    /// Why the rules run interpreted (what the rule compiler does not know, and where),
+    /// when they do although the compiled engine was asked for.
+    pub(crate) fn rules_interpreted_because(&self) -> Option<&str> {
+        self.inner.rules.interpreted_because()
+    }
+
     fn validator(&self) -> Validator {
         Validator::new(self.inner.scenario.city_set())
     }
@@ -355,7 +361,13 @@ impl Engine {
     /// [`Engine::assess_scenario`], failing with [`Error::Rules`] when the rules fail for
     /// any applicant (what `idmaj allocate` and sweeps need: a whole programme).
     pub(crate) fn assess_scenario_strict(&self) -> Result<Vec<Assessment>> {
-        let all = self.assess_scenario()?;
+        self.assess_records_strict(pipeline::read_records(&self.inner.scenario)?)
+    }
+
+    /// [`Engine::assess_scenario_strict`] over records already read (a sweep reads the
+    /// applicants once for all its points).
+    pub(crate) fn assess_records_strict(&self, records: Vec<Record>) -> Result<Vec<Assessment>> {
+        let all = self.assess_records(records)?;
         let problems: Problems = all
             .iter()
             .filter_map(|a| match &a.status {

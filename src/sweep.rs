@@ -429,13 +429,21 @@ pub(crate) fn sweep(
     let firsts: Vec<Option<usize>> = (0..groups.len())
         .map(|g| (0..grid.len()).find(|&i| group_of[i] == g && scenarios[i].is_ok()))
         .collect();
+    // The applicants are read once for every group (overrides never change them).
+    let records = if firsts.iter().any(Option::is_some) {
+        crate::pipeline::read_records(base_scenario).map_err(|e| e.to_string())
+    } else {
+        Ok(Vec::new())
+    };
     let assessed: Vec<std::result::Result<Vec<Assessment>, String>> = firsts
         .par_iter()
         .map(|first| match first {
             None => Err(String::new()),
             Some(i) => scenarios[*i].as_ref().map_err(Clone::clone).and_then(|s| {
+                let records = records.clone()?;
                 Engine::from_scenario(s.clone())
-                    .and_then(|e| e.assess_scenario_strict())
+                    .and_then(|e| e.assess_records_strict(records))
+                    .map(lean)
                     .map_err(|e| e.to_string())
             }),
         })
@@ -503,6 +511,17 @@ pub(crate) fn sweep(
         solves: solves.len(),
         manifest: crate::report::allocation::manifest(base_scenario, "sweep", None),
     })
+}
+
+/// Assessments without what a sweep's rows never show (the checks and score items), so
+/// the points' assessments held together take a fraction of the memory.
+fn lean(mut all: Vec<Assessment>) -> Vec<Assessment> {
+    for a in &mut all {
+        a.checks = Vec::new();
+        a.score_items = Vec::new();
+        a.log = Vec::new();
+    }
+    all
 }
 
 /// The row of a point that cannot run: its settings and the message.

@@ -173,6 +173,45 @@ fn score_output_does_not_depend_on_the_thread_count() {
     assert!(a == b, "--threads 1 and --threads 2 wrote different bytes");
 }
 
+#[test]
+fn score_writes_the_same_bytes_with_compiled_and_interpreted_rules() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = shipped_copy(tmp.path(), "ramadan-2016");
+    let d = dir.to_str().unwrap();
+    let mut outputs = Vec::new();
+    for (engine, file) in [("compiled", "c.jsonl"), ("interpreted", "i.jsonl")] {
+        let out = idmaj(tmp.path(), &["--engine", engine, "score", d, "--out", file]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        assert!(!text(&out.stderr).contains("rules run interpreted"));
+        outputs.push(fs::read(tmp.path().join(file)).unwrap());
+    }
+    assert!(outputs[0].len() > 1000);
+    assert!(
+        outputs[0] == outputs[1],
+        "the engines wrote different bytes"
+    );
+}
+
+#[test]
+fn check_and_score_say_once_when_rules_run_interpreted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = shipped_copy(tmp.path(), "tangier-2016");
+    let rules = tmp.path().join("rules/score.rhai");
+    let mut script = fs::read_to_string(&rules).unwrap();
+    script.push_str("let bonus = 0;\nfor i in 0..2 { bonus += i; }\nadd_score(bonus, \"loop\");\n");
+    let line = script.lines().count() - 1;
+    fs::write(&rules, script).unwrap();
+    let d = dir.to_str().unwrap();
+    let want = format!("rules/score.rhai:{line} uses `for`");
+    for args in [vec!["check", d], vec!["score", d, "--out", "s.csv"]] {
+        let out = idmaj(tmp.path(), &args);
+        no_panic(&out);
+        let err = text(&out.stderr);
+        assert_eq!(err.matches("rules run interpreted: ").count(), 1, "{err}");
+        assert!(err.contains(&want), "{err}");
+    }
+}
+
 // ------------------------------------------------------------------------- explain
 
 #[test]

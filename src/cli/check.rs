@@ -49,7 +49,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
     let mut rounded = 0;
     match RuleSet::new(&scenario, Some(&extra)) {
-        Ok(_) => {}
+        Ok(rules) => {
+            if let Some(note) = rules.interpreted_because() {
+                eprintln!("{note}");
+            }
+        }
         Err(Error::Input { problems: ps }) => problems.extend(ps),
         Err(e) => return Err(e),
     }
@@ -57,7 +61,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     // applicant, so a parameter of the wrong type or a division by zero shows here.
     if !problems.has_errors() {
         let engine = Engine::from_scenario(scenario.clone())?;
-        match pipeline::score_stream(&engine, |_| Ok(()), |_| {}) {
+        match pipeline::score_summary(&engine) {
             Ok(summary) => problems.extend(summary.problems),
             Err(Error::Input { problems: ps } | Error::Rules { problems: ps }) => {
                 problems.extend(ps)

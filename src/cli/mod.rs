@@ -41,6 +41,11 @@ struct Cli {
     /// code 2 and writes nothing (a last resort; rules and solver have their own limits).
     #[arg(long, global = true, default_value_t = 3600.0, value_name = "SECONDS")]
     max_seconds: f64,
+    /// How rules run: `compiled` (the default: rules are compiled once, and run interpreted
+    /// when they use something the compiler does not know, which `check` and `score` say)
+    /// or `interpreted` (rhai alone, to compare). The answers are the same.
+    #[arg(long, global = true, value_name = "compiled|interpreted", default_value = "compiled", value_parser = ["compiled", "interpreted"])]
+    engine: String,
 }
 
 #[derive(Subcommand, Debug)]
@@ -100,6 +105,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             .num_threads(usize::from(n))
             .build_global();
     }
+    crate::rules::set_default_engine(if cli.engine == "interpreted" {
+        crate::rules::RuleEngine::Interpreted
+    } else {
+        crate::rules::RuleEngine::Compiled
+    });
     if !(cli.max_seconds > 0.0 && cli.max_seconds.is_finite()) {
         return Err(crate::Problem::error(
             "--max-seconds",

@@ -58,6 +58,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let engine = Engine::load(&args.scenario)?;
     let scenario = engine.scenario();
     super::print_warnings(&scenario.warnings);
+    if let Some(note) = engine.rules_interpreted_because() {
+        eprintln!("{note}");
+    }
     let size = scenario.applicant_data()?.len();
     let bar = progress_bar(
         size,
@@ -75,7 +78,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         pipeline::score_stream_with(
             &engine,
             json_line,
-            |_, line| {
+            |line| {
                 sink.write_all(line.as_bytes())
                     .and_then(|()| sink.write_all(b"\n"))
                     .map_err(io)
@@ -94,7 +97,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         let summary = pipeline::score_stream_with(
             &engine,
             score_row,
-            |_, row| w.row(&row).map_err(&io),
+            |row| w.row(&row).map_err(&io),
             |bytes| bar.set_position(bytes),
         )?;
         w.into_inner().map_err(|e| Error::io(&shown, e))?;

@@ -4,7 +4,15 @@
 //! each thread makes its own [`Evaluator`] (engine, compiled script and scope), because a
 //! rhai engine per thread scales better than one shared engine. Each applicant gets a
 //! fresh scope with `applicant`, `params` and `program` as constants.
+//!
+//! Rules that only use the part of the language the compiler knows are also compiled
+//! (see `compile`): applicants are assessed by the compiled rules, and by the interpreter
+//! whenever the compiled rules meet an error, so answers and messages are the
+//! interpreter's.
 
+mod compile;
+#[cfg(test)]
+mod differential;
 mod host;
 mod source;
 
@@ -128,6 +136,35 @@ fn table_to_map(t: &toml::Table) -> Map {
 
 static NEXT_SERIAL: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
+/// How rules run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum RuleEngine {
+    /// Compiled where the rules allow it, else interpreted (the default).
+    #[default]
+    Compiled,
+    /// Always interpreted by rhai (to compare with the compiled rules).
+    Interpreted,
+}
+
+/// The process-wide choice (`--engine` of the command line).
+static INTERPRETED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Sets how rule sets made from now on run, in this process.
+pub(crate) fn set_default_engine(engine: RuleEngine) {
+    INTERPRETED.store(
+        engine == RuleEngine::Interpreted,
+        std::sync::atomic::Ordering::Relaxed,
+    );
+}
+
+fn default_engine() -> RuleEngine {
+    if INTERPRETED.load(std::sync::atomic::Ordering::Relaxed) {
+        RuleEngine::Interpreted
+    } else {
+        RuleEngine::Compiled
+    }
+}
+
 /// A scenario's rules, checked and ready to evaluate on any thread.
 #[derive(Debug, Clone)]
 pub(crate) struct RuleSet {
@@ -140,6 +177,10 @@ pub(crate) struct RuleSet {
     limits: Limits,
     /// Tells apart rule sets, so a thread's cached evaluator is never reused for another.
     serial: usize,
+    /// The rules compiled, when they only use what the compiler knows.
+    compiled: Option<Arc<compile::Program>>,
+    /// Why the rules run interpreted although the compiled engine was asked for.
+    interpreted_because: Option<String>,
 }
 
 impl RuleSet {
@@ -187,17 +228,64 @@ impl RuleSet {
             scenario_file: scenario.display.clone(),
             limits: Limits::default(),
             serial: NEXT_SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            compiled: None,
+            interpreted_because: None,
         };
         set.check_names(extra_columns)?;
-        set.evaluator()?;
-        Ok(set)
+        set.with_engine(default_engine())
     }
 
-    /// Uses other limits (the defaults suit the shipped rules).
+    /// The same rules run by `engine` (compiled only where the rules allow it).
+    pub fn with_engine(mut self, engine: RuleEngine) -> Result<Self> {
+        self.compiled = None;
+        self.interpreted_because = None;
+        self.serial = NEXT_SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let ev = self.evaluator()?;
+        if engine == RuleEngine::Compiled && self.limits == Limits::default() {
+            match compile::compile(
+                &ev.ast,
+                &ev.quota_asts,
+                &self.params,
+                &self.program,
+                self.limits.max_string_size,
+                OPS_PER_APPLICANT,
+            ) {
+                Ok(p) => self.compiled = Some(Arc::new(p)),
+                Err(u) => {
+                    let at = if u.line > 0 {
+                        let (file, line) = self.sources.locate(u.line);
+                        format!("{file}:{line} uses")
+                    } else {
+                        "they use".to_string()
+                    };
+                    self.interpreted_because =
+                        Some(format!("rules run interpreted: {at} {}", u.what));
+                }
+            }
+        }
+        Ok(self)
+    }
+
+    /// Why the rules run interpreted (`rules run interpreted: training.rhai:12 uses
+    /// `for``), when the compiled engine was asked for but the rules use something it does
+    /// not know; `None` when they run compiled or the interpreter was asked for.
+    pub fn interpreted_because(&self) -> Option<&str> {
+        self.interpreted_because.as_deref()
+    }
+
+    /// True when applicants are assessed by the compiled rules.
+    #[allow(dead_code)]
+    pub fn is_compiled(&self) -> bool {
+        self.compiled.is_some()
+    }
+
+    /// Uses other limits (the defaults suit the shipped rules); other limits always run
+    /// interpreted.
     #[allow(dead_code)]
     pub fn with_limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
         self.serial = NEXT_SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.compiled = None;
         self
     }
 
@@ -344,6 +432,7 @@ impl RuleSet {
             strings: Interner::default(),
             set: self.clone(),
             ops: 0,
+            out: compile::Out::default(),
         })
     }
 
@@ -372,13 +461,59 @@ pub(crate) struct Evaluator {
     strings: Interner,
     set: RuleSet,
     ops: u64,
+    out: compile::Out,
 }
 
 impl Evaluator {
     /// The assessment of `applicant`. A rule error does not stop anything: the assessment
     /// has [`Status::Error`] with the message (rule file, line, column, applicant id).
     pub fn assess(&mut self, applicant: Record) -> Assessment {
+        if let Some(program) = &self.set.compiled {
+            if program
+                .run(&self.set.data, &applicant, &mut self.out)
+                .is_ok()
+            {
+                self.ops = program.max_ops;
+                return self.compiled_assessment(applicant);
+            }
+        }
         self.run(applicant, false)
+    }
+
+    /// The assessment the compiled rules made (in `self.out`).
+    fn compiled_assessment(&mut self, applicant: Record) -> Assessment {
+        let out = &mut self.out;
+        if out.rounded > 0 {
+            self.set
+                .data
+                .rounded_cash
+                .fetch_add(out.rounded, std::sync::atomic::Ordering::Relaxed);
+        }
+        let eligible = out.all_passed();
+        let score = out.score_items.iter().map(|s| s.points).sum();
+        Assessment {
+            id: applicant.id,
+            line: applicant.line,
+            city: applicant.city,
+            gender: applicant.gender,
+            trade: applicant.plan_trade,
+            status: if eligible {
+                Status::Eligible
+            } else {
+                Status::Ineligible
+            },
+            checks: take_sized(&mut out.checks),
+            score,
+            score_items: take_sized(&mut out.score_items),
+            offers: take_sized(&mut out.offers),
+            quotas: out
+                .quotas
+                .iter()
+                .map(|&i| self.set.quotas[i].0.clone())
+                .collect(),
+            log: Vec::new(),
+            scenario: String::new(),
+        }
     }
 
     /// Like [`Evaluator::assess`], also recording the fields each check read.
