@@ -1,8 +1,15 @@
-//! Allocation benchmark: synthetic programmes of 333 to 100,000 applicants, solved by
-//! `idmaj::allocate` and, next to it, by a plain good_lp MIP (microlp) of the same model.
+//! Allocation benchmark.
 //!
-//! Run with `cargo bench --bench allocate` (sizes can be chosen: `-- 333 3000`; add `mip` to
-//! also run the plain MIP above 3,000 applicants, `nomip` to skip it). Environment:
+//! `cargo bench --bench allocate` runs the hard class: `idmaj generate --tight` programmes of
+//! 150 to 10,000 applicants × 20 seeds each (rules run first, only the allocation is timed),
+//! then ramadan-2016 at every women share 0, 0.01, ..., 0.35, then one 100,000-applicant
+//! `idmaj generate` programme. For each set it prints the share of solves proven within the
+//! scenario's gap (0.01%: not stopped by the search budget or the clock), the median and worst
+//! times, and the median and worst work units (counted, so the same on every machine).
+//! `-- tight 150 500 --seeds 5` chooses sizes and seeds.
+//!
+//! `-- compare [SIZES] [mip|nomip]` runs the older synthetic programmes (333 to 100,000
+//! applicants) next to a plain good_lp MIP (microlp) of the same model. Environment there:
 //! `LIMIT` sets the scenario's time limit in seconds (default 120), `OBJECTIVE` its objective
 //! (`score`, `served`, `served_then_score`), `RELAX=1` solves the plain model's LP relaxation
 //! instead of the MIP.
@@ -310,12 +317,119 @@ fn plain_mip(s: &Programme, a: &[Assessment], limit: f64) -> Result<(f64, f64), 
     Ok((value, t.elapsed().as_secs_f64()))
 }
 
+/// One solve: seconds, work units, and whether it was proven within the gap.
+struct Solve {
+    secs: f64,
+    work: u64,
+    proven: bool,
+}
+
+fn solve(engine: &Engine, assessments: &[Assessment]) -> Solve {
+    let t = Instant::now();
+    let alloc = engine.allocate(assessments).expect("allocate");
+    let secs = t.elapsed().as_secs_f64();
+    let s = alloc.summary();
+    Solve {
+        secs,
+        work: s.manifest.work.unwrap_or(0),
+        // The gap is applied as one absolute tolerance against the root LP bound, so a
+        // proven solve can read a hair above 0.01% against a lower final bound.
+        proven: !s.work_limit_reached && !s.timed_out && s.gap <= 1.02e-4,
+    }
+}
+
+/// Prints one line for a set of solves.
+fn report(name: &str, solves: &[Solve]) {
+    let mut secs: Vec<f64> = solves.iter().map(|s| s.secs).collect();
+    secs.sort_by(f64::total_cmp);
+    let mut work: Vec<u64> = solves.iter().map(|s| s.work).collect();
+    work.sort_unstable();
+    let proven = solves.iter().filter(|s| s.proven).count();
+    println!(
+        "{name:>22} {:>4}/{:<4} {:>9.3} {:>9.3} {:>12} {:>12}",
+        proven,
+        solves.len(),
+        secs[secs.len() / 2],
+        secs[secs.len() - 1],
+        work[work.len() / 2],
+        work[work.len() - 1]
+    );
+}
+
+fn generated(applicants: u64, seed: u64, tight: bool) -> (Engine, Vec<Assessment>) {
+    let dir = std::env::temp_dir().join(format!(
+        "idmaj-bench-allocate-{}-{applicants}-{seed}-{tight}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    idmaj::generate::generate(
+        &idmaj::generate::GenerateOptions {
+            applicants,
+            seed,
+            tight,
+        },
+        &dir,
+    )
+    .expect("generate");
+    let engine = Engine::load(&dir).expect("load");
+    let assessments = engine.assess_scenario().expect("assess");
+    let _ = std::fs::remove_dir_all(&dir);
+    (engine, assessments)
+}
+
+fn hard_class(sizes: &[usize], seeds: u64) {
+    println!(
+        "{:>22} {:>9} {:>9} {:>9} {:>12} {:>12}",
+        "set", "proven", "median s", "worst s", "median work", "worst work"
+    );
+    for &n in sizes {
+        let solves: Vec<Solve> = (1..=seeds)
+            .map(|seed| {
+                let (engine, a) = generated(n as u64, seed, true);
+                solve(&engine, &a)
+            })
+            .collect();
+        report(&format!("tight {n}"), &solves);
+    }
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let engine = Engine::load(repo.join("scenarios/ramadan-2016")).expect("ramadan-2016");
+    let a = engine.assess_scenario().expect("assess");
+    let solves: Vec<Solve> = (0..=35)
+        .map(|k| {
+            let share = format!("{}", f64::from(k) / 100.0);
+            let what_if = engine
+                .with_overrides(&[("quota.women.min_share", share)])
+                .expect("override");
+            solve(&what_if, &a)
+        })
+        .collect();
+    report("ramadan shares 0-0.35", &solves);
+    let (engine, a) = generated(100_000, 1, false);
+    report("generate 100,000", &[solve(&engine, &a)]);
+}
+
 fn main() {
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with("--"))
+    let all: Vec<String> = std::env::args().skip(1).collect();
+    let seeds = all
+        .iter()
+        .position(|a| a == "--seeds")
+        .and_then(|i| all.get(i + 1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20);
+    let args: Vec<String> = all
+        .iter()
+        .enumerate()
+        .filter(|(i, a)| !a.starts_with("--") && (*i == 0 || all[i - 1] != "--seeds"))
+        .map(|(_, a)| a.clone())
         .collect();
     let mut sizes: Vec<usize> = args.iter().filter_map(|a| a.parse().ok()).collect();
+    if !args.iter().any(|a| a == "compare") {
+        if sizes.is_empty() {
+            sizes = vec![150, 500, 1_000, 2_000, 5_000, 10_000];
+        }
+        hard_class(&sizes, seeds);
+        return;
+    }
     if sizes.is_empty() {
         sizes = vec![333, 3_000, 30_000, 100_000];
     }
