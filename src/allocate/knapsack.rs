@@ -39,6 +39,8 @@ pub(crate) struct Knapsack {
     pub bound: f64,
     /// The allocation attaining it (total budget and city caps hold; other rows unchecked).
     pub choice: Vec<Option<usize>>,
+    /// Table cells and merge steps it took: the work of one evaluation.
+    pub cells: usize,
 }
 
 /// Items of one knapsack: per candidate, its options as (weight in units, profit).
@@ -596,7 +598,14 @@ pub(crate) fn improved(
     }
     let rows = Rows::new(m, allowed)?;
     let pair = second_row(m, &rows, lambda);
-    let (_, pair) = first(m, allowed, lambda, deadline, &rows, pair)?;
+    let (at_lambda, pair) = first(m, allowed, lambda, deadline, &rows, pair)?;
+    // A descent of a few dozen knapsacks pays on small programmes; on large ones each table
+    // costs more and the LP gap is smaller: as many evaluations as the cells allow.
+    let evaluations = DESCENT_CELLS / at_lambda.cells.max(1);
+    if evaluations < 4 {
+        return Some(at_lambda);
+    }
+    watch.evaluations = watch.evaluations.min(evaluations);
     let mut moved = vec![false; m.nrows()];
     for (c, a) in allowed.iter().enumerate() {
         if *a == Allowed::Free {
@@ -620,6 +629,7 @@ pub(crate) fn improved(
     Some(Knapsack {
         bound: best.bound,
         choice: best.state.choice,
+        cells: 0,
     })
 }
 
@@ -711,6 +721,9 @@ struct CountedKit {
     cap: usize,
     limit: usize,
 }
+
+/// Most table cells and merge steps one descent of the prices may spend in all.
+const DESCENT_CELLS: usize = 1_200_000_000;
 
 /// Most cells of one counted kit's table (items × (kits + 1) × capacity).
 const MAX_KIT_CELLS: usize = 3_000_000;
@@ -1014,5 +1027,9 @@ fn tables(
         w -= t;
     }
     table.walk_back(&main, w, &mut choice);
-    Some(Knapsack { bound, choice })
+    Some(Knapsack {
+        bound,
+        choice,
+        cells: cells.saturating_add(merge),
+    })
 }

@@ -22,7 +22,7 @@ const ROUNDS: usize = 3;
 /// Bisection steps per row and round.
 const STEPS: usize = 12;
 /// Most evaluations of the relaxation in one descent (each can be a whole knapsack).
-const MAX_EVALUATIONS: usize = 64;
+pub(crate) const MAX_EVALUATIONS: usize = 64;
 
 /// When a descent stops and where its allocations go.
 pub(crate) struct Watch<'a> {
@@ -33,6 +33,8 @@ pub(crate) struct Watch<'a> {
     /// True when a bound is low enough (the incumbent is within the gap of it): the descent
     /// ends there.
     pub enough: &'a dyn Fn(f64) -> bool,
+    /// Most evaluations of the relaxation (at most [`MAX_EVALUATIONS`]).
+    pub evaluations: usize,
 }
 
 /// A relaxation evaluated at some prices: its bound and the allocation reaching it (with its
@@ -58,7 +60,7 @@ pub(crate) fn descend(
     let mut evaluations = 0;
     let mut at = |mu: &[f64]| {
         evaluations += 1;
-        if evaluations > MAX_EVALUATIONS {
+        if evaluations > watch.evaluations.min(MAX_EVALUATIONS) {
             return None;
         }
         let p = evaluate(mu)?;

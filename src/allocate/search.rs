@@ -797,6 +797,7 @@ pub(crate) fn solve(
             deadline,
             offer: &mut keep,
             enough: &enough,
+            evaluations: lagrange::MAX_EVALUATIONS,
         };
         // The knapsack at the LP prices, then (when that does not close the gap) with the
         // priced rows' prices improved.
@@ -824,6 +825,7 @@ pub(crate) fn solve(
         // A quota that binds is a lattice the LP and the knapsack price by the fraction of a
         // person: keep it exact, with every other row priced.
         if !done(&search, ub) {
+            watch.evaluations = lagrange::MAX_EVALUATIONS;
             if let Some(k) = share::bound(m, &open, &root.lambda, cap, &mut watch) {
                 ub = ub.min(search.round(k.bound).max(excluded));
                 let mut s = State::new(m, k.choice);
