@@ -723,7 +723,7 @@ struct CountedKit {
 }
 
 /// Most table cells and merge steps one descent of the prices may spend in all.
-const DESCENT_CELLS: usize = 1_200_000_000;
+const DESCENT_CELLS: usize = 3_000_000_000;
 
 /// Most cells of one counted kit's table (items × (kits + 1) × capacity).
 const MAX_KIT_CELLS: usize = 3_000_000;
