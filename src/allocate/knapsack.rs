@@ -606,16 +606,7 @@ pub(crate) fn improved(
         return Some(at_lambda);
     }
     watch.evaluations = watch.evaluations.min(evaluations);
-    let mut moved = vec![false; m.nrows()];
-    for (c, a) in allowed.iter().enumerate() {
-        if *a == Allowed::Free {
-            for o in &m.cands[c].opts {
-                for k in o.start..o.end {
-                    moved[m.row_of[k] as usize] = true;
-                }
-            }
-        }
-    }
+    let mut moved = lagrange::used_rows(m, allowed);
     for (r, kept) in rows.kept.iter().enumerate() {
         moved[r] &= !kept && pair.as_ref().is_none_or(|p| p.row != r);
     }
@@ -678,16 +669,7 @@ impl Rows {
                 }
             }
         }
-        let held = State::new(
-            m,
-            allowed
-                .iter()
-                .map(|a| match *a {
-                    Allowed::Forced(o) => o,
-                    _ => None,
-                })
-                .collect(),
-        );
+        let held = State::held(m, allowed);
         let left: Vec<i128> = m
             .rows
             .iter()

@@ -14,6 +14,7 @@
 
 use std::time::Instant;
 
+use super::lp::Allowed;
 use super::model::Model;
 use super::search::State;
 
@@ -35,6 +36,21 @@ pub(crate) struct Watch<'a> {
     pub enough: &'a dyn Fn(f64) -> bool,
     /// Most evaluations of the relaxation (at most [`MAX_EVALUATIONS`]).
     pub evaluations: usize,
+}
+
+/// The rows some free candidate of `allowed` uses: those whose price can matter.
+pub(crate) fn used_rows(m: &Model, allowed: &[Allowed]) -> Vec<bool> {
+    let mut used = vec![false; m.nrows()];
+    for (c, a) in allowed.iter().enumerate() {
+        if *a == Allowed::Free {
+            for o in &m.cands[c].opts {
+                for k in o.start..o.end {
+                    used[m.row_of[k] as usize] = true;
+                }
+            }
+        }
+    }
+    used
 }
 
 /// A relaxation evaluated at some prices: its bound and the allocation reaching it (with its

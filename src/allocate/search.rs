@@ -45,6 +45,18 @@ impl State {
         }
     }
 
+    /// The allocation of the candidates `allowed` holds at one choice (the others unserved).
+    pub(crate) fn held(m: &Model, allowed: &[Allowed]) -> State {
+        let choice = allowed
+            .iter()
+            .map(|a| match *a {
+                Allowed::Forced(o) => o,
+                _ => None,
+            })
+            .collect();
+        State::new(m, choice)
+    }
+
     /// True when every row holds.
     pub(crate) fn feasible(&self, m: &Model) -> bool {
         self.usage
@@ -799,6 +811,17 @@ pub(crate) fn solve(
             enough: &enough,
             evaluations: lagrange::MAX_EVALUATIONS,
         };
+        // A relaxation's allocation, repaired where a priced row breaks, then improved.
+        let adopt = |choice: Vec<Option<usize>>| {
+            let mut s = State::new(m, choice);
+            if !s.feasible(m) {
+                repair(m, &open, &root.lambda, &mut s, deadline);
+            }
+            if s.feasible(m) {
+                improve(m, &open, &root.lambda, &profit, &mut s, deadline, ROOT_NEAR);
+            }
+            s
+        };
         // The knapsack at the LP prices, then (when that does not close the gap) with the
         // priced rows' prices improved.
         for descend in [false, true] {
@@ -812,14 +835,7 @@ pub(crate) fn solve(
             };
             let Some(k) = k else { break };
             ub = ub.min(search.round(k.bound).max(excluded));
-            let mut s = State::new(m, k.choice);
-            if !s.feasible(m) {
-                repair(m, &open, &root.lambda, &mut s, deadline);
-            }
-            if s.feasible(m) {
-                improve(m, &open, &root.lambda, &profit, &mut s, deadline, ROOT_NEAR);
-            }
-            search.offer(s);
+            search.offer(adopt(k.choice));
             seen.set(seen.get().max(search.incumbent()));
         }
         // A quota that binds is a lattice the LP and the knapsack price by the fraction of a
@@ -828,14 +844,7 @@ pub(crate) fn solve(
             watch.evaluations = lagrange::MAX_EVALUATIONS;
             if let Some(k) = share::bound(m, &open, &root.lambda, cap, &mut watch) {
                 ub = ub.min(search.round(k.bound).max(excluded));
-                let mut s = State::new(m, k.choice);
-                if !s.feasible(m) {
-                    repair(m, &open, &root.lambda, &mut s, deadline);
-                }
-                if s.feasible(m) {
-                    improve(m, &open, &root.lambda, &profit, &mut s, deadline, ROOT_NEAR);
-                }
-                search.offer(s);
+                search.offer(adopt(k.choice));
             }
         }
         seen.set(seen.get().max(search.incumbent()));

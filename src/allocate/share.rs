@@ -190,27 +190,9 @@ pub(crate) fn bound(
     cap: f64,
     watch: &mut Watch,
 ) -> Option<ShareBound> {
-    let held = State::new(
-        m,
-        allowed
-            .iter()
-            .map(|a| match *a {
-                Allowed::Forced(o) => o,
-                _ => None,
-            })
-            .collect(),
-    );
+    let held = State::held(m, allowed);
     let exact = exact_quota(m, allowed, lambda, &held)?;
-    let mut used = vec![false; m.nrows()];
-    for (c, a) in allowed.iter().enumerate() {
-        if *a == Allowed::Free {
-            for o in &m.cands[c].opts {
-                for k in o.start..o.end {
-                    used[m.row_of[k] as usize] = true;
-                }
-            }
-        }
-    }
+    let mut used = lagrange::used_rows(m, allowed);
     for &r in &exact.rows {
         used[r] = false;
     }
