@@ -743,33 +743,15 @@ kinds = ["cash"]
         "\n# Equipment kits, one per kit trade (costs synthetic). Commerce, services and crafts\n\
          # have no kit: cash only. Motorcycles and aluminium tools are in short supply.\n",
     );
-    for (id, trade, cost, name) in KITS {
-        let _ = write!(
-            s,
-            "[[kit]]\nid = \"{id}\"\nname = \"{name}\"\ntrade = \"{trade}\"\ncost = {}\n",
-            underscored(cost)
-        );
-        match id {
-            "building-electricity" => {
-                let _ = writeln!(s, "stock = {}", stock(30));
-            }
-            "aluminium-carpentry" => {
-                let _ = writeln!(s, "stock = {}", stock(25));
-            }
-            _ => {}
-        }
-        s.push('\n');
-    }
-    s.push_str(
-        "# At least a quarter of those served are women (the Tangier batch: 6 of 21).\n\
-         [[quota]]\n\
-         name = \"women\"\n\
-         when = 'applicant.gender == \"F\"'\n\
-         min_share = 0.25\n\
-         \n\
-         # The allocation maximises the total priority score of those served.\n\
-         [objective]\n\
-         maximize = \"score\"\n",
+    push_kits(&mut s, |id| match id {
+        "building-electricity" => Some(stock(30)),
+        "aluminium-carpentry" => Some(stock(25)),
+        _ => None,
+    });
+    push_women_quota(
+        &mut s,
+        "At least a quarter of those served are women (the Tangier batch: 6 of 21).",
+        "0.25",
     );
     s
 }
@@ -824,34 +806,44 @@ kinds = ["kit"]
         wilaya = underscored(part(3)),
         kits = underscored(part(10)),
     );
+    push_kits(s, |id| match id {
+        "aluminium-carpentry" => Some((n / 100).max(1)),
+        "building-electricity" => Some((n / 80).max(1)),
+        "plumbing" => Some((n / 120).max(1)),
+        _ => None,
+    });
+    push_women_quota(s, "At least 30% of those served are women.", "0.3");
+}
+
+/// Appends one `[[kit]]` table per kit trade, with the stock `stock` gives its id.
+fn push_kits(s: &mut String, stock: impl Fn(&str) -> Option<u64>) {
+    use std::fmt::Write as _;
     for (id, trade, cost, name) in KITS {
         let _ = write!(
             s,
             "[[kit]]\nid = \"{id}\"\nname = \"{name}\"\ntrade = \"{trade}\"\ncost = {}\n",
             underscored(cost)
         );
-        let stock = match id {
-            "aluminium-carpentry" => Some(n / 100),
-            "building-electricity" => Some(n / 80),
-            "plumbing" => Some(n / 120),
-            _ => None,
-        };
-        if let Some(stock) = stock {
-            let _ = writeln!(s, "stock = {}", stock.max(1));
+        if let Some(stock) = stock(id) {
+            let _ = writeln!(s, "stock = {stock}");
         }
         s.push('\n');
     }
-    s.push_str(
-        "# At least 30% of those served are women.\n\
+}
+
+/// Appends the women quota at `share` (with its comment) and the score objective.
+fn push_women_quota(s: &mut String, comment: &str, share: &str) {
+    s.push_str(&format!(
+        "# {comment}\n\
          [[quota]]\n\
          name = \"women\"\n\
          when = 'applicant.gender == \"F\"'\n\
-         min_share = 0.3\n\
+         min_share = {share}\n\
          \n\
          # The allocation maximises the total priority score of those served.\n\
          [objective]\n\
-         maximize = \"score\"\n",
-    );
+         maximize = \"score\"\n"
+    ));
 }
 
 /// Appends the `[params]` lines, each with its comment.
