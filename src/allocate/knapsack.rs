@@ -610,13 +610,21 @@ pub(crate) fn improved(
     for (r, kept) in rows.kept.iter().enumerate() {
         moved[r] &= !kept && pair.as_ref().is_none_or(|p| p.row != r);
     }
-    let best = lagrange::descend(m, &moved, lambda, cap, watch, |mu| {
-        let k = tables(m, allowed, mu, deadline, &rows, pair.as_ref())?;
-        Some(Point {
-            bound: k.bound,
-            state: State::new(m, k.choice),
-        })
-    })?;
+    let point = |k: Knapsack| Point {
+        bound: k.bound,
+        state: State::new(m, k.choice),
+    };
+    let start = point(at_lambda);
+    let best = lagrange::descend(m, &moved, lambda, cap, watch, start, |mu| {
+        Some(point(tables(
+            m,
+            allowed,
+            mu,
+            deadline,
+            &rows,
+            pair.as_ref(),
+        )?))
+    });
     Some(Knapsack {
         bound: best.bound,
         choice: best.state.choice,

@@ -60,20 +60,25 @@ pub(crate) struct Point {
     pub state: State,
 }
 
-/// Improves the prices of the rows marked in `moved`, from `lambda` (up to `cap`), with
-/// `evaluate` giving the relaxation's bound and allocation at a price vector, watched by
-/// `watch`. Any prices give a valid bound, so a descent cut short (by the deadline or its
-/// evaluations) returns the best so far; `None` only when the first evaluation fails.
+/// Improves the prices of the rows marked in `moved`, from `lambda` (up to `cap`), where the
+/// relaxation gave `start`, with `evaluate` giving its bound and allocation at other prices,
+/// watched by `watch`. Any prices give a valid bound, so a descent cut short (by the deadline
+/// or its evaluations) returns the best so far.
 pub(crate) fn descend(
     m: &Model,
     moved: &[bool],
     lambda: &[f64],
     cap: f64,
     watch: &mut Watch,
+    start: Point,
     mut evaluate: impl FnMut(&[f64]) -> Option<Point>,
-) -> Option<Point> {
+) -> Point {
+    if start.state.feasible(m) {
+        (watch.offer)(&start.state);
+    }
     let mut mu = lambda.to_vec();
-    let mut evaluations = 0;
+    // `start` counts as the first evaluation.
+    let mut evaluations = 1;
     let mut at = |mu: &[f64]| {
         evaluations += 1;
         if evaluations > watch.evaluations.min(MAX_EVALUATIONS) {
@@ -85,16 +90,16 @@ pub(crate) fn descend(
         }
         Some(p)
     };
-    let mut best = at(&mu)?;
+    let mut best = start;
     let slack = |p: &Point, r: usize| i128::from(m.rows[r].b) - p.state.usage[r];
     for _round in 0..ROUNDS {
         let before = best.bound;
         for r in (0..m.nrows()).filter(|&r| moved[r]) {
             if (watch.enough)(best.bound) {
-                return Some(best);
+                return best;
             }
             if Instant::now() >= watch.deadline {
-                return Some(best);
+                return best;
             }
             let start = mu[r];
             let (mut lo, mut hi) = if slack(&best, r) < 0 {
@@ -109,7 +114,7 @@ pub(crate) fn descend(
                 loop {
                     mu[r] = hi;
                     let Some(p) = at(&mu) else {
-                        return Some(best);
+                        return best;
                     };
                     if slack(&p, r) >= 0 || hi >= cap {
                         break;
@@ -128,7 +133,7 @@ pub(crate) fn descend(
                 };
                 mu[r] = price;
                 let Some(p) = at(&mu) else {
-                    return Some(best);
+                    return best;
                 };
                 let holds = slack(&p, r) >= 0;
                 if p.bound < best.bound {
@@ -149,5 +154,5 @@ pub(crate) fn descend(
             break;
         }
     }
-    Some(best)
+    best
 }

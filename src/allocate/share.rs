@@ -196,9 +196,10 @@ pub(crate) fn bound(
     for &r in &exact.rows {
         used[r] = false;
     }
-    let best = lagrange::descend(m, &used, lambda, cap, watch, |mu| {
+    let start = evaluate(m, allowed, &exact, lambda)?;
+    let best = lagrange::descend(m, &used, lambda, cap, watch, start, |mu| {
         evaluate(m, allowed, &exact, mu)
-    })?;
+    });
     Some(ShareBound {
         bound: best.bound,
         choice: best.state.choice,
