@@ -549,16 +549,29 @@ fn second_row(m: &Model, rows: &Rows, lambda: &[f64]) -> Option<Pair> {
 /// The knapsack bound at prices `lambda` over the allocations `allowed` (free candidates and
 /// held ones; `None` for candidates that must be served), or `None` when the programme has no
 /// total budget, is too large for the tables, or time runs out.
+#[cfg(test)]
 pub(crate) fn bound(
     m: &Model,
     allowed: &[Allowed],
     lambda: &[f64],
     deadline: Instant,
 ) -> Option<Knapsack> {
+    bound_within(m, allowed, lambda, deadline, MAX_CELLS)
+}
+
+/// [`bound`] with tables of at most `max_cells` cells (none when they would be larger).
+pub(crate) fn bound_within(
+    m: &Model,
+    allowed: &[Allowed],
+    lambda: &[f64],
+    deadline: Instant,
+    max_cells: usize,
+) -> Option<Knapsack> {
     if allowed.contains(&Allowed::Served) {
         return None;
     }
-    let rows = Rows::new(m, allowed)?;
+    let mut rows = Rows::new(m, allowed)?;
+    rows.max_cells = max_cells.min(MAX_CELLS);
     let pair = second_row(m, &rows, lambda);
     // A pair with too many best choices is priced instead.
     let (first, _) = first(m, allowed, lambda, deadline, &rows, pair)?;
@@ -596,12 +609,14 @@ pub(crate) fn improved(
     if allowed.contains(&Allowed::Served) {
         return None;
     }
-    let rows = Rows::new(m, allowed)?;
+    let mut rows = Rows::new(m, allowed)?;
+    // At least a few evaluations' worth of cells per table.
+    rows.max_cells = (watch.cells / 8).min(MAX_CELLS);
     let pair = second_row(m, &rows, lambda);
     let (at_lambda, pair) = first(m, allowed, lambda, deadline, &rows, pair)?;
     // A descent of a few dozen knapsacks pays on small programmes; on large ones each table
     // costs more and the LP gap is smaller: as many evaluations as the cells allow.
-    let evaluations = DESCENT_CELLS / at_lambda.cells.max(1);
+    let evaluations = watch.cells / at_lambda.cells.max(1);
     if evaluations < 4 {
         return Some(at_lambda);
     }
@@ -648,6 +663,8 @@ struct Rows {
     free: Vec<bool>,
     /// The held candidates' choices.
     held: Vec<Option<usize>>,
+    /// Most cells of the tables (none are built beyond it); see [`MAX_CELLS`].
+    max_cells: usize,
 }
 
 impl Rows {
@@ -698,6 +715,7 @@ impl Rows {
             kept,
             free: allowed.iter().map(|a| *a == Allowed::Free).collect(),
             held: held.choice,
+            max_cells: MAX_CELLS,
         })
     }
 }
@@ -711,9 +729,6 @@ struct CountedKit {
     cap: usize,
     limit: usize,
 }
-
-/// Most table cells and merge steps one descent of the prices may spend in all.
-const DESCENT_CELLS: usize = 3_000_000_000;
 
 /// Most cells of one counted kit's table (items × (kits + 1) × capacity).
 const MAX_KIT_CELLS: usize = 3_000_000;
@@ -927,7 +942,8 @@ fn tables(
     let merge = groups.iter().zip(&need[1..]).fold(0usize, |sum, (g, &lo)| {
         sum.saturating_add((g.cap + 1).saturating_mul(cap - lo + 1))
     });
-    if cells > MAX_CELLS || merge > MAX_MERGE {
+    let merge_cap = MAX_MERGE / MAX_CELLS * rows.max_cells;
+    if cells > rows.max_cells || merge > merge_cap {
         return None;
     }
     let table = Table::build(&main, cap, need[0], deadline)?;

@@ -36,7 +36,13 @@ pub(crate) struct Watch<'a> {
     pub enough: &'a dyn Fn(f64) -> bool,
     /// Most evaluations of the relaxation (at most [`MAX_EVALUATIONS`]).
     pub evaluations: usize,
+    /// Most table cells and merge steps a knapsack descent may spend in all (see
+    /// [`DESCENT_CELLS`]).
+    pub cells: usize,
 }
+
+/// Most table cells and merge steps one descent of the knapsack's prices may spend in all.
+pub(crate) const DESCENT_CELLS: usize = 3_000_000_000;
 
 /// The rows some free candidate of `allowed` uses: those whose price can matter.
 pub(crate) fn used_rows(m: &Model, allowed: &[Allowed]) -> Vec<bool> {

@@ -276,6 +276,9 @@ fn solve_open(
         deadline,
         work,
         progress: &whole,
+        nested: false,
+        descent: lagrange::MAX_EVALUATIONS,
+        descent_cells: lagrange::DESCENT_CELLS,
     };
     let work_start = lp::work_done();
     let (outcome, first_stage_limited) = match scenario.objective {
@@ -292,6 +295,9 @@ fn solve_open(
                 deadline: half,
                 work: work / 2.0,
                 progress: &first_half,
+                nested: false,
+                descent: lagrange::MAX_EVALUATIONS,
+                descent_cells: lagrange::DESCENT_CELLS,
             };
             let first = search::solve(&m, 0.0, &first_limits, None);
             let Some(best) = first.best else {
@@ -311,6 +317,9 @@ fn solve_open(
                 deadline,
                 work: work / 2.0,
                 progress: &second_half,
+                nested: false,
+                descent: lagrange::MAX_EVALUATIONS,
+                descent_cells: lagrange::DESCENT_CELLS,
             };
             let second = search::solve(&m, scenario.solver.gap, &second_limits, Some(best.choice));
             let unproven = first.bound > most as f64;

@@ -565,6 +565,51 @@ impl Model {
         self.coef_s = coef_s;
     }
 
+    /// The model of the candidates `keep` alone, each row's right-hand side lowered by
+    /// `outside` (what everyone else uses of it); row scales are kept, so prices carry over.
+    pub(crate) fn restrict(&self, keep: &[usize], outside: &[i128]) -> Model {
+        let mut row_of = Vec::new();
+        let mut coef = Vec::new();
+        let mut coef_s = Vec::new();
+        let cands = keep
+            .iter()
+            .map(|&c| {
+                let mut cand = self.cands[c].clone();
+                for o in &mut cand.opts {
+                    let start = row_of.len();
+                    row_of.extend_from_slice(&self.row_of[o.start..o.end]);
+                    coef.extend_from_slice(&self.coef[o.start..o.end]);
+                    coef_s.extend_from_slice(&self.coef_s[o.start..o.end]);
+                    o.start = start;
+                    o.end = row_of.len();
+                }
+                cand
+            })
+            .collect();
+        let rows: Vec<Row> = self
+            .rows
+            .iter()
+            .zip(outside)
+            .map(|(r, u)| Row {
+                b: (i128::from(r.b) - u).clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64,
+                ..r.clone()
+            })
+            .collect();
+        let b_s = rows.iter().map(|r| r.b as f64 / r.scale).collect();
+        let value: Vec<f64> = keep.iter().map(|&c| self.value[c]).collect();
+        Model {
+            cands,
+            rows,
+            row_of,
+            coef,
+            coef_s,
+            b_s,
+            integral_values: self.integral_values,
+            value,
+            unfundable: BTreeMap::new(),
+        }
+    }
+
     /// Sets the value of serving each candidate.
     pub(crate) fn set_values(&mut self, value: Vec<f64>) {
         self.integral_values = value.iter().all(|v| v.fract() == 0.0);

@@ -435,6 +435,12 @@ pub(crate) struct Limits<'p> {
     /// Told now and then during branch-and-bound: the share of the work budget used (0-1),
     /// the best objective so far and the bound.
     pub progress: &'p dyn Fn(f64, f64, f64),
+    /// True for the search of a neighbourhood (which looks for no neighbourhoods itself).
+    pub nested: bool,
+    /// Most evaluations of each Lagrangian descent (at most [`lagrange::MAX_EVALUATIONS`]).
+    pub descent: usize,
+    /// Most table cells the knapsack's descent may spend (see [`lagrange::DESCENT_CELLS`]).
+    pub descent_cells: usize,
 }
 
 struct Search<'a> {
@@ -763,6 +769,8 @@ pub(crate) fn solve(
         }
         search.offer(s);
     }
+    // Work spent looking near the incumbent: it comes out of the search's budget.
+    let mut near_work = 0.0;
     let done = |search: &Search, ub: f64| search.incumbent() + search.prune_tol >= ub;
     // Hold candidates whose margin rules out any allocation better by more than `tol` that
     // moves them; what those allocations could reach at most.
@@ -809,7 +817,8 @@ pub(crate) fn solve(
             deadline,
             offer: &mut keep,
             enough: &enough,
-            evaluations: lagrange::MAX_EVALUATIONS,
+            evaluations: limits.descent,
+            cells: limits.descent_cells,
         };
         // A relaxation's allocation, repaired where a priced row breaks, then improved.
         let adopt = |choice: Vec<Option<usize>>| {
@@ -822,16 +831,29 @@ pub(crate) fn solve(
             }
             s
         };
-        // The knapsack at the LP prices, then (when that does not close the gap) with the
-        // priced rows' prices improved.
+        // The knapsack at the LP prices, then (when that does not close the gap) a quick look
+        // for better allocations near the incumbent, then the knapsack with the priced rows'
+        // prices improved.
         for descend in [false, true] {
+            if descend && !limits.nested && !done(&search, ub) {
+                neighbourhoods(
+                    &mut search,
+                    &open,
+                    &root,
+                    ub,
+                    limits.work,
+                    &mut near_work,
+                    Effort::Quick,
+                );
+                seen.set(seen.get().max(search.incumbent()));
+            }
             if done(&search, ub) {
                 break;
             }
             let k = if descend {
                 knapsack::improved(m, &open, &root.lambda, cap, &mut watch)
             } else {
-                knapsack::bound(m, &open, &root.lambda, deadline)
+                knapsack::bound_within(m, &open, &root.lambda, deadline, limits.descent_cells / 8)
             };
             let Some(k) = k else { break };
             ub = ub.min(search.round(k.bound).max(excluded));
@@ -841,7 +863,7 @@ pub(crate) fn solve(
         // A quota that binds is a lattice the LP and the knapsack price by the fraction of a
         // person: keep it exact, with every other row priced.
         if !done(&search, ub) {
-            watch.evaluations = lagrange::MAX_EVALUATIONS;
+            watch.evaluations = limits.descent;
             if let Some(k) = share::bound(m, &open, &root.lambda, cap, &mut watch) {
                 ub = ub.min(search.round(k.bound).max(excluded));
                 search.offer(adopt(k.choice));
@@ -858,6 +880,19 @@ pub(crate) fn solve(
         // The search only looks for allocations better by more than the gap.
         let excluded = hold(&search, &mut allowed, search.prune_tol);
         search.close(excluded);
+        // Longer looks near the incumbent first: far cheaper than the whole search when
+        // the bound is already close and the allocation is not.
+        if !limits.nested {
+            neighbourhoods(
+                &mut search,
+                &allowed,
+                &root,
+                ub,
+                limits.work,
+                &mut near_work,
+                Effort::Thorough,
+            );
+        }
     }
     if done(&search, ub) {
         return Outcome {
@@ -868,7 +903,7 @@ pub(crate) fn solve(
             work_limited: false,
         };
     }
-    search.work_limit = limits.work;
+    search.work_limit = (limits.work - near_work).max(0.0);
     search.run(&allowed, root.lambda.clone(), ub);
     // A search the clock stopped reports the bound proven before it began: how far it got
     // depends on the machine, and the bound should not.
@@ -883,5 +918,149 @@ pub(crate) fn solve(
         lambda: root.lambda,
         timed_out: search.timed_out,
         work_limited: search.work_limited,
+    }
+}
+
+/// How hard [`neighbourhoods`] looks: the descent evaluations and the share of the
+/// search's work budget each neighbourhood's own search may spend.
+#[derive(Debug, Clone, Copy)]
+enum Effort {
+    /// Before the knapsack's descent: quick looks that often close the gap at once.
+    Quick,
+    /// Before branch-and-bound: longer looks, still much cheaper than the whole search.
+    Thorough,
+}
+
+impl Effort {
+    fn descent(self) -> usize {
+        match self {
+            Effort::Quick => 16,
+            Effort::Thorough => lagrange::MAX_EVALUATIONS,
+        }
+    }
+
+    /// A fraction of what the whole programme's descent may spend: each window's table is
+    /// narrower, but there are many windows.
+    fn descent_cells(self) -> usize {
+        match self {
+            Effort::Quick => lagrange::DESCENT_CELLS / 100,
+            Effort::Thorough => lagrange::DESCENT_CELLS / 25,
+        }
+    }
+
+    fn work_share(self) -> f64 {
+        match self {
+            Effort::Quick => 0.005,
+            Effort::Thorough => 0.02,
+        }
+    }
+}
+
+/// Candidates in one neighbourhood.
+const NEAR: usize = 100;
+/// Neighbourhoods looked at per pass: the candidates nearest the cut-off, in overlapping
+/// windows of [`NEAR`] by half of it.
+const WINDOWS: usize = 4;
+/// Passes over the windows (a pass that improves nothing ends them).
+const PASSES: usize = 3;
+/// Share of the search's work budget all the neighbourhoods of a solve may spend.
+const NEAR_WORK: f64 = 0.3;
+
+/// Looks for better allocations near the incumbent (a large-neighbourhood search): the
+/// candidates `allowed` leaves open are ordered by their margin at the root prices (the
+/// closest to another choice first), and each window of that order is solved as a programme
+/// of its own, with the rows' right-hand sides lowered by what everyone else uses, everyone
+/// else held at the incumbent's choice. Windows whose incumbent has not changed since they
+/// were searched are skipped. Each search is bounded by its work and evaluations, so the
+/// allocations found are the same on every run. `spent` counts the work of all the
+/// neighbourhoods of the solve, which stop at [`NEAR_WORK`] of `work`; a programme that fits
+/// in one window has none (the whole search is as cheap).
+fn neighbourhoods(
+    search: &mut Search,
+    allowed: &[Allowed],
+    root: &lp::Lp,
+    ub: f64,
+    work: f64,
+    spent: &mut f64,
+    effort: Effort,
+) {
+    let m = search.m;
+    if allowed.iter().filter(|a| a.is_open()).count() <= NEAR {
+        return;
+    }
+    let mut order: Vec<(f64, usize)> = allowed
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| a.is_open())
+        .map(|(c, _)| (lp::best(m, c, &root.lambda).2, c))
+        .collect();
+    order.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let order: Vec<usize> = order.into_iter().map(|(_, c)| c).collect();
+    let limits = Limits {
+        deadline: search.deadline,
+        work: work * effort.work_share(),
+        progress: &|_, _, _| {},
+        nested: true,
+        descent: effort.descent(),
+        descent_cells: effort.descent_cells(),
+    };
+    // Per window: where it started and the incumbent when it was last searched.
+    let mut searched: Vec<Option<(usize, Vec<Option<usize>>)>> = vec![None; WINDOWS];
+    for pass in 0..PASSES {
+        let mut improved = false;
+        for (w, searched) in searched.iter_mut().enumerate() {
+            // Every other pass shifts the windows by a quarter, so the windows' edges move.
+            let from = w * NEAR / 2 + (pass % 2) * NEAR / 4;
+            if w > 0 && from + NEAR / 2 >= order.len() {
+                break;
+            }
+            let Some(best) = search.best.as_ref() else {
+                return;
+            };
+            if search.incumbent() + search.prune_tol >= ub
+                || Instant::now() >= search.deadline
+                || *spent >= NEAR_WORK * work
+            {
+                return;
+            }
+            if searched
+                .as_ref()
+                .is_some_and(|(at, choice)| *at == from && *choice == best.choice)
+            {
+                continue;
+            }
+            *searched = Some((from, best.choice.clone()));
+            let window = &order[from..(from + NEAR).min(order.len())];
+            let mut outside = best.usage.clone();
+            let mut now = 0.0;
+            for &c in window {
+                if let Some(o) = best.choice[c] {
+                    let opt = &m.cands[c].opts[o];
+                    for k in opt.start..opt.end {
+                        outside[m.row_of[k] as usize] -= i128::from(m.coef[k]);
+                    }
+                    now += m.value[c];
+                }
+            }
+            let sub = m.restrict(window, &outside);
+            let held = window.iter().map(|&c| best.choice[c]).collect();
+            let before = lp::work_done();
+            let out = solve(&sub, 0.0, &limits, Some(held));
+            *spent += (lp::work_done() - before) as f64;
+            let Some(found) = out.best else {
+                continue;
+            };
+            if found.value > now + lp::tol(m) {
+                let mut choice = best.choice.clone();
+                for (&c, &o) in window.iter().zip(&found.choice) {
+                    choice[c] = o;
+                }
+                search.offer(State::new(m, choice));
+                improved = true;
+            }
+        }
+        if !improved {
+            break;
+        }
     }
 }

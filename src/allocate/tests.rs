@@ -233,6 +233,9 @@ fn limits(work: f64) -> search::Limits<'static> {
         deadline: far(),
         work,
         progress: &quiet,
+        nested: false,
+        descent: super::lagrange::MAX_EVALUATIONS,
+        descent_cells: super::lagrange::DESCENT_CELLS,
     }
 }
 
@@ -899,6 +902,9 @@ fn search_stopped_early_keeps_a_valid_bound() {
             deadline: Instant::now(),
             work: NO_LIMIT,
             progress: &quiet,
+            nested: false,
+            descent: super::lagrange::MAX_EVALUATIONS,
+            descent_cells: super::lagrange::DESCENT_CELLS,
         };
         for (how, out) in [
             ("work 0", search::solve(&m, 0.0, &limits(0.0), None)),
