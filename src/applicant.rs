@@ -916,22 +916,76 @@ fn validate<'a>(
 /// fingerprint with a probability around 1e-27.
 #[derive(Debug, Default)]
 pub(crate) struct DuplicateIds {
-    seen: HashMap<[u64; 2], u32>,
+    seen: HashMap<Fingerprint, u32, BuildFingerprintHasher>,
 }
 
-fn fingerprint(id: &str) -> [u64; 2] {
+/// A 128-bit hash of an id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Fingerprint([u64; 2]);
+
+impl std::hash::Hash for Fingerprint {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.0[0]);
+    }
+}
+
+/// The fingerprint of an id for [`DuplicateIds`] (computed where the row is read, so the
+/// in-order part of a run only looks it up).
+pub(crate) fn fingerprint(id: &str) -> Fingerprint {
     use std::hash::{Hash, Hasher};
     let mut a = std::hash::DefaultHasher::new();
     id.hash(&mut a);
     let mut b = std::hash::DefaultHasher::new();
     (0x9e37_79b9_7f4a_7c15_u64, id).hash(&mut b);
-    [a.finish(), b.finish()]
+    Fingerprint([a.finish(), b.finish()])
+}
+
+/// Hashes a [`Fingerprint`] by its first word: it is already a hash, hashing it again
+/// would only cost time.
+#[derive(Debug, Default, Clone, Copy)]
+struct BuildFingerprintHasher;
+
+impl std::hash::BuildHasher for BuildFingerprintHasher {
+    type Hasher = FingerprintHasher;
+    fn build_hasher(&self) -> FingerprintHasher {
+        FingerprintHasher(0)
+    }
+}
+
+/// See [`BuildFingerprintHasher`].
+#[derive(Debug, Default, Clone, Copy)]
+struct FingerprintHasher(u64);
+
+impl std::hash::Hasher for FingerprintHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Fingerprints only write one word; mix in anything else all the same.
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x517c_c1b7_2722_0a95);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 ^= v;
+    }
 }
 
 impl DuplicateIds {
     /// Records `id` from `line`; a problem when it was seen before.
     pub fn see(&mut self, display: &str, id: &str, line: u64) -> Option<Problem> {
-        match self.seen.entry(fingerprint(id)) {
+        self.see_fingerprint(display, fingerprint(id), id, line)
+    }
+
+    /// Like [`DuplicateIds::see`], with the id's [`fingerprint`] already computed.
+    pub fn see_fingerprint(
+        &mut self,
+        display: &str,
+        fingerprint: Fingerprint,
+        id: &str,
+        line: u64,
+    ) -> Option<Problem> {
+        match self.seen.entry(fingerprint) {
             std::collections::hash_map::Entry::Occupied(first) => Some(
                 Problem::error(
                     display,

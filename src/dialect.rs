@@ -525,12 +525,20 @@ impl OutputDialect {
 
     /// A CSV writer in this dialect over `w`, the byte-order mark already written.
     pub(crate) fn writer<W: Write>(self, mut w: W) -> io::Result<csv::Writer<W>> {
-        let mut b = csv::WriterBuilder::new();
         if self == OutputDialect::ExcelFr {
             w.write_all(b"\xEF\xBB\xBF")?;
+        }
+        Ok(self.rows_writer(w))
+    }
+
+    /// A CSV writer in this dialect over `w` for rows alone (no byte-order mark): what
+    /// [`OutputDialect::writer`] writes after it.
+    pub(crate) fn rows_writer<W: Write>(self, w: W) -> csv::Writer<W> {
+        let mut b = csv::WriterBuilder::new();
+        if self == OutputDialect::ExcelFr {
             b.delimiter(b';').terminator(csv::Terminator::CRLF);
         }
-        Ok(b.from_writer(w))
+        b.from_writer(w)
     }
 
     /// A number cell (written with a decimal point) in this dialect: `12,5` in `excel-fr`.

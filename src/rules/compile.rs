@@ -526,13 +526,46 @@ enum V<'a> {
     Date(&'a Date),
 }
 
+/// A text the compiled rules recorded: a range of [`Out::text`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Span {
+    start: u32,
+    end: u32,
+}
+
+/// One `check` call, its texts in [`Out::text`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct OutCheck {
+    pub id: Span,
+    pub text: Span,
+    pub passed: bool,
+}
+
+/// One `add_score` call, its reason in [`Out::text`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct OutScore {
+    pub points: f64,
+    pub why: Span,
+}
+
+/// One offer, its kit id in [`Out::text`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct OutOffer {
+    pub kit: Option<Span>,
+    pub kit_cost: Mad,
+    pub cash: Mad,
+}
+
 /// What the compiled rules recorded for one applicant; reused from one applicant to the
-/// next.
+/// next. Texts are copied into one buffer rather than into a `String` each: scoring a
+/// row then allocates nothing.
 #[derive(Debug, Default)]
 pub(crate) struct Out {
-    pub checks: Vec<Check>,
-    pub score_items: Vec<ScoreItem>,
-    pub offers: Vec<Offer>,
+    /// Every text recorded, back to back.
+    pub text: String,
+    pub checks: Vec<OutCheck>,
+    pub score_items: Vec<OutScore>,
+    pub offers: Vec<OutOffer>,
     /// Cash offers rounded to whole MAD.
     pub rounded: u64,
     /// Indexes of the quotas whose condition holds.
@@ -541,6 +574,7 @@ pub(crate) struct Out {
 
 impl Out {
     fn clear(&mut self) {
+        self.text.clear();
         self.checks.clear();
         self.score_items.clear();
         self.offers.clear();
@@ -551,6 +585,61 @@ impl Out {
     /// True when every check recorded so far passed.
     pub fn all_passed(&self) -> bool {
         self.checks.iter().all(|c| c.passed)
+    }
+
+    /// The text `s` stands for.
+    pub fn str(&self, s: Span) -> &str {
+        self.text
+            .get(s.start as usize..s.end as usize)
+            .unwrap_or("")
+    }
+
+    /// The score: the sum of the items, in order (as the interpreter sums them).
+    pub fn score(&self) -> f64 {
+        self.score_items.iter().map(|s| s.points).sum()
+    }
+
+    fn keep(&mut self, s: &str) -> Run<Span> {
+        let start = u32::try_from(self.text.len()).map_err(|_| Bail)?;
+        let end = u32::try_from(self.text.len() + s.len()).map_err(|_| Bail)?;
+        self.text.push_str(s);
+        Ok(Span { start, end })
+    }
+
+    /// The checks as the interpreter records them.
+    pub fn checks(&self) -> Vec<Check> {
+        self.checks
+            .iter()
+            .map(|c| Check {
+                id: self.str(c.id).to_string(),
+                text: self.str(c.text).to_string(),
+                passed: c.passed,
+                read: Vec::new(),
+            })
+            .collect()
+    }
+
+    /// The score items as the interpreter records them.
+    pub fn score_items(&self) -> Vec<ScoreItem> {
+        self.score_items
+            .iter()
+            .map(|s| ScoreItem {
+                points: s.points,
+                why: self.str(s.why).to_string(),
+            })
+            .collect()
+    }
+
+    /// The offers as the interpreter records them.
+    pub fn offers(&self) -> Vec<Offer> {
+        self.offers
+            .iter()
+            .map(|o| Offer {
+                kit: o.kit.map(|k| self.str(k).to_string()),
+                kit_cost: o.kit_cost,
+                cash: o.cash,
+            })
+            .collect()
     }
 }
 
@@ -856,36 +945,30 @@ impl<'a> Ctx<'a, '_> {
                 let V::Bool(passed) = vals[2] else {
                     return Err(Bail);
                 };
-                let checks = &mut self.out.checks;
+                let out = &mut *self.out;
                 if id.trim().is_empty()
-                    || checks.iter().any(|c| c.id == id)
-                    || checks.len() >= MAX_ITEMS
+                    || out.checks.iter().any(|c| out.str(c.id) == id)
+                    || out.checks.len() >= MAX_ITEMS
                 {
                     return Err(Bail);
                 }
-                checks.push(Check {
-                    id: id.to_string(),
-                    text: words.to_string(),
-                    passed,
-                    read: Vec::new(),
-                });
+                let (id, text) = (out.keep(id)?, out.keep(words)?);
+                out.checks.push(OutCheck { id, text, passed });
                 V::Unit
             }
             Host::AddScore => {
                 let points = number(vals[0])?;
                 let why = text(&vals[1], &mut b1)?;
-                let items = &mut self.out.score_items;
-                if !points.is_finite() || items.len() >= MAX_ITEMS {
+                let out = &mut *self.out;
+                if !points.is_finite() || out.score_items.len() >= MAX_ITEMS {
                     return Err(Bail);
                 }
-                let total: f64 = items.iter().map(|i| i.points).sum::<f64>() + points;
+                let total: f64 = out.score() + points;
                 if !total.is_finite() || total.abs() > MAX_SCORE {
                     return Err(Bail);
                 }
-                items.push(ScoreItem {
-                    points,
-                    why: why.to_string(),
-                });
+                let why = out.keep(why)?;
+                out.score_items.push(OutScore { points, why });
                 V::Unit
             }
             Host::OfferKit => {
@@ -959,14 +1042,20 @@ impl<'a> Ctx<'a, '_> {
         if kit.is_none() && whole == 0 {
             return Ok(V::Unit);
         }
-        let offers = &mut self.out.offers;
-        let same = |o: &Offer| o.kit.as_deref() == kit && o.kit_cost == kit_cost && o.cash == whole;
-        if !offers.iter().any(same) {
-            if offers.len() >= MAX_OFFERS {
+        let out = &mut *self.out;
+        let same = |o: &OutOffer| {
+            o.kit.map(|k| out.str(k)) == kit && o.kit_cost == kit_cost && o.cash == whole
+        };
+        if !out.offers.iter().any(same) {
+            if out.offers.len() >= MAX_OFFERS {
                 return Err(Bail);
             }
-            offers.push(Offer {
-                kit: kit.map(str::to_string),
+            let kit = match kit {
+                Some(k) => Some(out.keep(k)?),
+                None => None,
+            };
+            out.offers.push(OutOffer {
+                kit,
                 kit_cost,
                 cash: whole,
             });
