@@ -14,7 +14,7 @@ use crate::dialect::OutputDialect;
 use crate::engine::Engine;
 use crate::error::{Problem, Problems, Result};
 use crate::report::ScoreRows;
-use crate::rules::{with_thread_evaluator, RuleSet, RunBudget};
+use crate::rules::{with_thread_evaluator, Out, OutCheck, RuleSet, RunBudget, Span};
 use crate::scenario::Scenario;
 
 /// Rows read, parsed and assessed together; bounds memory.
@@ -254,8 +254,10 @@ struct Chunk {
     rows: Vec<Done>,
     /// Ids of the rows, back to back (a repeated id is named in its problem).
     ids: String,
-    /// Failed checks (id, text) of this chunk's rows, each once.
+    /// Failed checks (id, text) of this chunk's rows, each once (or twice: once met as
+    /// constants of the compiled rules, which `keys` holds, once as texts).
     checks: Vec<(String, String)>,
+    keys: Vec<Option<(Span, Span)>>,
     /// Each row's failed checks, as indexes into `checks`, back to back.
     failed: Vec<u32>,
 }
@@ -283,16 +285,43 @@ impl Chunk {
             rows: Vec::with_capacity(rows),
             ids: String::with_capacity(rows * 8),
             checks: Vec::new(),
+            keys: Vec::new(),
             failed: Vec::new(),
+        }
+    }
+
+    /// Records a failed check of the compiled rules for the row being added; a check whose
+    /// id and text are constants of the rules is found by their indexes.
+    fn fail_compiled(&mut self, out: &Out, c: &OutCheck) {
+        if let (Span::Const(_), Span::Const(_)) = (c.id, c.text) {
+            let key = Some((c.id, c.text));
+            let i = match self.keys.iter().position(|k| *k == key) {
+                Some(i) => i,
+                None => {
+                    let texts = (out.str(c.id).to_string(), out.str(c.text).to_string());
+                    self.checks.push(texts);
+                    self.keys.push(key);
+                    self.checks.len() - 1
+                }
+            };
+            self.failed.push(i as u32);
+        } else {
+            self.fail(out.str(c.id), out.str(c.text));
         }
     }
 
     /// Records a failed check of the row being added.
     fn fail(&mut self, id: &str, text: &str) {
-        let i = match self.checks.iter().position(|(i, t)| i == id && t == text) {
+        let i = match self
+            .checks
+            .iter()
+            .zip(&self.keys)
+            .position(|((i, t), k)| k.is_none() && i == id && t == text)
+        {
             Some(i) => i,
             None => {
                 self.checks.push((id.to_string(), text.to_string()));
+                self.keys.push(None);
                 self.checks.len() - 1
             }
         };
@@ -360,27 +389,25 @@ fn score_chunk(
     let mut rows = ScoreRows::new(dialect);
     let mut chunk = Chunk::new(items.len());
     let csv = |e: csv::Error| crate::Error::Internal(format!("formatting a row: {e}"));
+    let mut rec = Record::blank(parser.extra_names_shared());
     with_thread_evaluator(rules, |ev| -> Result<()> {
         for item in items {
-            let rec = match item {
+            let raw = match item {
                 Item::Invalid(o) => {
                     chunk.outcome(&mut rows, o, 0).map_err(csv)?;
                     continue;
                 }
-                Item::Record(rec) => rec,
+                Item::Record(raw) => raw,
             };
-            let rec = match parser.parse(rec) {
-                Ok(a) => a,
-                Err(ps) => {
-                    let o = invalid(parser, rec, &ps);
-                    chunk.outcome(&mut rows, &o, 0).map_err(csv)?;
-                    continue;
-                }
-            };
+            if let Err(ps) = parser.parse_into(raw, &mut rec) {
+                let o = invalid(parser, raw, &ps);
+                chunk.outcome(&mut rows, &o, 0).map_err(csv)?;
+                continue;
+            }
             if let Some(out) = ev.assess_compiled(&rec) {
                 rows.compiled(&rec.id, out).map_err(csv)?;
                 for c in out.checks.iter().filter(|c| !c.passed) {
-                    chunk.fail(out.str(c.id), out.str(c.text));
+                    chunk.fail_compiled(out, c);
                 }
                 let status = if out.all_passed() {
                     Kind::Eligible
@@ -390,7 +417,7 @@ fn score_chunk(
                 let ops = ev.last_ops();
                 chunk.push(rows.len(), Some(&rec.id), rec.line, ops, status);
             } else {
-                let a = ev.assess_interpreted(rec);
+                let a = ev.assess_interpreted(rec.clone());
                 let ops = ev.last_ops();
                 chunk
                     .outcome(&mut rows, &Outcome::Assessed(a), ops)

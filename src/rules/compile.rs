@@ -23,6 +23,8 @@
 //! program is only compiled when that bound is within the run's average allowance per
 //! applicant, so neither the per-applicant limit nor the run's budget can ever stop it.
 
+use std::sync::Arc;
+
 use rhai::{ASTFlags, Expr as RExpr, FnCallExpr, Position, Stmt as RStmt, AST, INT};
 
 use crate::applicant::{Record, Value};
@@ -62,6 +64,8 @@ pub(crate) struct Program {
     quotas: Vec<Expr>,
     /// Local variables (each `let` has its own slot).
     slots: usize,
+    /// The constant texts checks and score items record, each once.
+    texts: Arc<[String]>,
     /// An upper bound of the operations the interpreter counts for one applicant.
     pub max_ops: u64,
     /// The longest string the rules may see (the interpreter's limit).
@@ -102,6 +106,9 @@ enum Const {
     Int(INT),
     Float(f64),
     Str(String),
+    /// A text a check or score item records, by its index in [`Program::texts`] (so it
+    /// is recorded by index, not copied).
+    Text(String, u32),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -222,6 +229,7 @@ struct Compiler<'p> {
     names: Vec<(String, usize, bool)>,
     slots: usize,
     nodes: u64,
+    texts: Vec<String>,
 }
 
 /// Compiles the rules and quota conditions, or says what keeps them interpreted.
@@ -242,6 +250,7 @@ pub(crate) fn compile(
         names: Vec::new(),
         slots: 0,
         nodes: 0,
+        texts: Vec::new(),
     };
     let body = c.block(ast.statements())?;
     let mut quota_exprs = Vec::new();
@@ -269,6 +278,7 @@ pub(crate) fn compile(
         body,
         quotas: quota_exprs,
         slots: c.slots,
+        texts: c.texts.into(),
         max_ops,
         max_string,
         woman: "F".into(),
@@ -457,7 +467,28 @@ impl Compiler<'_> {
             });
         }
         match Host::by_name(name, f.args.len()) {
-            Some(h) => Ok(Expr::Call(h, self.exprs(&f.args)?)),
+            Some(h) => {
+                let mut args = self.exprs(&f.args)?;
+                let texts = match h {
+                    Host::Check => 0..2,
+                    Host::AddScore => 1..2,
+                    _ => 0..0,
+                };
+                for a in &mut args[texts] {
+                    if let Expr::Const(Const::Str(t)) = a {
+                        let t = std::mem::take(t);
+                        let i = match self.texts.iter().position(|x| *x == t) {
+                            Some(i) => i,
+                            None => {
+                                self.texts.push(t.clone());
+                                self.texts.len() - 1
+                            }
+                        };
+                        *a = Expr::Const(Const::Text(t, i as u32));
+                    }
+                }
+                Ok(Expr::Call(h, args))
+            }
             None => unsupported(format!("`{name}()`"), pos),
         }
     }
@@ -526,12 +557,16 @@ enum V<'a> {
     Date(&'a Date),
 }
 
-/// A text the compiled rules recorded: a range of [`Out::text`].
+/// A text the compiled rules recorded: one of the program's constant texts, or a range of
+/// [`Out::text`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Span {
-    start: u32,
-    end: u32,
+pub(crate) enum Span {
+    Const(u32),
+    Kept(u32, u32),
 }
+
+/// Constant check ids the compiled rules track in a bit set (more are compared as text).
+const TRACKED_IDS: u32 = 128;
 
 /// One `check` call, its texts in [`Out::text`].
 #[derive(Debug, Clone, Copy)]
@@ -561,8 +596,14 @@ pub(crate) struct OutOffer {
 /// row then allocates nothing.
 #[derive(Debug, Default)]
 pub(crate) struct Out {
-    /// Every text recorded, back to back.
+    /// Every text recorded that is not one of the program's constants, back to back.
     pub text: String,
+    /// The program's constant texts.
+    consts: Arc<[String]>,
+    /// Constant check ids recorded, by index.
+    const_ids: u128,
+    /// True once a check id that is not a constant is recorded.
+    other_ids: bool,
     pub checks: Vec<OutCheck>,
     pub score_items: Vec<OutScore>,
     pub offers: Vec<OutOffer>,
@@ -575,6 +616,8 @@ pub(crate) struct Out {
 impl Out {
     fn clear(&mut self) {
         self.text.clear();
+        self.const_ids = 0;
+        self.other_ids = false;
         self.checks.clear();
         self.score_items.clear();
         self.offers.clear();
@@ -589,9 +632,10 @@ impl Out {
 
     /// The text `s` stands for.
     pub fn str(&self, s: Span) -> &str {
-        self.text
-            .get(s.start as usize..s.end as usize)
-            .unwrap_or("")
+        match s {
+            Span::Const(i) => self.consts.get(i as usize).map_or("", String::as_str),
+            Span::Kept(start, end) => self.text.get(start as usize..end as usize).unwrap_or(""),
+        }
     }
 
     /// The score: the sum of the items, in order (as the interpreter sums them).
@@ -603,7 +647,15 @@ impl Out {
         let start = u32::try_from(self.text.len()).map_err(|_| Bail)?;
         let end = u32::try_from(self.text.len() + s.len()).map_err(|_| Bail)?;
         self.text.push_str(s);
-        Ok(Span { start, end })
+        Ok(Span::Kept(start, end))
+    }
+
+    /// `s`, or the constant `c` when the rules gave one.
+    fn keep_or(&mut self, c: Option<u32>, s: &str) -> Run<Span> {
+        match c {
+            Some(i) => Ok(Span::Const(i)),
+            None => self.keep(s),
+        }
     }
 
     /// The checks as the interpreter records them.
@@ -647,23 +699,36 @@ struct Ctx<'a, 'o> {
     prog: &'a Program,
     data: &'a HostData,
     rec: &'a Record,
-    locals: Vec<V<'a>>,
+    locals: &'o mut [V<'a>],
     out: &'o mut Out,
 }
+
+/// Local variables a program keeps on the stack; more take an allocation per applicant.
+const STACK_LOCALS: usize = 32;
 
 impl Program {
     /// Runs the rules (and, for an eligible applicant, the quota conditions) for `rec`,
     /// filling `out`; [`Bail`] wherever the interpreter would raise an error.
     pub(crate) fn run(&self, data: &HostData, rec: &Record, out: &mut Out) -> Result<(), Bail> {
         out.clear();
+        if !Arc::ptr_eq(&out.consts, &self.texts) {
+            out.consts = Arc::clone(&self.texts);
+        }
+        let mut stack = [V::Unit; STACK_LOCALS];
+        let mut heap = Vec::new();
+        let locals = if self.slots <= STACK_LOCALS {
+            &mut stack[..self.slots]
+        } else {
+            heap.resize(self.slots, V::Unit);
+            &mut heap[..]
+        };
         let mut cx = Ctx {
             prog: self,
             data,
             rec,
-            locals: Vec::with_capacity(self.slots),
+            locals,
             out,
         };
-        cx.locals.resize(self.slots, V::Unit);
         cx.block(&self.body)?;
         if cx.out.all_passed() {
             for (i, q) in self.quotas.iter().enumerate() {
@@ -675,6 +740,14 @@ impl Program {
             }
         }
         Ok(())
+    }
+}
+
+/// The index of a constant text a check or score item records.
+fn const_text(e: &Expr) -> Option<u32> {
+    match e {
+        Expr::Const(Const::Text(_, i)) => Some(*i),
+        _ => None,
     }
 }
 
@@ -799,7 +872,7 @@ fn constant(c: &Const) -> V<'_> {
         Const::Bool(b) => V::Bool(*b),
         Const::Int(i) => V::Int(*i),
         Const::Float(f) => V::Float(f.to_bits()),
-        Const::Str(s) => V::Str(s),
+        Const::Str(s) | Const::Text(s, _) => V::Str(s),
     }
 }
 
@@ -933,11 +1006,20 @@ impl<'a> Ctx<'a, '_> {
     fn call(&mut self, h: Host, args: &'a [Expr]) -> Run<V<'a>> {
         // Named values rather than an array filled in a loop: the compiler keeps them in
         // registers instead of copying each through memory.
-        let mut arg = |i: usize| match args.get(i) {
-            Some(a) => self.operand(a),
-            None => Ok(V::Unit),
+        let vals = match args {
+            [] => [V::Unit; 3],
+            [a] => [self.operand(a)?, V::Unit, V::Unit],
+            [a, b] => {
+                let a = self.operand(a)?;
+                [a, self.operand(b)?, V::Unit]
+            }
+            [a, b, c] => {
+                let a = self.operand(a)?;
+                let b = self.operand(b)?;
+                [a, b, self.operand(c)?]
+            }
+            _ => return Err(Bail),
         };
-        let vals = [arg(0)?, arg(1)?, arg(2)?];
         let (mut b0, mut b1) = ([0; 10], [0; 10]);
         Ok(match h {
             Host::Check => {
@@ -945,14 +1027,20 @@ impl<'a> Ctx<'a, '_> {
                 let V::Bool(passed) = vals[2] else {
                     return Err(Bail);
                 };
+                let (id_c, text_c) = (const_text(&args[0]), const_text(&args[1]));
                 let out = &mut *self.out;
-                if id.trim().is_empty()
-                    || out.checks.iter().any(|c| out.str(c.id) == id)
-                    || out.checks.len() >= MAX_ITEMS
-                {
+                let seen = match id_c {
+                    Some(i) if i < TRACKED_IDS && !out.other_ids => out.const_ids & (1 << i) != 0,
+                    _ => out.checks.iter().any(|c| out.str(c.id) == id),
+                };
+                if id.trim().is_empty() || seen || out.checks.len() >= MAX_ITEMS {
                     return Err(Bail);
                 }
-                let (id, text) = (out.keep(id)?, out.keep(words)?);
+                match id_c {
+                    Some(i) if i < TRACKED_IDS => out.const_ids |= 1 << i,
+                    _ => out.other_ids = true,
+                }
+                let (id, text) = (out.keep_or(id_c, id)?, out.keep_or(text_c, words)?);
                 out.checks.push(OutCheck { id, text, passed });
                 V::Unit
             }
@@ -967,7 +1055,7 @@ impl<'a> Ctx<'a, '_> {
                 if !total.is_finite() || total.abs() > MAX_SCORE {
                     return Err(Bail);
                 }
-                let why = out.keep(why)?;
+                let why = out.keep_or(const_text(&args[1]), why)?;
                 out.score_items.push(OutScore { points, why });
                 V::Unit
             }

@@ -28,7 +28,7 @@ use crate::error::{Error, Problem, Problems, Result};
 use crate::scenario::Scenario;
 use crate::suggest;
 
-pub(crate) use compile::Out;
+pub(crate) use compile::{Out, OutCheck, Span};
 use host::{HostData, Interner, RuleApplicant, State};
 use source::JoinedRules;
 
