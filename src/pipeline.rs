@@ -636,3 +636,132 @@ fn read_batches(
 pub(crate) fn read_records(scenario: &Scenario) -> Result<Vec<Record>> {
     crate::applicant::read_records(scenario.applicant_data()?, scenario.city_set())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::report::{score_is_number, score_row, CsvOut, SCORE_COLUMNS};
+
+    /// `score`'s CSV and summary through assessments ([`score_stream_with`]).
+    fn by_assessments(engine: &Engine, dialect: OutputDialect) -> (Vec<u8>, ScoreSummary) {
+        let mut w = CsvOut::new(Vec::new(), dialect, &SCORE_COLUMNS, score_is_number).unwrap();
+        let summary = score_stream_with(
+            engine,
+            score_row,
+            |row| {
+                w.row(&row)
+                    .map_err(|e| crate::Error::Internal(e.to_string()))
+            },
+            |_| {},
+        )
+        .unwrap();
+        (w.into_inner().unwrap(), summary)
+    }
+
+    /// `score`'s CSV and summary as the command writes them ([`score_csv`]).
+    fn fast(engine: &Engine, dialect: OutputDialect) -> (Vec<u8>, ScoreSummary) {
+        let header = CsvOut::new(Vec::new(), dialect, &SCORE_COLUMNS, score_is_number).unwrap();
+        let mut out = header.into_inner().unwrap();
+        let summary = score_csv(
+            engine,
+            dialect,
+            |rows| {
+                out.extend_from_slice(rows);
+                Ok(())
+            },
+            |_| {},
+        )
+        .unwrap();
+        (out, summary)
+    }
+
+    /// The fast rows are byte for byte the assessments' rows, in both dialects, on 1 and 2
+    /// threads; returns the rows.
+    fn same_rows(engine: &Engine) -> String {
+        let mut first: Option<Vec<u8>> = None;
+        for threads in [1, 2] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            for dialect in [OutputDialect::Comma, OutputDialect::ExcelFr] {
+                let (slow, slow_summary) = pool.install(|| by_assessments(engine, dialect));
+                let (quick, quick_summary) = pool.install(|| fast(engine, dialect));
+                assert!(slow == quick, "{threads} thread(s), {dialect:?}");
+                assert_eq!(slow_summary, quick_summary, "{threads} thread(s)");
+                if dialect == OutputDialect::Comma {
+                    match &first {
+                        Some(f) => assert!(*f == quick, "{threads} thread(s)"),
+                        None => first = Some(quick),
+                    }
+                }
+            }
+        }
+        String::from_utf8(first.unwrap_or_default()).unwrap()
+    }
+
+    #[test]
+    fn fast_rows_are_the_assessments_rows_for_the_shipped_scenarios() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        for s in ["scenarios/ramadan-2016", "scenarios/tangier-2016"] {
+            let engine = Engine::load(root.join(s)).unwrap();
+            assert!(engine.rules().is_compiled(), "{s}");
+            same_rows(&engine);
+        }
+    }
+
+    #[test]
+    fn fast_rows_are_the_assessments_rows_with_bad_rows_rule_errors_and_repeated_ids() {
+        let dir = tempfile::tempdir().unwrap();
+        // Other options keep their defaults as the generator grows.
+        #[allow(clippy::needless_update)]
+        let options = crate::generate::GenerateOptions {
+            applicants: 9000,
+            seed: 11,
+            ..Default::default()
+        };
+        crate::generate::generate(&options, dir.path()).unwrap();
+        // A rule that divides by zero for applicants born in 1990: the compiled rules give
+        // up and the interpreter gives the error.
+        let rule = dir.path().join("rules/score.rhai");
+        let mut text = std::fs::read_to_string(&rule).unwrap();
+        text.push_str("\nlet spread = 100 / (applicant.birth_year - 1990);\n");
+        std::fs::write(&rule, text).unwrap();
+        let data = dir.path().join("applicants.csv");
+        let mut csv = std::fs::read(&data).unwrap();
+        let lines: Vec<Vec<u8>> = csv.split(|&b| b == b'\n').map(<[u8]>::to_vec).collect();
+        let mut add = |row: &[u8]| {
+            csv.extend_from_slice(row);
+            csv.push(b'\n');
+        };
+        // Repeated ids, far apart and within a chunk; a row that is not UTF-8; a row with a
+        // field too few; a row with an unknown city; and the first row again at the end.
+        add(&lines[1]);
+        add(&lines[4000]);
+        add(&lines[8999]);
+        add(b"Z1,N\xff,F,1990,Tangier,2016-01-01,x,1,true,true,x,true,1,1,p,0");
+        add(b"Z2,Name,F,1990");
+        let mut unknown = lines[2].clone();
+        let city = b",Tangier,";
+        if let Some(at) = unknown.windows(city.len()).position(|w| w == city) {
+            unknown.splice(at..at + city.len(), b",Atlantis,".iter().copied());
+        }
+        add(&unknown);
+        add(&lines[1]);
+        std::fs::write(&data, &csv).unwrap();
+        let engine = Engine::load(dir.path()).unwrap();
+        assert!(engine.rules().is_compiled());
+        let rows = same_rows(&engine);
+        assert_eq!(
+            rows.lines().count(),
+            1 + 9000 + 7,
+            "every row and the header"
+        );
+        assert!(rows.contains("duplicate id"), "{rows:.300}");
+        assert!(rows.contains("not valid UTF-8"));
+        assert!(rows.contains("fields, expected"));
+        assert!(rows.contains("zero"), "a rule error");
+    }
+}
