@@ -805,21 +805,20 @@ fn validate<'a>(
             Some(v)
         }
     });
-    let gender =
-        required(2, "F or M", &mut bad).and_then(|v| match v.to_ascii_uppercase().as_str() {
-            "F" => Some(Gender::F),
-            "M" => Some(Gender::M),
-            _ => {
-                bad(
-                    2,
-                    format!(
-                        "{} is not a gender; expected F or M",
-                        shown_if(&v, v.chars().count() <= 3)
-                    ),
-                );
-                None
-            }
-        });
+    let gender = required(2, "F or M", &mut bad).and_then(|v| match v.as_bytes() {
+        [b'F' | b'f'] => Some(Gender::F),
+        [b'M' | b'm'] => Some(Gender::M),
+        _ => {
+            bad(
+                2,
+                format!(
+                    "{} is not a gender; expected F or M",
+                    shown_if(&v, v.chars().count() <= 3)
+                ),
+            );
+            None
+        }
+    });
     let birth_year =
         required(3, "a year such as 1985", &mut bad).and_then(|v| match v.parse::<i32>() {
             Ok(y) if (1900..=2100).contains(&y) => Some(y),

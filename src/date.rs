@@ -33,7 +33,7 @@ impl Date {
 
     /// Parses `YYYY-MM-DD`, or `DD/MM/YYYY` as French-locale spreadsheets write dates.
     pub fn parse(s: &str) -> Option<Date> {
-        let s = s.trim();
+        let s = crate::dialect::trim(s);
         let (y, m, d) = if let Some((y, rest)) = s.split_once('-') {
             let (m, d) = rest.split_once('-')?;
             (y, m, d)
