@@ -39,9 +39,10 @@ pub(crate) enum Outcome {
     },
 }
 
-/// A row waiting in a batch.
+/// A row waiting in a batch, parsed by the reading thread (which would otherwise wait for
+/// the rules most of the time).
 enum Item {
-    Record(csv::StringRecord),
+    Record(Record),
     Invalid(Box<Outcome>),
 }
 
@@ -160,7 +161,6 @@ pub(crate) fn score_stream_with<T: Send>(
     let data = scenario.applicant_data()?;
     let display = data.display().to_string();
     let mut source = ApplicantSource::open(data, scenario.city_set())?;
-    let parser = source.parser();
     let rules = engine.rules();
     let fingerprint = engine.fingerprint();
     let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Batch>(1);
@@ -177,14 +177,11 @@ pub(crate) fn score_stream_with<T: Send>(
                 .map(|item| {
                     let (o, ops) = match item {
                         Item::Invalid(o) => ((**o).clone(), 0),
-                        Item::Record(rec) => match parser.parse(rec) {
-                            Ok(a) => with_thread_evaluator(rules, |ev| {
-                                let mut a = ev.assess(a);
-                                a.scenario = fingerprint.to_string();
-                                (Outcome::Assessed(a), ev.last_ops())
-                            })?,
-                            Err(ps) => (invalid(&parser, rec, &ps), 0),
-                        },
+                        Item::Record(rec) => with_thread_evaluator(rules, |ev| {
+                            let mut a = ev.assess(rec.clone());
+                            a.scenario = fingerprint.to_string();
+                            (Outcome::Assessed(a), ev.last_ops())
+                        })?,
                     };
                     let t = prepare(&o);
                     Ok((t, Seen::of(o, ops)))
@@ -246,6 +243,30 @@ fn write_in_order<T>(
 /// Rows a worker formats together: a batch is cut into chunks so each worker fills one
 /// byte buffer instead of handing back a value per row.
 const CHUNK: usize = 256;
+
+/// Byte buffers of chunks already written, for the next chunks: a buffer freed on the
+/// writing thread and allocated again on a worker would take fresh memory every time.
+#[derive(Default)]
+struct Buffers(std::sync::Mutex<Vec<Vec<u8>>>);
+
+impl Buffers {
+    /// Most buffers kept (about the chunks of the batches in flight).
+    const KEPT: usize = 64;
+
+    fn take(&self, rows: usize) -> Vec<u8> {
+        let kept = self.0.lock().ok().and_then(|mut b| b.pop());
+        kept.unwrap_or_else(|| Vec::with_capacity(rows * 128))
+    }
+
+    fn give(&self, mut buffer: Vec<u8>) {
+        buffer.clear();
+        if let Ok(mut b) = self.0.lock() {
+            if b.len() < Self::KEPT {
+                b.push(buffer);
+            }
+        }
+    }
+}
 
 /// Rows of a chunk, formatted, with what the in-order part needs of each.
 struct Chunk {
@@ -382,29 +403,23 @@ impl Chunk {
 /// Assesses and formats one chunk of a batch, on a worker thread.
 fn score_chunk(
     items: &[Item],
-    parser: &RowParser,
     rules: &RuleSet,
     dialect: OutputDialect,
+    buffers: &Buffers,
 ) -> Result<Chunk> {
-    let mut rows = ScoreRows::new(dialect);
+    let mut rows = ScoreRows::with_buffer(dialect, buffers.take(items.len()));
     let mut chunk = Chunk::new(items.len());
     let csv = |e: csv::Error| crate::Error::Internal(format!("formatting a row: {e}"));
-    let mut rec = Record::blank(parser.extra_names_shared());
     with_thread_evaluator(rules, |ev| -> Result<()> {
         for item in items {
-            let raw = match item {
+            let rec = match item {
                 Item::Invalid(o) => {
                     chunk.outcome(&mut rows, o, 0).map_err(csv)?;
                     continue;
                 }
-                Item::Record(raw) => raw,
+                Item::Record(rec) => rec,
             };
-            if let Err(ps) = parser.parse_into(raw, &mut rec) {
-                let o = invalid(parser, raw, &ps);
-                chunk.outcome(&mut rows, &o, 0).map_err(csv)?;
-                continue;
-            }
-            if let Some(out) = ev.assess_compiled(&rec) {
+            if let Some(out) = ev.assess_compiled(rec) {
                 rows.compiled(&rec.id, out).map_err(csv)?;
                 for c in out.checks.iter().filter(|c| !c.passed) {
                     chunk.fail_compiled(out, c);
@@ -458,18 +473,19 @@ pub(crate) fn score_csv(
     let data = scenario.applicant_data()?;
     let display = data.display().to_string();
     let mut source = ApplicantSource::open(data, scenario.city_set())?;
-    let parser = source.parser();
     let rules = engine.rules();
     let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Batch>(1);
     let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Vec<Item>>();
     let (done_tx, done_rx) = std::sync::mpsc::sync_channel::<(Vec<Chunk>, u64)>(1);
+    let buffers = &Buffers::default();
     std::thread::scope(|scope| -> Result<ScoreSummary> {
         let reader = scope.spawn(move || read_batches(&mut source, &full_tx, &empty_rx));
-        let writer = scope.spawn(move || write_chunks(&display, dialect, done_rx, sink, progress));
+        let writer =
+            scope.spawn(move || write_chunks(&display, dialect, done_rx, buffers, sink, progress));
         for (batch, last_byte) in &full_rx {
             let chunks: Vec<Chunk> = batch
                 .par_chunks(CHUNK)
-                .map(|items| score_chunk(items, &parser, rules, dialect))
+                .map(|items| score_chunk(items, rules, dialect, buffers))
                 .collect::<Result<_>>()?;
             // The reader refills the batch's records while the next one is assessed.
             let _ = empty_tx.send(batch);
@@ -495,6 +511,7 @@ fn write_chunks(
     display: &str,
     dialect: OutputDialect,
     done: std::sync::mpsc::Receiver<(Vec<Chunk>, u64)>,
+    buffers: &Buffers,
     mut sink: impl FnMut(&[u8]) -> Result<()>,
     mut progress: impl FnMut(u64),
 ) -> Result<ScoreSummary> {
@@ -504,7 +521,7 @@ fn write_chunks(
     // Per chunk: how many rows each of its failed checks excluded, and the first of them.
     let mut counts: Vec<(u64, usize)> = Vec::new();
     for (chunks, last_byte) in done {
-        for chunk in chunks {
+        for mut chunk in chunks {
             counts.clear();
             counts.resize(chunk.checks.len(), (0, 0));
             // Bytes of rows already checked and not yet written.
@@ -557,6 +574,7 @@ fn write_chunks(
                 }
             }
             sink(chunk.bytes.get(pending..).unwrap_or(&[]))?;
+            buffers.give(std::mem::take(&mut chunk.bytes));
             // In the order each check first excluded someone, as row by row: the first
             // text seen for an id is the one kept.
             let mut order: Vec<usize> = (0..counts.len()).filter(|&i| counts[i].0 > 0).collect();
@@ -582,7 +600,9 @@ fn read_batches(
     full: &std::sync::mpsc::SyncSender<Batch>,
     empty: &std::sync::mpsc::Receiver<Vec<Item>>,
 ) -> Option<Problem> {
-    let mut spare: Vec<csv::StringRecord> = Vec::new();
+    let parser = source.parser();
+    let mut raw = csv::StringRecord::new();
+    let mut spare: Vec<Record> = Vec::new();
     loop {
         let mut batch = match empty.try_recv() {
             Ok(mut old) => {
@@ -598,14 +618,22 @@ fn read_batches(
         let mut fatal = None;
         let mut end = false;
         while batch.len() < BATCH {
-            let mut rec = spare.pop().unwrap_or_default();
-            match source.next_row(&mut rec) {
+            match source.next_row(&mut raw) {
                 Ok(Row::Record) => {
-                    last_byte = rec.position().map_or(last_byte, |p| p.byte());
-                    batch.push(Item::Record(rec));
+                    last_byte = raw.position().map_or(last_byte, |p| p.byte());
+                    let mut rec = spare
+                        .pop()
+                        .unwrap_or_else(|| Record::blank(parser.extra_names_shared()));
+                    match parser.parse_into(&raw, &mut rec) {
+                        Ok(()) => batch.push(Item::Record(rec)),
+                        Err(ps) => {
+                            spare.push(rec);
+                            let o = invalid(&parser, &raw, &ps);
+                            batch.push(Item::Invalid(Box::new(o)));
+                        }
+                    }
                 }
                 Ok(Row::Unreadable { id, line, problem }) => {
-                    spare.push(rec);
                     batch.push(Item::Invalid(Box::new(Outcome::Invalid {
                         id,
                         line,

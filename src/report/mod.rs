@@ -224,8 +224,14 @@ pub(crate) struct ScoreRows {
 impl ScoreRows {
     /// No rows yet.
     pub(crate) fn new(dialect: OutputDialect) -> ScoreRows {
+        Self::with_buffer(dialect, Vec::new())
+    }
+
+    /// No rows yet, written into `buffer` (emptied first).
+    pub(crate) fn with_buffer(dialect: OutputDialect, mut buffer: Vec<u8>) -> ScoreRows {
+        buffer.clear();
         ScoreRows {
-            w: dialect.rows_writer(Vec::new()),
+            w: dialect.rows_writer(buffer),
             dialect,
             cell: String::new(),
         }
