@@ -1,8 +1,10 @@
 //! Scenario in, assessments out: reading, rules and ordering, streamed and parallel.
 //!
-//! Rows are read in batches on the calling thread, parsed and assessed in parallel (rayon,
-//! one rule evaluator per thread) and handed back in input order, so the output is the same
-//! whatever the thread count and memory stays bounded by the batch size.
+//! Rows are read and parsed in batches on a thread of their own, assessed in parallel
+//! (rayon, one rule evaluator per thread) and handed back in input order, so the output is
+//! the same whatever the thread count and memory stays bounded by the batch size. `score`'s
+//! CSV rows are formatted in the workers, straight from what the compiled rules recorded
+//! ([`score_csv`]); other outputs go through assessments ([`score_stream_with`]).
 
 use std::collections::BTreeMap;
 
