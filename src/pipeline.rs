@@ -173,38 +173,58 @@ pub(crate) fn score_stream_with<T: Send>(
         let prepare = &prepare;
         let writer =
             scope.spawn(move || write_in_order(&display, done_rx, prepare, sink, progress));
-        for (batch, last_byte) in &full_rx {
-            let outcomes: Vec<(T, Seen)> = batch
-                .par_iter()
-                .map(|item| {
-                    let (o, ops) = match item {
-                        Item::Invalid(o) => ((**o).clone(), 0),
-                        Item::Record(rec) => with_thread_evaluator(rules, |ev| {
-                            let mut a = ev.assess(rec.clone());
-                            a.scenario = fingerprint.to_string();
-                            (Outcome::Assessed(a), ev.last_ops())
-                        })?,
-                    };
-                    let t = prepare(&o);
-                    Ok((t, Seen::of(o, ops)))
-                })
-                .collect::<Result<_>>()?;
-            // The reader refills the batch's records while the next one is assessed.
-            let _ = empty_tx.send(batch);
-            if done_tx.send((outcomes, last_byte)).is_err() {
-                break; // the writer stopped (its error is returned below)
+        let run = (|| -> Result<()> {
+            for (batch, last_byte) in &full_rx {
+                let outcomes: Vec<(T, Seen)> = batch
+                    .par_iter()
+                    .map(|item| {
+                        let (o, ops) = match item {
+                            Item::Invalid(o) => ((**o).clone(), 0),
+                            Item::Record(rec) => with_thread_evaluator(rules, |ev| {
+                                let mut a = ev.assess(rec.clone());
+                                a.scenario = fingerprint.to_string();
+                                (Outcome::Assessed(a), ev.last_ops())
+                            })?,
+                        };
+                        let t = prepare(&o);
+                        Ok((t, Seen::of(o, ops)))
+                    })
+                    .collect::<Result<_>>()?;
+                // The reader refills the batch's records while the next one is assessed.
+                let _ = empty_tx.send(batch);
+                if done_tx.send((outcomes, last_byte)).is_err() {
+                    break; // the writer stopped (its error is returned below)
+                }
             }
-        }
-        drop(done_tx);
-        let mut summary = match writer.join() {
-            Ok(r) => r?,
-            Err(p) => std::panic::resume_unwind(p),
-        };
-        if let Ok(Some(p)) = reader.join() {
-            summary.problems.push(p);
-        }
-        Ok(summary)
+            Ok(())
+        })();
+        finish(run, done_tx, full_rx, writer, reader)
     })
+}
+
+/// Ends a run whose rules stopped with `run`: stops the writer and the reader (which may be
+/// waiting to hand over a batch no one will take) and waits for both; the run's error, else
+/// the writer's, else its summary with any problem that stopped the reader.
+fn finish<D>(
+    run: Result<()>,
+    done: std::sync::mpsc::SyncSender<D>,
+    full: std::sync::mpsc::Receiver<Batch>,
+    writer: std::thread::ScopedJoinHandle<'_, Result<ScoreSummary>>,
+    reader: std::thread::ScopedJoinHandle<'_, Option<Problem>>,
+) -> Result<ScoreSummary> {
+    drop(done);
+    drop(full);
+    let written = match writer.join() {
+        Ok(r) => r,
+        Err(p) => std::panic::resume_unwind(p),
+    };
+    let stopped = reader.join().ok().flatten();
+    run?;
+    let mut summary = written?;
+    if let Some(p) = stopped {
+        summary.problems.push(p);
+    }
+    Ok(summary)
 }
 
 /// The in-order part of a run, on a thread of its own so writing overlaps the rules:
@@ -484,26 +504,21 @@ pub(crate) fn score_csv(
         let reader = scope.spawn(move || read_batches(&mut source, &full_tx, &empty_rx));
         let writer =
             scope.spawn(move || write_chunks(&display, dialect, done_rx, buffers, sink, progress));
-        for (batch, last_byte) in &full_rx {
-            let chunks: Vec<Chunk> = batch
-                .par_chunks(CHUNK)
-                .map(|items| score_chunk(items, rules, dialect, buffers))
-                .collect::<Result<_>>()?;
-            // The reader refills the batch's records while the next one is assessed.
-            let _ = empty_tx.send(batch);
-            if done_tx.send((chunks, last_byte)).is_err() {
-                break; // the writer stopped (its error is returned below)
+        let run = (|| -> Result<()> {
+            for (batch, last_byte) in &full_rx {
+                let chunks: Vec<Chunk> = batch
+                    .par_chunks(CHUNK)
+                    .map(|items| score_chunk(items, rules, dialect, buffers))
+                    .collect::<Result<_>>()?;
+                // The reader refills the batch's records while the next one is assessed.
+                let _ = empty_tx.send(batch);
+                if done_tx.send((chunks, last_byte)).is_err() {
+                    break; // the writer stopped (its error is returned below)
+                }
             }
-        }
-        drop(done_tx);
-        let mut summary = match writer.join() {
-            Ok(r) => r?,
-            Err(p) => std::panic::resume_unwind(p),
-        };
-        if let Ok(Some(p)) = reader.join() {
-            summary.problems.push(p);
-        }
-        Ok(summary)
+            Ok(())
+        })();
+        finish(run, done_tx, full_rx, writer, reader)
     })
 }
 
