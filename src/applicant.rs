@@ -21,6 +21,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::date::Date;
 use crate::dialect::{self, CsvInput, Dialect, NextRow};
 use crate::error::{Problem, Problems, Result};
+use crate::hash::FastSet;
 use crate::scenario::DataSource;
 use crate::suggest;
 
@@ -110,6 +111,30 @@ pub(crate) struct Record {
 }
 
 impl Record {
+    /// A record to parse rows into ([`RowParser::parse_into`]), for a file with these extra
+    /// columns.
+    pub fn blank(extra_names: Arc<[String]>) -> Record {
+        Record {
+            id: String::new(),
+            name: String::new(),
+            gender: Gender::F,
+            birth_year: 0,
+            city: String::new(),
+            release_date: Date::PLACEHOLDER,
+            training_track: String::new(),
+            training_hours: 0.0,
+            training_certified: false,
+            pm_training: false,
+            plan_trade: String::new(),
+            plan_approved: false,
+            plan_cost: 0.0,
+            experience_years: 0.0,
+            extra_names,
+            extra: Vec::new(),
+            line: 0,
+        }
+    }
+
     /// The value of an extra column, by name.
     pub fn extra(&self, name: &str) -> Option<&Value> {
         self.extra_names
@@ -408,6 +433,21 @@ impl<'a> Cell<'a> {
         }
     }
 
+    /// Sets `v` to the cell's value as [`Cell::extra`] gives it, reusing its text.
+    fn extra_into(self, dialect: Dialect, v: &mut Value) {
+        match self {
+            Cell::Text(t) => match (dialect.number(t), v) {
+                (Some(n), v) => *v = Value::Number(n),
+                (None, Value::Text(old)) => {
+                    old.clear();
+                    old.push_str(t);
+                }
+                (None, v) => *v = Value::Text(t.to_string()),
+            },
+            other => *v = other.extra(dialect),
+        }
+    }
+
     fn extra(self, dialect: Dialect) -> Value {
         match self {
             Cell::Number(x) => Value::Number(x),
@@ -425,11 +465,11 @@ impl<'a> Cell<'a> {
 /// Validates applicants given in code against a scenario's cities.
 #[derive(Debug, Clone)]
 pub(crate) struct Validator {
-    cities: Arc<HashSet<String>>,
+    cities: Arc<FastSet<String>>,
 }
 
 impl Validator {
-    pub(crate) fn new(cities: Arc<HashSet<String>>) -> Validator {
+    pub(crate) fn new(cities: Arc<FastSet<String>>) -> Validator {
         Validator { cities }
     }
 
@@ -443,6 +483,8 @@ impl Validator {
             .map(|(n, v)| (n.clone(), Cell::of(v).extra(POINT)))
             .unzip();
         let id = a.id().map(str::trim).filter(|s| !s.is_empty());
+        let mut record = Record::blank(extra_names.into());
+        record.extra = extra;
         validate(
             &Context {
                 display: "",
@@ -452,9 +494,9 @@ impl Validator {
                 id,
             },
             |c| core[c],
-            extra_names.into(),
-            extra,
-        )
+            &mut record,
+        )?;
+        Ok(record)
     }
 }
 
@@ -468,7 +510,7 @@ const POINT: Dialect = Dialect {
 struct Context<'a> {
     display: &'a str,
     dialect: Dialect,
-    cities: &'a HashSet<String>,
+    cities: &'a FastSet<String>,
     line: u64,
     /// The applicant's id, for problems about applicants given in code.
     id: Option<&'a str>,
@@ -484,7 +526,7 @@ pub(crate) struct RowParser {
     extra_idx: Vec<usize>,
     extra_names: Arc<[String]>,
     width: usize,
-    cities: Arc<HashSet<String>>,
+    cities: Arc<FastSet<String>>,
     /// Rows come from a workbook's sheet (messages speak of cells, not separators).
     sheet: bool,
 }
@@ -515,7 +557,7 @@ pub(crate) struct ApplicantSource {
 
 impl ApplicantSource {
     /// Opens the applicants `data`; `cities` are the scenario's cities.
-    pub fn open(data: &DataSource, cities: Arc<HashSet<String>>) -> Result<Self> {
+    pub fn open(data: &DataSource, cities: Arc<FastSet<String>>) -> Result<Self> {
         let input = data.open()?;
         let mut parser = RowParser::with_header_line(
             &input.display,
@@ -590,7 +632,7 @@ impl RowParser {
         display: &str,
         dialect: Dialect,
         headers: &[String],
-        cities: Arc<HashSet<String>>,
+        cities: Arc<FastSet<String>>,
     ) -> Result<RowParser> {
         Self::with_header_line(display, dialect, headers, 1, cities)
     }
@@ -602,7 +644,7 @@ impl RowParser {
         dialect: Dialect,
         headers: &[String],
         header_line: u64,
-        cities: Arc<HashSet<String>>,
+        cities: Arc<FastSet<String>>,
     ) -> Result<RowParser> {
         let mut problems = Problems::default();
         let mut seen = HashSet::with_capacity(headers.len());
@@ -652,6 +694,11 @@ impl RowParser {
         self.core[0].and_then(|i| record.get(i))
     }
 
+    /// Names of the file's extra (non-core) columns, shared (see [`Record::blank`]).
+    pub fn extra_names_shared(&self) -> Arc<[String]> {
+        Arc::clone(&self.extra_names)
+    }
+
     /// Names of the file's extra (non-core) columns.
     pub fn extra_names(&self) -> &[String] {
         &self.extra_names
@@ -659,6 +706,19 @@ impl RowParser {
 
     /// The applicant in `record`, or every problem the row has.
     pub fn parse(&self, record: &csv::StringRecord) -> std::result::Result<Record, Vec<Problem>> {
+        let mut into = Record::blank(Arc::clone(&self.extra_names));
+        self.parse_into(record, &mut into)?;
+        Ok(into)
+    }
+
+    /// Like [`RowParser::parse`], into a record made by [`Record::blank`] with this file's
+    /// extra columns and reused from row to row (its texts keep their memory). After a
+    /// problem, `into` holds parts of the row.
+    pub fn parse_into(
+        &self,
+        record: &csv::StringRecord,
+        into: &mut Record,
+    ) -> std::result::Result<(), Vec<Problem>> {
         let line = record.position().map_or(0, |p| p.line());
         if record.len() != self.width {
             let message = if self.sheet {
@@ -678,11 +738,10 @@ impl RowParser {
             let p = Problem::error(&self.display, message).at_line(line);
             return Err(vec![p]);
         }
-        let extra = self
-            .extra_idx
-            .iter()
-            .map(|&i| Cell::Text(record.get(i).unwrap_or("")).extra(self.dialect))
-            .collect();
+        into.extra.resize(self.extra_idx.len(), Value::Number(0.0));
+        for (&i, v) in self.extra_idx.iter().zip(&mut into.extra) {
+            Cell::Text(record.get(i).unwrap_or("")).extra_into(self.dialect, v);
+        }
         validate(
             &Context {
                 display: &self.display,
@@ -695,20 +754,18 @@ impl RowParser {
                 Some(i) => Cell::Text(record.get(i).unwrap_or("")),
                 None => Cell::Missing,
             },
-            Arc::clone(&self.extra_names),
-            extra,
+            into,
         )
     }
 }
 
-/// Validates the core cells of one applicant (`cell(i)` is column `CORE_COLUMNS[i]`) into a
-/// typed record, or every problem found, each naming its column.
+/// Validates the core cells of one applicant (`cell(i)` is column `CORE_COLUMNS[i]`) into
+/// the core fields of `into`, or every problem found, each naming its column.
 fn validate<'a>(
     ctx: &Context,
     cell: impl Fn(usize) -> Cell<'a>,
-    extra_names: Arc<[String]>,
-    extra: Vec<Value>,
-) -> std::result::Result<Record, Vec<Problem>> {
+    into: &mut Record,
+) -> std::result::Result<(), Vec<Problem>> {
     let line = ctx.line;
     let mut problems = Vec::new();
     let mut bad = |c: usize, msg: String| {
@@ -721,15 +778,16 @@ fn validate<'a>(
         }
         problems.push(p);
     };
-    let required = |c: usize, what: &str, bad: &mut dyn FnMut(usize, String)| -> Option<String> {
-        let v = cell(c).text();
-        if v.is_empty() {
-            bad(c, format!("empty; expected {what}"));
-            None
-        } else {
-            Some(v.into_owned())
-        }
-    };
+    let required =
+        |c: usize, what: &str, bad: &mut dyn FnMut(usize, String)| -> Option<Cow<'a, str>> {
+            let v = cell(c).text();
+            if v.is_empty() {
+                bad(c, format!("empty; expected {what}"));
+                None
+            } else {
+                Some(v)
+            }
+        };
     let id = required(0, "an applicant id", &mut bad).and_then(|v| {
         if dialect::formula_like(&v) {
             bad(
@@ -747,21 +805,20 @@ fn validate<'a>(
             Some(v)
         }
     });
-    let gender =
-        required(2, "F or M", &mut bad).and_then(|v| match v.to_ascii_uppercase().as_str() {
-            "F" => Some(Gender::F),
-            "M" => Some(Gender::M),
-            _ => {
-                bad(
-                    2,
-                    format!(
-                        "{} is not a gender; expected F or M",
-                        shown_if(&v, v.chars().count() <= 3)
-                    ),
-                );
-                None
-            }
-        });
+    let gender = required(2, "F or M", &mut bad).and_then(|v| match v.as_bytes() {
+        [b'F' | b'f'] => Some(Gender::F),
+        [b'M' | b'm'] => Some(Gender::M),
+        _ => {
+            bad(
+                2,
+                format!(
+                    "{} is not a gender; expected F or M",
+                    shown_if(&v, v.chars().count() <= 3)
+                ),
+            );
+            None
+        }
+    });
     let birth_year =
         required(3, "a year such as 1985", &mut bad).and_then(|v| match v.parse::<i32>() {
             Ok(y) if (1900..=2100).contains(&y) => Some(y),
@@ -777,7 +834,7 @@ fn validate<'a>(
             }
         });
     let city = required(4, "one of the scenario's cities", &mut bad).and_then(|v| {
-        if ctx.cities.contains(&v) {
+        if ctx.cities.contains(&*v) {
             Some(v)
         } else {
             let hint = suggest::hint(&v, ctx.cities.iter().map(String::as_str));
@@ -886,25 +943,28 @@ fn validate<'a>(
             Some(plan_approved),
             Some(plan_cost),
             Some(experience_years),
-        ) if problems.is_empty() => Ok(Record {
-            id,
-            name: cell(1).text().into_owned(),
-            gender,
-            birth_year,
-            city,
-            release_date,
-            training_track,
-            training_hours,
-            training_certified,
-            pm_training,
-            plan_trade,
-            plan_approved,
-            plan_cost,
-            experience_years,
-            extra_names,
-            extra,
-            line,
-        }),
+        ) if problems.is_empty() => {
+            let set = |s: &mut String, v: &str| {
+                s.clear();
+                s.push_str(v);
+            };
+            set(&mut into.id, &id);
+            set(&mut into.name, &cell(1).text());
+            into.gender = gender;
+            into.birth_year = birth_year;
+            set(&mut into.city, &city);
+            into.release_date = release_date;
+            set(&mut into.training_track, &training_track);
+            into.training_hours = training_hours;
+            into.training_certified = training_certified;
+            into.pm_training = pm_training;
+            set(&mut into.plan_trade, &plan_trade);
+            into.plan_approved = plan_approved;
+            into.plan_cost = plan_cost;
+            into.experience_years = experience_years;
+            into.line = line;
+            Ok(())
+        }
         _ => Err(problems),
     }
 }
@@ -916,22 +976,76 @@ fn validate<'a>(
 /// fingerprint with a probability around 1e-27.
 #[derive(Debug, Default)]
 pub(crate) struct DuplicateIds {
-    seen: HashMap<[u64; 2], u32>,
+    seen: HashMap<Fingerprint, u32, BuildFingerprintHasher>,
 }
 
-fn fingerprint(id: &str) -> [u64; 2] {
+/// A 128-bit hash of an id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Fingerprint([u64; 2]);
+
+impl std::hash::Hash for Fingerprint {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.0[0]);
+    }
+}
+
+/// The fingerprint of an id for [`DuplicateIds`] (computed where the row is read, so the
+/// in-order part of a run only looks it up).
+pub(crate) fn fingerprint(id: &str) -> Fingerprint {
     use std::hash::{Hash, Hasher};
     let mut a = std::hash::DefaultHasher::new();
     id.hash(&mut a);
     let mut b = std::hash::DefaultHasher::new();
     (0x9e37_79b9_7f4a_7c15_u64, id).hash(&mut b);
-    [a.finish(), b.finish()]
+    Fingerprint([a.finish(), b.finish()])
+}
+
+/// Hashes a [`Fingerprint`] by its first word: it is already a hash, hashing it again
+/// would only cost time.
+#[derive(Debug, Default, Clone, Copy)]
+struct BuildFingerprintHasher;
+
+impl std::hash::BuildHasher for BuildFingerprintHasher {
+    type Hasher = FingerprintHasher;
+    fn build_hasher(&self) -> FingerprintHasher {
+        FingerprintHasher(0)
+    }
+}
+
+/// See [`BuildFingerprintHasher`].
+#[derive(Debug, Default, Clone, Copy)]
+struct FingerprintHasher(u64);
+
+impl std::hash::Hasher for FingerprintHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Fingerprints only write one word; mix in anything else all the same.
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x517c_c1b7_2722_0a95);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 ^= v;
+    }
 }
 
 impl DuplicateIds {
     /// Records `id` from `line`; a problem when it was seen before.
     pub fn see(&mut self, display: &str, id: &str, line: u64) -> Option<Problem> {
-        match self.seen.entry(fingerprint(id)) {
+        self.see_fingerprint(display, fingerprint(id), id, line)
+    }
+
+    /// Like [`DuplicateIds::see`], with the id's [`fingerprint`] already computed.
+    pub fn see_fingerprint(
+        &mut self,
+        display: &str,
+        fingerprint: Fingerprint,
+        id: &str,
+        line: u64,
+    ) -> Option<Problem> {
+        match self.seen.entry(fingerprint) {
             std::collections::hash_map::Entry::Occupied(first) => Some(
                 Problem::error(
                     display,
@@ -991,7 +1105,7 @@ impl ApplicantSource {
 }
 
 /// Reads every applicant of `data`, or all of the file's problems (up to the cap).
-pub(crate) fn read_records(data: &DataSource, cities: Arc<HashSet<String>>) -> Result<Vec<Record>> {
+pub(crate) fn read_records(data: &DataSource, cities: Arc<FastSet<String>>) -> Result<Vec<Record>> {
     let mut source = ApplicantSource::open(data, cities)?;
     let mut out = Vec::new();
     let mut problems = Problems::default();

@@ -114,12 +114,21 @@ impl Offer {
 
     /// `kit:plumbing=11500`, `cash=15000` or `kit:plumbing=11500+cash=3000`.
     pub fn label(&self) -> String {
-        match (&self.kit, self.cash > 0) {
-            (Some(k), true) => format!("kit:{k}={}+cash={}", self.kit_cost, self.cash),
-            (Some(k), false) => format!("kit:{k}={}", self.kit_cost),
-            (None, _) => format!("cash={}", self.cash),
-        }
+        let mut s = String::new();
+        push_label(&mut s, self.kit.as_deref(), self.kit_cost, self.cash);
+        s
     }
+}
+
+/// Appends an offer's label to `s` (see [`Offer::label`]).
+pub(crate) fn push_label(s: &mut String, kit: Option<&str>, kit_cost: Mad, cash: Mad) {
+    use std::fmt::Write;
+    // Writing to a String cannot fail.
+    let _ = match (kit, cash > 0) {
+        (Some(k), true) => write!(s, "kit:{k}={kit_cost}+cash={cash}"),
+        (Some(k), false) => write!(s, "kit:{k}={kit_cost}"),
+        (None, _) => write!(s, "cash={cash}"),
+    };
 }
 
 #[derive(Serialize, Deserialize)]

@@ -17,7 +17,6 @@
 //! `score` with `tolerance` (default 0.01), `options` (labels such as `kit:plumbing=11500`,
 //! any order) and `error` (a fragment of the rule error message).
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -126,7 +125,7 @@ pub(crate) fn prepare_file(path: &Path) -> Result<(String, Vec<PreparedCase>)> {
         }
         let headers: Vec<String> = fields.keys().cloned().collect();
         let values: Vec<String> = fields.values().map(cell).collect();
-        let cities: Arc<HashSet<String>> = scenario.city_set();
+        let cities: Arc<crate::hash::FastSet<String>> = scenario.city_set();
         let at = format!("{display} case[{i}] \"{}\"", case.name);
         let dialect = Dialect {
             delimiter: b',',

@@ -12,6 +12,13 @@ pub struct Date {
 }
 
 impl Date {
+    /// A date to start a record with before its row is read.
+    pub(crate) const PLACEHOLDER: Date = Date {
+        year: 2000,
+        month: 1,
+        day: 1,
+    };
+
     /// The date, or `None` when that day does not exist (e.g. 2016-02-30).
     pub fn new(year: i32, month: u32, day: u32) -> Option<Date> {
         if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
@@ -26,7 +33,7 @@ impl Date {
 
     /// Parses `YYYY-MM-DD`, or `DD/MM/YYYY` as French-locale spreadsheets write dates.
     pub fn parse(s: &str) -> Option<Date> {
-        let s = s.trim();
+        let s = crate::dialect::trim(s);
         let (y, m, d) = if let Some((y, rest)) = s.split_once('-') {
             let (m, d) = rest.split_once('-')?;
             (y, m, d)

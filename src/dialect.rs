@@ -56,7 +56,7 @@ impl Dialect {
     /// Reads a number written in this dialect: `12.5`, and with a decimal comma also `12,5`
     /// and `1 234,5` (space or no-break space as thousands separator).
     pub fn number(&self, s: &str) -> Option<f64> {
-        let s = s.trim();
+        let s = trim(s);
         if s.is_empty() {
             return None;
         }
@@ -90,10 +90,25 @@ impl Dialect {
 
 /// Reads a boolean: true/false, 1/0, yes/no, oui/non, vrai/faux (any case).
 pub fn boolean(s: &str) -> Option<bool> {
-    match s.trim().to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" | "y" | "oui" | "o" | "vrai" => Some(true),
-        "false" | "0" | "no" | "n" | "non" | "faux" => Some(false),
-        _ => None,
+    const YES: [&str; 7] = ["true", "1", "yes", "y", "oui", "o", "vrai"];
+    const NO: [&str; 6] = ["false", "0", "no", "n", "non", "faux"];
+    // Compared without case rather than lowercased: no allocation for each cell.
+    let s = trim(s);
+    if YES.iter().any(|w| s.eq_ignore_ascii_case(w)) {
+        Some(true)
+    } else if NO.iter().any(|w| s.eq_ignore_ascii_case(w)) {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// `s.trim()`, without decoding characters when `s` plainly has no space at either end
+/// (cells read from CSV are trimmed already).
+pub(crate) fn trim(s: &str) -> &str {
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(a), Some(b)) if a.is_ascii_graphic() && b.is_ascii_graphic() => s,
+        _ => s.trim(),
     }
 }
 
@@ -153,17 +168,18 @@ impl<R: Read> Read for Bounded<R> {
                 },
             ));
         }
-        for chunk in buf[..n].split_inclusive(|&b| b == b'\n') {
-            if chunk.last() == Some(&b'\n') {
-                self.line_len += chunk.len() as u64 - 1;
-                if self.line_len > MAX_LINE {
-                    break;
-                }
-                self.line += 1;
-                self.line_len = 0;
-            } else {
-                self.line_len += chunk.len() as u64;
+        let mut start = 0;
+        for end in memchr::memchr_iter(b'\n', &buf[..n]) {
+            self.line_len += (end - start) as u64;
+            if self.line_len > MAX_LINE {
+                break;
             }
+            self.line += 1;
+            self.line_len = 0;
+            start = end + 1;
+        }
+        if self.line_len <= MAX_LINE {
+            self.line_len += (n - start) as u64;
         }
         if self.line_len > MAX_LINE {
             return Err(io::Error::new(
@@ -352,7 +368,9 @@ impl CsvInput {
         let source: Box<dyn Read + Send> = Box::new(buf);
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(dialect.delimiter)
-            .trim(csv::Trim::All)
+            // Fields are trimmed in `next_row`, only when they need it (the csv crate
+            // copies every row to trim it).
+            .trim(csv::Trim::Headers)
             // Rows end at `\n` only: the csv crate's CRLF handling counts lines one short,
             // and a `\r` left at the end of a row is trimmed with the other spaces.
             .terminator(csv::Terminator::Any(b'\n'))
@@ -384,7 +402,7 @@ impl CsvInput {
                 let mut bytes = std::mem::take(record).into_byte_record();
                 match reader.read_byte_record(&mut bytes) {
                     Ok(false) => Ok(NextRow::End),
-                    Ok(true) => match csv::StringRecord::from_byte_record(bytes) {
+                    Ok(true) => match csv::StringRecord::from_byte_record(trimmed(bytes)) {
                         Ok(r) => {
                             *record = r;
                             Ok(NextRow::Row)
@@ -408,6 +426,16 @@ impl CsvInput {
     pub(crate) fn is_sheet(&self) -> bool {
         matches!(self.rows, Rows::Sheet(_))
     }
+}
+
+/// `row` with each field trimmed of ASCII white space, as the csv crate trims: copied only
+/// when a field has some.
+fn trimmed(mut row: csv::ByteRecord) -> csv::ByteRecord {
+    let space = |b: Option<&u8>| b.is_some_and(u8::is_ascii_whitespace);
+    if row.iter().any(|f| space(f.first()) || space(f.last())) {
+        row.trim();
+    }
+    row
 }
 
 /// What to tell a planner whose "CSV" file is really a binary workbook (by its first
@@ -525,12 +553,20 @@ impl OutputDialect {
 
     /// A CSV writer in this dialect over `w`, the byte-order mark already written.
     pub(crate) fn writer<W: Write>(self, mut w: W) -> io::Result<csv::Writer<W>> {
-        let mut b = csv::WriterBuilder::new();
         if self == OutputDialect::ExcelFr {
             w.write_all(b"\xEF\xBB\xBF")?;
+        }
+        Ok(self.rows_writer(w))
+    }
+
+    /// A CSV writer in this dialect over `w` for rows alone (no byte-order mark): what
+    /// [`OutputDialect::writer`] writes after it.
+    pub(crate) fn rows_writer<W: Write>(self, w: W) -> csv::Writer<W> {
+        let mut b = csv::WriterBuilder::new();
+        if self == OutputDialect::ExcelFr {
             b.delimiter(b';').terminator(csv::Terminator::CRLF);
         }
-        Ok(b.from_writer(w))
+        b.from_writer(w)
     }
 
     /// A number cell (written with a decimal point) in this dialect: `12,5` in `excel-fr`.

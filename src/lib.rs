@@ -81,6 +81,7 @@ mod dialect;
 mod engine;
 mod error;
 pub mod generate;
+mod hash;
 mod output;
 mod overrides;
 mod pipeline;

@@ -6,6 +6,8 @@
 //! naming real cities and kinds).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+
+use crate::hash::FastMap;
 use std::fmt;
 use std::io::Cursor;
 use std::ops::Range;
@@ -167,7 +169,7 @@ impl Default for SolverSettings {
 pub struct LabourMarket {
     /// Cities, in order of first appearance in the file.
     pub cities: Vec<String>,
-    demand: HashMap<String, HashMap<String, f64>>,
+    demand: FastMap<String, FastMap<String, f64>>,
 }
 
 impl LabourMarket {
@@ -1244,7 +1246,7 @@ impl Scenario {
     }
 
     /// The scenario's cities (those of the labour-market file), as a set.
-    pub fn city_set(&self) -> Arc<HashSet<String>> {
+    pub fn city_set(&self) -> Arc<crate::hash::FastSet<String>> {
         Arc::new(self.market.cities.iter().cloned().collect())
     }
 

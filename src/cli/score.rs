@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use crate::output::{refuse_inputs, Sink};
 use crate::pipeline::{self, Outcome};
-use crate::report::{score_is_number, score_row, CsvOut, SCORE_COLUMNS};
+use crate::report::{score_is_number, CsvOut, SCORE_COLUMNS};
 use crate::{Engine, Error, Result};
 
 use super::{progress_bar, DialectArg, ScenarioPath};
@@ -87,21 +87,20 @@ pub fn run(args: Args) -> Result<ExitCode> {
         )?
     } else {
         let io = crate::report::allocation::csv_error(&shown);
-        let mut w = CsvOut::new(
+        let header = CsvOut::new(
             &mut sink,
             args.dialect.dialect,
             &SCORE_COLUMNS,
             score_is_number,
         )
         .map_err(&io)?;
-        let summary = pipeline::score_stream_with(
+        let out = header.into_inner().map_err(|e| Error::io(&shown, e))?;
+        pipeline::score_csv(
             &engine,
-            score_row,
-            |row| w.row(&row).map_err(&io),
+            args.dialect.dialect,
+            |rows| out.write_all(rows).map_err(|e| Error::io(&shown, e)),
             |bytes| bar.set_position(bytes),
-        )?;
-        w.into_inner().map_err(|e| Error::io(&shown, e))?;
-        summary
+        )?
     };
     sink.finish()?;
     bar.finish_and_clear();

@@ -13,11 +13,12 @@ pub mod xlsx;
 use std::io::Write;
 use std::path::Path;
 
-use crate::assessment::{Assessment, Status};
+use crate::assessment::{push_label, Assessment, Status};
 use crate::dialect::{cell, OutputDialect};
 use crate::error::{Error, Result};
 use crate::output::Output;
 use crate::pipeline::Outcome;
+use crate::rules::Out;
 
 /// How `allocate`'s outputs are written ([`Engine::write_outputs_with`](crate::Engine::write_outputs_with)).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -146,11 +147,19 @@ pub fn number(v: f64) -> String {
 
 /// A score as written: two decimals, no `-0.00`.
 pub fn score_cell(v: f64) -> String {
-    let s = format!("{v:.2}");
-    if s == "-0.00" {
-        "0.00".to_string()
-    } else {
-        s
+    let mut s = String::new();
+    push_score(&mut s, v);
+    s
+}
+
+/// Appends a score as written (see [`score_cell`]) to `s`.
+fn push_score(s: &mut String, v: f64) {
+    use std::fmt::Write;
+    let start = s.len();
+    // Writing to a String cannot fail.
+    let _ = write!(s, "{v:.2}");
+    if &s[start..] == "-0.00" {
+        s.replace_range(start.., "0.00");
     }
 }
 
@@ -198,6 +207,105 @@ pub fn score_row(o: &Outcome) -> [String; 6] {
             String::new(),
             String::new(),
         ],
+    }
+}
+
+/// `score` rows formatted as bytes in an [`OutputDialect`], as [`CsvOut`] writes them after
+/// the header: the pipeline's workers format rows and the writing thread only copies
+/// bytes. An applicant the compiled rules assessed is formatted straight from what they
+/// recorded, without an [`Assessment`].
+pub(crate) struct ScoreRows {
+    w: csv::Writer<Vec<u8>>,
+    dialect: OutputDialect,
+    /// One cell being joined.
+    cell: String,
+}
+
+impl ScoreRows {
+    /// No rows yet.
+    pub(crate) fn new(dialect: OutputDialect) -> ScoreRows {
+        Self::with_buffer(dialect, Vec::new())
+    }
+
+    /// No rows yet, written into `buffer` (emptied first).
+    pub(crate) fn with_buffer(dialect: OutputDialect, mut buffer: Vec<u8>) -> ScoreRows {
+        buffer.clear();
+        ScoreRows {
+            w: dialect.rows_writer(buffer),
+            dialect,
+            cell: String::new(),
+        }
+    }
+
+    /// Appends the row of `o` (the cells of [`score_row`]).
+    pub(crate) fn outcome(&mut self, o: &Outcome) -> csv::Result<()> {
+        for (i, c) in score_row(o).iter().enumerate() {
+            if score_is_number(SCORE_COLUMNS[i]) {
+                self.w.write_field(self.dialect.number(c).as_bytes())?;
+            } else {
+                self.w.write_field(c)?;
+            }
+        }
+        self.end()
+    }
+
+    /// Appends the row of applicant `id`, whom the compiled rules assessed into `out`.
+    pub(crate) fn compiled(&mut self, id: &str, out: &Out) -> csv::Result<()> {
+        let failed = || out.checks.iter().filter(|c| !c.passed);
+        self.w.write_field(cell(id).as_bytes())?;
+        let eligible = if out.all_passed() {
+            Status::Eligible
+        } else {
+            Status::Ineligible
+        };
+        self.w.write_field(eligible.eligibility().cell())?;
+        let s = &mut self.cell;
+        s.clear();
+        for (i, c) in failed().enumerate() {
+            if i > 0 {
+                s.push('|');
+            }
+            s.push_str(out.str(c.id));
+        }
+        self.w.write_field(&*s)?;
+        s.clear();
+        for (i, c) in failed().enumerate() {
+            if i > 0 {
+                s.push_str("; ");
+            }
+            s.push_str(out.str(c.text));
+        }
+        self.w.write_field(cell(s).as_bytes())?;
+        s.clear();
+        push_score(s, out.score());
+        self.w.write_field(self.dialect.number(s).as_bytes())?;
+        s.clear();
+        for (i, o) in out.offers.iter().enumerate() {
+            if i > 0 {
+                s.push('|');
+            }
+            push_label(s, o.kit.map(|k| out.str(k)), o.kit_cost, o.cash);
+        }
+        self.w.write_field(&*s)?;
+        self.end()
+    }
+
+    fn end(&mut self) -> csv::Result<()> {
+        // An empty record after fields ends the row; flushed so `len` counts it.
+        self.w.write_record(std::iter::empty::<&[u8]>())?;
+        self.w.flush()?;
+        Ok(())
+    }
+
+    /// Bytes of the rows so far.
+    pub(crate) fn len(&self) -> usize {
+        self.w.get_ref().len()
+    }
+
+    /// The rows' bytes.
+    pub(crate) fn into_bytes(self) -> Vec<u8> {
+        // Every row was flushed: nothing is left to write.
+        self.w.into_inner().unwrap_or_default()
     }
 }
 

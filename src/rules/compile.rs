@@ -23,6 +23,8 @@
 //! program is only compiled when that bound is within the run's average allowance per
 //! applicant, so neither the per-applicant limit nor the run's budget can ever stop it.
 
+use std::sync::Arc;
+
 use rhai::{ASTFlags, Expr as RExpr, FnCallExpr, Position, Stmt as RStmt, AST, INT};
 
 use crate::applicant::{Record, Value};
@@ -62,6 +64,8 @@ pub(crate) struct Program {
     quotas: Vec<Expr>,
     /// Local variables (each `let` has its own slot).
     slots: usize,
+    /// The constant texts checks and score items record, each once.
+    texts: Arc<[String]>,
     /// An upper bound of the operations the interpreter counts for one applicant.
     pub max_ops: u64,
     /// The longest string the rules may see (the interpreter's limit).
@@ -102,6 +106,9 @@ enum Const {
     Int(INT),
     Float(f64),
     Str(String),
+    /// A text a check or score item records, by its index in [`Program::texts`] (so it
+    /// is recorded by index, not copied).
+    Text(String, u32),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -222,6 +229,7 @@ struct Compiler<'p> {
     names: Vec<(String, usize, bool)>,
     slots: usize,
     nodes: u64,
+    texts: Vec<String>,
 }
 
 /// Compiles the rules and quota conditions, or says what keeps them interpreted.
@@ -242,6 +250,7 @@ pub(crate) fn compile(
         names: Vec::new(),
         slots: 0,
         nodes: 0,
+        texts: Vec::new(),
     };
     let body = c.block(ast.statements())?;
     let mut quota_exprs = Vec::new();
@@ -269,6 +278,7 @@ pub(crate) fn compile(
         body,
         quotas: quota_exprs,
         slots: c.slots,
+        texts: c.texts.into(),
         max_ops,
         max_string,
         woman: "F".into(),
@@ -457,7 +467,28 @@ impl Compiler<'_> {
             });
         }
         match Host::by_name(name, f.args.len()) {
-            Some(h) => Ok(Expr::Call(h, self.exprs(&f.args)?)),
+            Some(h) => {
+                let mut args = self.exprs(&f.args)?;
+                let texts = match h {
+                    Host::Check => 0..2,
+                    Host::AddScore => 1..2,
+                    _ => 0..0,
+                };
+                for a in &mut args[texts] {
+                    if let Expr::Const(Const::Str(t)) = a {
+                        let t = std::mem::take(t);
+                        let i = match self.texts.iter().position(|x| *x == t) {
+                            Some(i) => i,
+                            None => {
+                                self.texts.push(t.clone());
+                                self.texts.len() - 1
+                            }
+                        };
+                        *a = Expr::Const(Const::Text(t, i as u32));
+                    }
+                }
+                Ok(Expr::Call(h, args))
+            }
             None => unsupported(format!("`{name}()`"), pos),
         }
     }
@@ -526,13 +557,56 @@ enum V<'a> {
     Date(&'a Date),
 }
 
+/// A text the compiled rules recorded: one of the program's constant texts, or a range of
+/// [`Out::text`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Span {
+    Const(u32),
+    Kept(u32, u32),
+}
+
+/// Constant check ids the compiled rules track in a bit set (more are compared as text).
+const TRACKED_IDS: u32 = 128;
+
+/// One `check` call, its texts in [`Out::text`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct OutCheck {
+    pub id: Span,
+    pub text: Span,
+    pub passed: bool,
+}
+
+/// One `add_score` call, its reason in [`Out::text`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct OutScore {
+    pub points: f64,
+    pub why: Span,
+}
+
+/// One offer, its kit id in [`Out::text`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct OutOffer {
+    pub kit: Option<Span>,
+    pub kit_cost: Mad,
+    pub cash: Mad,
+}
+
 /// What the compiled rules recorded for one applicant; reused from one applicant to the
-/// next.
+/// next. Texts are copied into one buffer rather than into a `String` each: scoring a
+/// row then allocates nothing.
 #[derive(Debug, Default)]
 pub(crate) struct Out {
-    pub checks: Vec<Check>,
-    pub score_items: Vec<ScoreItem>,
-    pub offers: Vec<Offer>,
+    /// Every text recorded that is not one of the program's constants, back to back.
+    pub text: String,
+    /// The program's constant texts.
+    consts: Arc<[String]>,
+    /// Constant check ids recorded, by index.
+    const_ids: u128,
+    /// True once a check id that is not a constant is recorded.
+    other_ids: bool,
+    pub checks: Vec<OutCheck>,
+    pub score_items: Vec<OutScore>,
+    pub offers: Vec<OutOffer>,
     /// Cash offers rounded to whole MAD.
     pub rounded: u64,
     /// Indexes of the quotas whose condition holds.
@@ -541,6 +615,9 @@ pub(crate) struct Out {
 
 impl Out {
     fn clear(&mut self) {
+        self.text.clear();
+        self.const_ids = 0;
+        self.other_ids = false;
         self.checks.clear();
         self.score_items.clear();
         self.offers.clear();
@@ -552,29 +629,106 @@ impl Out {
     pub fn all_passed(&self) -> bool {
         self.checks.iter().all(|c| c.passed)
     }
+
+    /// The text `s` stands for.
+    pub fn str(&self, s: Span) -> &str {
+        match s {
+            Span::Const(i) => self.consts.get(i as usize).map_or("", String::as_str),
+            Span::Kept(start, end) => self.text.get(start as usize..end as usize).unwrap_or(""),
+        }
+    }
+
+    /// The score: the sum of the items, in order (as the interpreter sums them).
+    pub fn score(&self) -> f64 {
+        self.score_items.iter().map(|s| s.points).sum()
+    }
+
+    fn keep(&mut self, s: &str) -> Run<Span> {
+        let start = u32::try_from(self.text.len()).map_err(|_| Bail)?;
+        let end = u32::try_from(self.text.len() + s.len()).map_err(|_| Bail)?;
+        self.text.push_str(s);
+        Ok(Span::Kept(start, end))
+    }
+
+    /// `s`, or the constant `c` when the rules gave one.
+    fn keep_or(&mut self, c: Option<u32>, s: &str) -> Run<Span> {
+        match c {
+            Some(i) => Ok(Span::Const(i)),
+            None => self.keep(s),
+        }
+    }
+
+    /// The checks as the interpreter records them.
+    pub fn checks(&self) -> Vec<Check> {
+        self.checks
+            .iter()
+            .map(|c| Check {
+                id: self.str(c.id).to_string(),
+                text: self.str(c.text).to_string(),
+                passed: c.passed,
+                read: Vec::new(),
+            })
+            .collect()
+    }
+
+    /// The score items as the interpreter records them.
+    pub fn score_items(&self) -> Vec<ScoreItem> {
+        self.score_items
+            .iter()
+            .map(|s| ScoreItem {
+                points: s.points,
+                why: self.str(s.why).to_string(),
+            })
+            .collect()
+    }
+
+    /// The offers as the interpreter records them.
+    pub fn offers(&self) -> Vec<Offer> {
+        self.offers
+            .iter()
+            .map(|o| Offer {
+                kit: o.kit.map(|k| self.str(k).to_string()),
+                kit_cost: o.kit_cost,
+                cash: o.cash,
+            })
+            .collect()
+    }
 }
 
 struct Ctx<'a, 'o> {
     prog: &'a Program,
     data: &'a HostData,
     rec: &'a Record,
-    locals: Vec<V<'a>>,
+    locals: &'o mut [V<'a>],
     out: &'o mut Out,
 }
+
+/// Local variables a program keeps on the stack; more take an allocation per applicant.
+const STACK_LOCALS: usize = 32;
 
 impl Program {
     /// Runs the rules (and, for an eligible applicant, the quota conditions) for `rec`,
     /// filling `out`; [`Bail`] wherever the interpreter would raise an error.
     pub(crate) fn run(&self, data: &HostData, rec: &Record, out: &mut Out) -> Result<(), Bail> {
         out.clear();
+        if !Arc::ptr_eq(&out.consts, &self.texts) {
+            out.consts = Arc::clone(&self.texts);
+        }
+        let mut stack = [V::Unit; STACK_LOCALS];
+        let mut heap = Vec::new();
+        let locals = if self.slots <= STACK_LOCALS {
+            &mut stack[..self.slots]
+        } else {
+            heap.resize(self.slots, V::Unit);
+            &mut heap[..]
+        };
         let mut cx = Ctx {
             prog: self,
             data,
             rec,
-            locals: Vec::with_capacity(self.slots),
+            locals,
             out,
         };
-        cx.locals.resize(self.slots, V::Unit);
         cx.block(&self.body)?;
         if cx.out.all_passed() {
             for (i, q) in self.quotas.iter().enumerate() {
@@ -586,6 +740,14 @@ impl Program {
             }
         }
         Ok(())
+    }
+}
+
+/// The index of a constant text a check or score item records.
+fn const_text(e: &Expr) -> Option<u32> {
+    match e {
+        Expr::Const(Const::Text(_, i)) => Some(*i),
+        _ => None,
     }
 }
 
@@ -710,7 +872,7 @@ fn constant(c: &Const) -> V<'_> {
         Const::Bool(b) => V::Bool(*b),
         Const::Int(i) => V::Int(*i),
         Const::Float(f) => V::Float(f.to_bits()),
-        Const::Str(s) => V::Str(s),
+        Const::Str(s) | Const::Text(s, _) => V::Str(s),
     }
 }
 
@@ -844,11 +1006,20 @@ impl<'a> Ctx<'a, '_> {
     fn call(&mut self, h: Host, args: &'a [Expr]) -> Run<V<'a>> {
         // Named values rather than an array filled in a loop: the compiler keeps them in
         // registers instead of copying each through memory.
-        let mut arg = |i: usize| match args.get(i) {
-            Some(a) => self.operand(a),
-            None => Ok(V::Unit),
+        let vals = match args {
+            [] => [V::Unit; 3],
+            [a] => [self.operand(a)?, V::Unit, V::Unit],
+            [a, b] => {
+                let a = self.operand(a)?;
+                [a, self.operand(b)?, V::Unit]
+            }
+            [a, b, c] => {
+                let a = self.operand(a)?;
+                let b = self.operand(b)?;
+                [a, b, self.operand(c)?]
+            }
+            _ => return Err(Bail),
         };
-        let vals = [arg(0)?, arg(1)?, arg(2)?];
         let (mut b0, mut b1) = ([0; 10], [0; 10]);
         Ok(match h {
             Host::Check => {
@@ -856,36 +1027,36 @@ impl<'a> Ctx<'a, '_> {
                 let V::Bool(passed) = vals[2] else {
                     return Err(Bail);
                 };
-                let checks = &mut self.out.checks;
-                if id.trim().is_empty()
-                    || checks.iter().any(|c| c.id == id)
-                    || checks.len() >= MAX_ITEMS
-                {
+                let (id_c, text_c) = (const_text(&args[0]), const_text(&args[1]));
+                let out = &mut *self.out;
+                let seen = match id_c {
+                    Some(i) if i < TRACKED_IDS && !out.other_ids => out.const_ids & (1 << i) != 0,
+                    _ => out.checks.iter().any(|c| out.str(c.id) == id),
+                };
+                if id.trim().is_empty() || seen || out.checks.len() >= MAX_ITEMS {
                     return Err(Bail);
                 }
-                checks.push(Check {
-                    id: id.to_string(),
-                    text: words.to_string(),
-                    passed,
-                    read: Vec::new(),
-                });
+                match id_c {
+                    Some(i) if i < TRACKED_IDS => out.const_ids |= 1 << i,
+                    _ => out.other_ids = true,
+                }
+                let (id, text) = (out.keep_or(id_c, id)?, out.keep_or(text_c, words)?);
+                out.checks.push(OutCheck { id, text, passed });
                 V::Unit
             }
             Host::AddScore => {
                 let points = number(vals[0])?;
                 let why = text(&vals[1], &mut b1)?;
-                let items = &mut self.out.score_items;
-                if !points.is_finite() || items.len() >= MAX_ITEMS {
+                let out = &mut *self.out;
+                if !points.is_finite() || out.score_items.len() >= MAX_ITEMS {
                     return Err(Bail);
                 }
-                let total: f64 = items.iter().map(|i| i.points).sum::<f64>() + points;
+                let total: f64 = out.score() + points;
                 if !total.is_finite() || total.abs() > MAX_SCORE {
                     return Err(Bail);
                 }
-                items.push(ScoreItem {
-                    points,
-                    why: why.to_string(),
-                });
+                let why = out.keep_or(const_text(&args[1]), why)?;
+                out.score_items.push(OutScore { points, why });
                 V::Unit
             }
             Host::OfferKit => {
@@ -959,14 +1130,20 @@ impl<'a> Ctx<'a, '_> {
         if kit.is_none() && whole == 0 {
             return Ok(V::Unit);
         }
-        let offers = &mut self.out.offers;
-        let same = |o: &Offer| o.kit.as_deref() == kit && o.kit_cost == kit_cost && o.cash == whole;
-        if !offers.iter().any(same) {
-            if offers.len() >= MAX_OFFERS {
+        let out = &mut *self.out;
+        let same = |o: &OutOffer| {
+            o.kit.map(|k| out.str(k)) == kit && o.kit_cost == kit_cost && o.cash == whole
+        };
+        if !out.offers.iter().any(same) {
+            if out.offers.len() >= MAX_OFFERS {
                 return Err(Bail);
             }
-            offers.push(Offer {
-                kit: kit.map(str::to_string),
+            let kit = match kit {
+                Some(k) => Some(out.keep(k)?),
+                None => None,
+            };
+            out.offers.push(OutOffer {
+                kit,
                 kit_cost,
                 cash: whole,
             });

@@ -6,6 +6,8 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+
+use crate::hash::FastMap;
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -32,9 +34,9 @@ pub const MAX_SCORE: f64 = 1e12;
 #[derive(Debug)]
 pub struct HostData {
     /// Kit id → cost.
-    pub kits: HashMap<String, Mad>,
+    pub kits: FastMap<String, Mad>,
     /// Trade → kit id.
-    pub kit_for: HashMap<String, String>,
+    pub kit_for: FastMap<String, String>,
     /// Labour-market demand.
     pub market: Arc<LabourMarket>,
     /// The programme's reference date.

@@ -28,6 +28,7 @@ use crate::error::{Error, Problem, Problems, Result};
 use crate::scenario::Scenario;
 use crate::suggest;
 
+pub(crate) use compile::{Out, OutCheck, Span};
 use host::{HostData, Interner, RuleApplicant, State};
 use source::JoinedRules;
 
@@ -468,29 +469,38 @@ impl Evaluator {
     /// The assessment of `applicant`. A rule error does not stop anything: the assessment
     /// has [`Status::Error`] with the message (rule file, line, column, applicant id).
     pub fn assess(&mut self, applicant: Record) -> Assessment {
-        if let Some(program) = &self.set.compiled {
-            if program
-                .run(&self.set.data, &applicant, &mut self.out)
-                .is_ok()
-            {
-                self.ops = program.max_ops;
-                return self.compiled_assessment(applicant);
-            }
+        if self.assess_compiled(&applicant).is_some() {
+            return self.compiled_assessment(applicant);
         }
         self.run(applicant, false)
     }
 
-    /// The assessment the compiled rules made (in `self.out`).
-    fn compiled_assessment(&mut self, applicant: Record) -> Assessment {
-        let out = &mut self.out;
-        if out.rounded > 0 {
+    /// What the compiled rules recorded for `applicant`, or `None` when the rules run
+    /// interpreted or the compiled run gave up (then [`Evaluator::assess_interpreted`]
+    /// gives the assessment, with the interpreter's error message). Scoring rows this way
+    /// builds no [`Assessment`].
+    pub fn assess_compiled(&mut self, applicant: &Record) -> Option<&Out> {
+        let program = self.set.compiled.as_ref()?;
+        program.run(&self.set.data, applicant, &mut self.out).ok()?;
+        self.ops = program.max_ops;
+        if self.out.rounded > 0 {
             self.set
                 .data
                 .rounded_cash
-                .fetch_add(out.rounded, std::sync::atomic::Ordering::Relaxed);
+                .fetch_add(self.out.rounded, std::sync::atomic::Ordering::Relaxed);
         }
+        Some(&self.out)
+    }
+
+    /// The interpreter's assessment of `applicant`.
+    pub fn assess_interpreted(&mut self, applicant: Record) -> Assessment {
+        self.run(applicant, false)
+    }
+
+    /// The assessment the compiled rules made (in `self.out`).
+    fn compiled_assessment(&self, applicant: Record) -> Assessment {
+        let out = &self.out;
         let eligible = out.all_passed();
-        let score = out.score_items.iter().map(|s| s.points).sum();
         Assessment {
             id: applicant.id,
             line: applicant.line,
@@ -502,10 +512,10 @@ impl Evaluator {
             } else {
                 Status::Ineligible
             },
-            checks: take_sized(&mut out.checks),
-            score,
-            score_items: take_sized(&mut out.score_items),
-            offers: take_sized(&mut out.offers),
+            checks: out.checks(),
+            score: out.score(),
+            score_items: out.score_items(),
+            offers: out.offers(),
             quotas: out
                 .quotas
                 .iter()
