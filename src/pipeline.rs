@@ -159,40 +159,57 @@ pub(crate) fn score_stream_with<T: Send>(
     sink: impl FnMut(T) -> Result<()> + Send,
     progress: impl FnMut(u64) + Send,
 ) -> Result<ScoreSummary> {
+    let rules = engine.rules();
+    let fingerprint = engine.fingerprint();
+    let prepare = &prepare;
+    run_batches(
+        engine,
+        |batch| {
+            batch
+                .par_iter()
+                .map(|item| {
+                    let (o, ops) = match item {
+                        Item::Invalid(o) => ((**o).clone(), 0),
+                        Item::Record(rec) => with_thread_evaluator(rules, |ev| {
+                            let mut a = ev.assess(rec.clone());
+                            a.scenario = fingerprint.to_string();
+                            (Outcome::Assessed(a), ev.last_ops())
+                        })?,
+                    };
+                    let t = prepare(&o);
+                    Ok((t, Seen::of(o, ops)))
+                })
+                .collect::<Result<Vec<(T, Seen)>>>()
+        },
+        move |display, done| write_in_order(display, done, prepare, sink, progress),
+    )
+}
+
+/// The pipeline of every run: rows are read on a thread of their own, a batch ahead;
+/// `assess` turns each batch into its results (in parallel within the batch), and `write`
+/// takes them in input order on a thread of its own, with the applicants file's name for its
+/// messages, and makes the summary. The batches' records go back to the reader for reuse.
+fn run_batches<D: Send>(
+    engine: &Engine,
+    assess: impl Fn(&[Item]) -> Result<D> + Sync,
+    write: impl FnOnce(&str, std::sync::mpsc::Receiver<(D, u64)>) -> Result<ScoreSummary> + Send,
+) -> Result<ScoreSummary> {
     let scenario = engine.scenario();
     let data = scenario.applicant_data()?;
     let display = data.display().to_string();
     let mut source = ApplicantSource::open(data, scenario.city_set())?;
-    let rules = engine.rules();
-    let fingerprint = engine.fingerprint();
     let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Batch>(1);
     let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Vec<Item>>();
-    let (done_tx, done_rx) = std::sync::mpsc::sync_channel::<(Vec<(T, Seen)>, u64)>(1);
+    let (done_tx, done_rx) = std::sync::mpsc::sync_channel::<(D, u64)>(1);
     std::thread::scope(|scope| -> Result<ScoreSummary> {
         let reader = scope.spawn(move || read_batches(&mut source, &full_tx, &empty_rx));
-        let prepare = &prepare;
-        let writer =
-            scope.spawn(move || write_in_order(&display, done_rx, prepare, sink, progress));
+        let writer = scope.spawn(move || write(&display, done_rx));
         let run = (|| -> Result<()> {
             for (batch, last_byte) in &full_rx {
-                let outcomes: Vec<(T, Seen)> = batch
-                    .par_iter()
-                    .map(|item| {
-                        let (o, ops) = match item {
-                            Item::Invalid(o) => ((**o).clone(), 0),
-                            Item::Record(rec) => with_thread_evaluator(rules, |ev| {
-                                let mut a = ev.assess(rec.clone());
-                                a.scenario = fingerprint.to_string();
-                                (Outcome::Assessed(a), ev.last_ops())
-                            })?,
-                        };
-                        let t = prepare(&o);
-                        Ok((t, Seen::of(o, ops)))
-                    })
-                    .collect::<Result<_>>()?;
+                let done = assess(&batch)?;
                 // The reader refills the batch's records while the next one is assessed.
                 let _ = empty_tx.send(batch);
-                if done_tx.send((outcomes, last_byte)).is_err() {
+                if done_tx.send((done, last_byte)).is_err() {
                     break; // the writer stopped (its error is returned below)
                 }
             }
@@ -491,35 +508,18 @@ pub(crate) fn score_csv(
     sink: impl FnMut(&[u8]) -> Result<()> + Send,
     progress: impl FnMut(u64) + Send,
 ) -> Result<ScoreSummary> {
-    let scenario = engine.scenario();
-    let data = scenario.applicant_data()?;
-    let display = data.display().to_string();
-    let mut source = ApplicantSource::open(data, scenario.city_set())?;
     let rules = engine.rules();
-    let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Batch>(1);
-    let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Vec<Item>>();
-    let (done_tx, done_rx) = std::sync::mpsc::sync_channel::<(Vec<Chunk>, u64)>(1);
     let buffers = &Buffers::default();
-    std::thread::scope(|scope| -> Result<ScoreSummary> {
-        let reader = scope.spawn(move || read_batches(&mut source, &full_tx, &empty_rx));
-        let writer =
-            scope.spawn(move || write_chunks(&display, dialect, done_rx, buffers, sink, progress));
-        let run = (|| -> Result<()> {
-            for (batch, last_byte) in &full_rx {
-                let chunks: Vec<Chunk> = batch
-                    .par_chunks(CHUNK)
-                    .map(|items| score_chunk(items, rules, dialect, buffers))
-                    .collect::<Result<_>>()?;
-                // The reader refills the batch's records while the next one is assessed.
-                let _ = empty_tx.send(batch);
-                if done_tx.send((chunks, last_byte)).is_err() {
-                    break; // the writer stopped (its error is returned below)
-                }
-            }
-            Ok(())
-        })();
-        finish(run, done_tx, full_rx, writer, reader)
-    })
+    run_batches(
+        engine,
+        |batch| {
+            batch
+                .par_chunks(CHUNK)
+                .map(|items| score_chunk(items, rules, dialect, buffers))
+                .collect::<Result<Vec<Chunk>>>()
+        },
+        move |display, done| write_chunks(display, dialect, done, buffers, sink, progress),
+    )
 }
 
 /// The in-order part of [`score_csv`], on a thread of its own: the run's operations
