@@ -611,7 +611,9 @@ fn write_chunks(
 }
 
 /// Reads rows into batches until the end of the input or a problem that stops the run (then
-/// returned), reusing the records of batches handed back through `empty`.
+/// returned), reusing the batches handed back through `empty`: a row is parsed straight
+/// into the record already at its place in a returned batch (moving records in and out
+/// of a spare list cost a copy of each record per move).
 fn read_batches(
     source: &mut ApplicantSource,
     full: &std::sync::mpsc::SyncSender<Batch>,
@@ -619,43 +621,44 @@ fn read_batches(
 ) -> Option<Problem> {
     let parser = source.parser();
     let mut raw = csv::StringRecord::new();
-    let mut spare: Vec<Record> = Vec::new();
     loop {
-        let mut batch = match empty.try_recv() {
-            Ok(mut old) => {
-                spare.extend(old.drain(..).filter_map(|i| match i {
-                    Item::Record(r) => Some(r),
-                    Item::Invalid(_) => None,
-                }));
-                old
-            }
-            Err(_) => Vec::with_capacity(BATCH),
-        };
+        let mut batch = empty
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(BATCH));
+        // Rows of this batch so far; items past it are old ones, to reuse.
+        let mut n = 0;
         let mut last_byte = 0;
         let mut fatal = None;
         let mut end = false;
-        while batch.len() < BATCH {
+        while n < BATCH {
             match source.next_row(&mut raw) {
                 Ok(Row::Record) => {
                     last_byte = raw.position().map_or(last_byte, |p| p.byte());
-                    let mut rec = spare
-                        .pop()
-                        .unwrap_or_else(|| Record::blank(parser.extra_names_shared()));
-                    match parser.parse_into(&raw, &mut rec) {
-                        Ok(()) => batch.push(Item::Record(rec)),
-                        Err(ps) => {
-                            spare.push(rec);
+                    if n == batch.len() {
+                        batch.push(Item::Record(Record::blank(parser.extra_names_shared())));
+                    } else if let Item::Invalid(_) = batch[n] {
+                        batch[n] = Item::Record(Record::blank(parser.extra_names_shared()));
+                    }
+                    if let Item::Record(rec) = &mut batch[n] {
+                        if let Err(ps) = parser.parse_into(&raw, rec) {
                             let o = invalid(&parser, &raw, &ps);
-                            batch.push(Item::Invalid(Box::new(o)));
+                            batch[n] = Item::Invalid(Box::new(o));
                         }
                     }
+                    n += 1;
                 }
                 Ok(Row::Unreadable { id, line, problem }) => {
-                    batch.push(Item::Invalid(Box::new(Outcome::Invalid {
+                    let o = Item::Invalid(Box::new(Outcome::Invalid {
                         id,
                         line,
                         message: problem.to_string(),
-                    })));
+                    }));
+                    if n == batch.len() {
+                        batch.push(o);
+                    } else {
+                        batch[n] = o;
+                    }
+                    n += 1;
                 }
                 Ok(Row::End) => {
                     end = true;
@@ -667,6 +670,7 @@ fn read_batches(
                 }
             }
         }
+        batch.truncate(n);
         if !batch.is_empty() && full.send((batch, last_byte)).is_err() {
             return None;
         }
