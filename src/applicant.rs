@@ -1032,6 +1032,23 @@ impl std::hash::Hasher for FingerprintHasher {
 }
 
 impl DuplicateIds {
+    /// Makes room for the ids of a whole file at once, estimated after `rows` rows that
+    /// took `bytes` of its `total` bytes: growing the table a step at a time rehashes
+    /// every id seen at each step, and holds the old table beside the new one meanwhile.
+    /// Does nothing when the estimate is not above what the table holds (or `total` is not
+    /// known, 0).
+    pub fn reserve_for(&mut self, rows: u64, bytes: u64, total: u64) {
+        if rows == 0 || bytes == 0 || total <= bytes {
+            return;
+        }
+        let estimate = u128::from(rows) * u128::from(total) / u128::from(bytes);
+        let estimate = usize::try_from(estimate).unwrap_or(usize::MAX);
+        if estimate > self.seen.capacity() {
+            // Only an estimate: if the memory cannot be had, the table grows as it fills.
+            let _ = self.seen.try_reserve(estimate - self.seen.len());
+        }
+    }
+
     /// Records `id` from `line`; a problem when it was seen before.
     pub fn see(&mut self, display: &str, id: &str, line: u64) -> Option<Problem> {
         self.see_fingerprint(display, fingerprint(id), id, line)
@@ -1117,6 +1134,26 @@ pub(crate) fn read_records(data: &DataSource, cities: Arc<FastSet<String>>) -> R
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_duplicate_table_is_sized_for_the_whole_file_once_and_still_finds_repeats() {
+        let mut ids = DuplicateIds::default();
+        // Nothing known: nothing reserved.
+        ids.reserve_for(0, 0, 1 << 20);
+        ids.reserve_for(4096, 1 << 20, 0);
+        ids.reserve_for(4096, 1 << 20, 1 << 20);
+        assert_eq!(ids.seen.capacity(), 0);
+        // 4,096 rows in 400 kB of a 100 MB file: about a million rows.
+        ids.reserve_for(4096, 409_600, 100_000_000);
+        let capacity = ids.seen.capacity();
+        assert!((1_000_000..4_000_000).contains(&capacity), "{capacity}");
+        // Already room for fewer: nothing changes.
+        ids.reserve_for(4096, 819_200, 100_000_000);
+        assert_eq!(ids.seen.capacity(), capacity);
+        assert!(ids.see("f.csv", "A1", 2).is_none());
+        let p = ids.see("f.csv", "A1", 3).map(|p| p.to_string());
+        assert!(p.is_some_and(|p| p.contains("duplicate id `A1` (first on line 2)")));
+    }
 
     #[test]
     fn field_values_read_as_their_json_type() {

@@ -136,6 +136,24 @@ impl Seen {
     }
 }
 
+/// The applicants file, as the in-order part of a run knows it.
+struct Input {
+    /// Its name in messages.
+    display: String,
+    /// Its size in bytes (0 when not known).
+    bytes: u64,
+}
+
+impl Input {
+    /// After the first batch (`rows` rows, read up to byte `read`), makes room in `ids`
+    /// for the ids of the whole file at once (see [`DuplicateIds::reserve_for`]).
+    fn presize(&self, ids: &mut DuplicateIds, rows: u64, read: u64) {
+        if rows <= BATCH as u64 {
+            ids.reserve_for(rows, read, self.bytes);
+        }
+    }
+}
+
 /// Rows read, and the bytes read so far, handed from the reading thread.
 type Batch = (Vec<Item>, u64);
 
@@ -181,29 +199,33 @@ pub(crate) fn score_stream_with<T: Send>(
                 })
                 .collect::<Result<Vec<(T, Seen)>>>()
         },
-        move |display, done| write_in_order(display, done, prepare, sink, progress),
+        move |input, done| write_in_order(input, done, prepare, sink, progress),
     )
 }
 
 /// The pipeline of every run: rows are read on a thread of their own, a batch ahead;
 /// `assess` turns each batch into its results (in parallel within the batch), and `write`
-/// takes them in input order on a thread of its own, with the applicants file's name for its
-/// messages, and makes the summary. The batches' records go back to the reader for reuse.
+/// takes them in input order on a thread of its own, with the applicants file's name and
+/// size ([`Input`]), and makes the summary. The batches' records go back to the reader for
+/// reuse.
 fn run_batches<D: Send>(
     engine: &Engine,
     assess: impl Fn(&[Item]) -> Result<D> + Sync,
-    write: impl FnOnce(&str, std::sync::mpsc::Receiver<(D, u64)>) -> Result<ScoreSummary> + Send,
+    write: impl FnOnce(&Input, std::sync::mpsc::Receiver<(D, u64)>) -> Result<ScoreSummary> + Send,
 ) -> Result<ScoreSummary> {
     let scenario = engine.scenario();
     let data = scenario.applicant_data()?;
-    let display = data.display().to_string();
+    let input = Input {
+        display: data.display().to_string(),
+        bytes: data.len(),
+    };
     let mut source = ApplicantSource::open(data, scenario.city_set())?;
     let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Batch>(1);
     let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Vec<Item>>();
     let (done_tx, done_rx) = std::sync::mpsc::sync_channel::<(D, u64)>(1);
     std::thread::scope(|scope| -> Result<ScoreSummary> {
         let reader = scope.spawn(move || read_batches(&mut source, &full_tx, &empty_rx));
-        let writer = scope.spawn(move || write(&display, done_rx));
+        let writer = scope.spawn(move || write(&input, done_rx));
         let run = (|| -> Result<()> {
             for (batch, last_byte) in &full_rx {
                 let done = assess(&batch)?;
@@ -247,7 +269,7 @@ fn finish<D>(
 /// The in-order part of a run, on a thread of its own so writing overlaps the rules:
 /// the run's operations budget, repeated ids, the summary and `sink`.
 fn write_in_order<T>(
-    display: &str,
+    input: &Input,
     done: std::sync::mpsc::Receiver<(Vec<(T, Seen)>, u64)>,
     prepare: &(impl Fn(&Outcome) -> T + Sync),
     mut sink: impl FnMut(T) -> Result<()>,
@@ -261,7 +283,7 @@ fn write_in_order<T>(
             if let Some(id) = &seen.id {
                 let error = (seen.status == Kind::Problem).then_some(seen.message.as_str());
                 budget.charge(seen.ops, id, error)?;
-                if let Some(p) = ids.see(display, id, seen.line) {
+                if let Some(p) = ids.see(&input.display, id, seen.line) {
                     let o = Outcome::Invalid {
                         id: id.clone(),
                         line: seen.line,
@@ -274,6 +296,7 @@ fn write_in_order<T>(
             summary.count(&mut seen);
             sink(t)?;
         }
+        input.presize(&mut ids, summary.applicants, last_byte);
         progress(last_byte);
     }
     Ok(summary)
@@ -518,14 +541,14 @@ pub(crate) fn score_csv(
                 .map(|items| score_chunk(items, rules, dialect, buffers))
                 .collect::<Result<Vec<Chunk>>>()
         },
-        move |display, done| write_chunks(display, dialect, done, buffers, sink, progress),
+        move |input, done| write_chunks(input, dialect, done, buffers, sink, progress),
     )
 }
 
 /// The in-order part of [`score_csv`], on a thread of its own: the run's operations
 /// budget, repeated ids (whose rows become error rows here), the summary and `sink`.
 fn write_chunks(
-    display: &str,
+    input: &Input,
     dialect: OutputDialect,
     done: std::sync::mpsc::Receiver<(Vec<Chunk>, u64)>,
     buffers: &Buffers,
@@ -555,7 +578,8 @@ fn write_chunks(
                 if let Some(fingerprint) = row.fingerprint {
                     let error = (row.status == Kind::Problem).then_some(row.message.as_str());
                     budget.charge(row.ops, id, error)?;
-                    if let Some(p) = ids.see_fingerprint(display, fingerprint, id, row.line) {
+                    if let Some(p) = ids.see_fingerprint(&input.display, fingerprint, id, row.line)
+                    {
                         let o = Outcome::Invalid {
                             id: id.to_string(),
                             line: row.line,
@@ -605,6 +629,7 @@ fn write_chunks(
                     .1 += counts[i].0;
             }
         }
+        input.presize(&mut ids, summary.applicants, last_byte);
         progress(last_byte);
     }
     Ok(summary)
