@@ -66,6 +66,9 @@ pub(crate) struct Program {
     slots: usize,
     /// The constant texts checks and score items record, each once.
     texts: Arc<[String]>,
+    /// Which of the first [`TRACKED_IDS`] constant texts are blank (empty once trimmed):
+    /// a check with such an id is an error.
+    blank_texts: u128,
     /// An upper bound of the operations the interpreter counts for one applicant.
     pub max_ops: u64,
     /// The longest string the rules may see (the interpreter's limit).
@@ -278,6 +281,13 @@ pub(crate) fn compile(
         body,
         quotas: quota_exprs,
         slots: c.slots,
+        blank_texts: c
+            .texts
+            .iter()
+            .take(TRACKED_IDS as usize)
+            .enumerate()
+            .filter(|(_, t)| t.trim().is_empty())
+            .fold(0, |bits, (i, _)| bits | 1 << i),
         texts: c.texts.into(),
         max_ops,
         max_string,
@@ -701,6 +711,10 @@ struct Ctx<'a, 'o> {
     rec: &'a Record,
     locals: &'o mut [V<'a>],
     out: &'o mut Out,
+    /// The last `demand` looked up: its city and trade (the very strings, which do not
+    /// change during a run) and the answer. Rules usually ask it twice for the
+    /// applicant's own city and trade (a check, then the score).
+    demand: Option<(&'a String, &'a String, f64)>,
 }
 
 /// Local variables a program keeps on the stack; more take an allocation per applicant.
@@ -728,6 +742,7 @@ impl Program {
             rec,
             locals,
             out,
+            demand: None,
         };
         cx.block(&self.body)?;
         if cx.out.all_passed() {
@@ -1023,12 +1038,31 @@ impl<'a> Ctx<'a, '_> {
         let (mut b0, mut b1) = ([0; 10], [0; 10]);
         Ok(match h {
             Host::Check => {
-                let (id, words) = (text(&vals[0], &mut b0)?, text(&vals[1], &mut b1)?);
                 let V::Bool(passed) = vals[2] else {
                     return Err(Bail);
                 };
                 let (id_c, text_c) = (const_text(&args[0]), const_text(&args[1]));
                 let out = &mut *self.out;
+                // The usual check, id and text constants of the rules: what the general
+                // case below does, with the id's blankness known when the rules compiled.
+                if let (Some(i), Some(t)) = (id_c, text_c) {
+                    if i < TRACKED_IDS && !out.other_ids {
+                        if self.prog.blank_texts & (1 << i) != 0
+                            || out.const_ids & (1 << i) != 0
+                            || out.checks.len() >= MAX_ITEMS
+                        {
+                            return Err(Bail);
+                        }
+                        out.const_ids |= 1 << i;
+                        out.checks.push(OutCheck {
+                            id: Span::Const(i),
+                            text: Span::Const(t),
+                            passed,
+                        });
+                        return Ok(V::Unit);
+                    }
+                }
+                let (id, words) = (text(&vals[0], &mut b0)?, text(&vals[1], &mut b1)?);
                 let seen = match id_c {
                     Some(i) if i < TRACKED_IDS && !out.other_ids => out.const_ids & (1 << i) != 0,
                     _ => out.checks.iter().any(|c| out.str(c.id) == id),
@@ -1046,7 +1080,12 @@ impl<'a> Ctx<'a, '_> {
             }
             Host::AddScore => {
                 let points = number(vals[0])?;
-                let why = text(&vals[1], &mut b1)?;
+                // A constant reason is recorded by its index: its text is not needed.
+                let why_c = const_text(&args[1]);
+                let why = match why_c {
+                    Some(_) => "",
+                    None => text(&vals[1], &mut b1)?,
+                };
                 let out = &mut *self.out;
                 if !points.is_finite() || out.score_items.len() >= MAX_ITEMS {
                     return Err(Bail);
@@ -1055,7 +1094,7 @@ impl<'a> Ctx<'a, '_> {
                 if !total.is_finite() || total.abs() > MAX_SCORE {
                     return Err(Bail);
                 }
-                let why = out.keep_or(const_text(&args[1]), why)?;
+                let why = out.keep_or(why_c, why)?;
                 out.score_items.push(OutScore { points, why });
                 V::Unit
             }
@@ -1073,10 +1112,23 @@ impl<'a> Ctx<'a, '_> {
                 V::Int(*self.data.kits.get(kit).ok_or(Bail)?)
             }
             Host::Eligible => V::Bool(self.out.all_passed()),
-            Host::Demand => {
-                let (city, trade) = (text(&vals[0], &mut b0)?, text(&vals[1], &mut b1)?);
-                V::Float(fbits(self.data.market.demand(city, trade)))
-            }
+            Host::Demand => match (vals[0], vals[1]) {
+                (V::Str(city), V::Str(trade)) => {
+                    let known = self
+                        .demand
+                        .filter(|(c, t, _)| std::ptr::eq(*c, city) && std::ptr::eq(*t, trade));
+                    let d = match known {
+                        Some((.., d)) => d,
+                        None => self.data.market.demand(city, trade),
+                    };
+                    self.demand = Some((city, trade, d));
+                    V::Float(fbits(d))
+                }
+                _ => {
+                    let (city, trade) = (text(&vals[0], &mut b0)?, text(&vals[1], &mut b1)?);
+                    V::Float(fbits(self.data.market.demand(city, trade)))
+                }
+            },
             Host::KitFor => {
                 let trade = text(&vals[0], &mut b0)?;
                 match self.data.kit_for.get(trade) {

@@ -177,6 +177,31 @@ fn errors_are_the_interpreters_own() {
     }
 }
 
+/// Demand asked again with the same, other and copied arguments (the compiled rules keep
+/// the last answer), and checks whose id or text is not a constant beside constant ones
+/// (the compiled rules take a shorter way for constants): the same answers and errors.
+#[test]
+fn repeated_demands_and_constant_checks_agree() {
+    for script in [
+        "let d = demand(applicant.city, applicant.plan_trade); \
+         let e = demand(applicant.city, \"plumbing\"); \
+         let c = applicant.city; let t = applicant.plan_trade; \
+         add_score(d + e + demand(c, t) + demand(applicant.city, applicant.plan_trade), \"d\"); \
+         add_score(demand(applicant.city, applicant.training_track), \"t\"); \
+         add_score(demand(\"Tangier\", applicant.plan_trade), \"x\");",
+        "check(\"a\", applicant.city, true); check(\"a\", \"t\", true);",
+        "check(\"a\", \"t\", true); check(\"a\", applicant.city, true);",
+        "check(applicant.city, \"t\", true); check(\"a\", \"t\", true); check(\"b\", \"t\", false);",
+        "check(applicant.city, \"t\", true); check(applicant.city, \"u\", false);",
+        "check(\"a\", \"t\", true); check(\"b\", \"u\", applicant.plan_cost > 9000.0); \
+         add_score(1, applicant.city); add_score(2, \"two\");",
+        "check(\"\", \"t\", true);",
+    ] {
+        let (engine, records) = tangier_with(script, "applicant.gender == \"F\"");
+        agree(engine.rules(), &records);
+    }
+}
+
 #[test]
 fn rules_the_compiler_does_not_know_run_interpreted_and_say_where() {
     let (engine, records) = tangier_with(
