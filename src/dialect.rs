@@ -61,6 +61,9 @@ impl Dialect {
             return None;
         }
         let plain = |t: &str| -> Option<f64> {
+            if let Some(v) = simple_decimal(t) {
+                return Some(v);
+            }
             // Reject what Rust accepts but a spreadsheet never writes: inf, nan, "1e5x".
             if !t
                 .bytes()
@@ -86,6 +89,41 @@ impl Dialect {
         }
         plain(&cleaned)
     }
+}
+
+/// `t` as a number when it is digits with at most one decimal point between digits, 15
+/// digits at most (`120`, `12000`, `7.5`): exactly what `t.parse::<f64>()` gives, computed
+/// without the general parser; `None` for anything else (left to the parser).
+///
+/// Why exact: the digits make a whole number below 2^53 and the power of ten is at most
+/// 10^15, both exact in an f64, so their quotient, rounded once to the nearest f64 (ties
+/// to even), is the decimal value rounded as the parser rounds it.
+fn simple_decimal(t: &str) -> Option<f64> {
+    let b = t.as_bytes();
+    if b.is_empty() || b.len() > 16 {
+        return None;
+    }
+    let (mut whole, mut digits, mut decimals, mut point) = (0u64, 0u32, 0usize, None);
+    for (i, &c) in b.iter().enumerate() {
+        match c {
+            b'0'..=b'9' => {
+                whole = whole * 10 + u64::from(c - b'0');
+                digits += 1;
+                if point.is_some() {
+                    decimals += 1;
+                }
+            }
+            b'.' if point.is_none() && i > 0 && i + 1 < b.len() => point = Some(i),
+            _ => return None,
+        }
+    }
+    if digits > 15 {
+        return None;
+    }
+    const POW10: [f64; 16] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+    ];
+    Some(whole as f64 / POW10[decimals])
 }
 
 /// Reads a boolean: true/false, 1/0, yes/no, oui/non, vrai/faux (any case).
@@ -595,6 +633,77 @@ mod tests {
         assert_eq!(Dialect::sniff(b"id;name;gender\r\n").delimiter, b';');
         assert_eq!(Dialect::sniff(b"id\tname\tgender\n").delimiter, b'\t');
         assert_eq!(Dialect::sniff(b"\"a;b\",c\n").delimiter, b',');
+    }
+
+    #[test]
+    fn simple_decimals_read_as_the_parser_reads_them() {
+        let mut cells: Vec<String> = [
+            "0",
+            "1",
+            "120",
+            "0.1",
+            "0.25",
+            "7.5",
+            "12000",
+            "007",
+            "0.000000000000001",
+            "999999999999999",
+            "99999999.9999999",
+            "1.000000000000000",
+            "123456789012345",
+            "1234567890123456",
+            "1.",
+            ".5",
+            ".",
+            "1..2",
+            "1.2.3",
+            "",
+            "-1",
+            "+1",
+            "1e5",
+            "9007199254740993",
+            "0.30000000000000004",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let mut x = 0x853c_49e6_748f_ea9bu64;
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let digits = format!("{}", x % 10u64.pow(1 + (x >> 60) as u32 % 16));
+            let at = (x >> 32) as usize % (digits.len() + 1);
+            cells.push(digits.clone());
+            cells.push(format!("{}.{}", &digits[..at], &digits[at..]));
+        }
+        for c in &cells {
+            let parsed = c.parse::<f64>().ok().filter(|v| v.is_finite());
+            if let Some(v) = simple_decimal(c) {
+                assert_eq!(Some(v.to_bits()), parsed.map(f64::to_bits), "{c}");
+            }
+            let en = Dialect {
+                delimiter: b',',
+                decimal_comma: false,
+            };
+            let general = if c
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b))
+            {
+                parsed
+            } else {
+                None
+            };
+            assert_eq!(
+                en.number(c).map(f64::to_bits),
+                general.map(f64::to_bits),
+                "{c}"
+            );
+        }
+        assert_eq!(simple_decimal("7.5"), Some(7.5));
+        assert_eq!(simple_decimal("1."), None);
+        assert_eq!(simple_decimal(".5"), None);
+        assert_eq!(simple_decimal("1234567890123456"), None);
     }
 
     #[test]
