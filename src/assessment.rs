@@ -120,15 +120,48 @@ impl Offer {
     }
 }
 
-/// Appends an offer's label to `s` (see [`Offer::label`]).
+/// Appends an offer's label to `s` (see [`Offer::label`]): the same text as
+/// `format!("kit:{kit}={kit_cost}+cash={cash}")` and its shorter forms, without the
+/// formatting machinery (labels are written by the million).
 pub(crate) fn push_label(s: &mut String, kit: Option<&str>, kit_cost: Mad, cash: Mad) {
-    use std::fmt::Write;
-    // Writing to a String cannot fail.
-    let _ = match (kit, cash > 0) {
-        (Some(k), true) => write!(s, "kit:{k}={kit_cost}+cash={cash}"),
-        (Some(k), false) => write!(s, "kit:{k}={kit_cost}"),
-        (None, _) => write!(s, "cash={cash}"),
-    };
+    match kit {
+        Some(k) => {
+            s.push_str("kit:");
+            s.push_str(k);
+            s.push('=');
+            push_int(s, kit_cost);
+            if cash > 0 {
+                s.push_str("+cash=");
+                push_int(s, cash);
+            }
+        }
+        None => {
+            s.push_str("cash=");
+            push_int(s, cash);
+        }
+    }
+}
+
+/// Appends `v` as `v.to_string()` writes it.
+pub(crate) fn push_int(s: &mut String, v: i64) {
+    if v < 0 {
+        s.push('-');
+    }
+    let mut n = v.unsigned_abs();
+    // Digits, last first: 20 at most for a u64.
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &digits[at..] {
+        s.push(char::from(d));
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -326,5 +359,52 @@ impl<'de> Deserialize<'de> for Assessment {
             log: Vec::new(),
             scenario: j.scenario,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_written_as_format_writes_them() {
+        let mut ints = vec![
+            0,
+            1,
+            -1,
+            9,
+            10,
+            99,
+            100,
+            11_500,
+            -11_500,
+            i64::MAX,
+            i64::MIN,
+        ];
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..100_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            ints.push(x as i64);
+            ints.push((x >> (x % 64)) as i64);
+            ints.push(-((x % 1_000_000) as i64));
+        }
+        for pair in ints.windows(2) {
+            let (a, b) = (pair[0], pair[1]);
+            let mut s = String::new();
+            push_int(&mut s, a);
+            assert_eq!(s, a.to_string());
+            for kit in [Some("plumbing"), None] {
+                let mut s = String::from("x|");
+                push_label(&mut s, kit, a, b);
+                let expected = match (kit, b > 0) {
+                    (Some(k), true) => format!("x|kit:{k}={a}+cash={b}"),
+                    (Some(k), false) => format!("x|kit:{k}={a}"),
+                    (None, _) => format!("x|cash={b}"),
+                };
+                assert_eq!(s, expected);
+            }
+        }
     }
 }
