@@ -154,6 +154,9 @@ pub fn score_cell(v: f64) -> String {
 
 /// Appends a score as written (see [`score_cell`]) to `s`.
 fn push_score(s: &mut String, v: f64) {
+    if push_fixed2(s, v) {
+        return;
+    }
     use std::fmt::Write;
     let start = s.len();
     // Writing to a String cannot fail.
@@ -161,6 +164,54 @@ fn push_score(s: &mut String, v: f64) {
     if &s[start..] == "-0.00" {
         s.replace_range(start.., "0.00");
     }
+}
+
+/// Appends `v` with two decimals as `format!("{v:.2}")` writes it (rounded half to even
+/// on the exact binary value), except `-0.00` written `0.00`, and true; false (nothing
+/// appended) for a value it leaves to `format!`: not finite, or 2^52 or more in size.
+///
+/// Why: the scores of a run are written by the million, and the formatting machinery cost
+/// several times this integer arithmetic.
+fn push_fixed2(s: &mut String, v: f64) -> bool {
+    let bits = v.to_bits();
+    let negative = bits >> 63 == 1;
+    let exp = ((bits >> 52) & 0x7ff) as i32;
+    let frac = bits & ((1 << 52) - 1);
+    // v = m * 2^e exactly.
+    let (m, e) = match exp {
+        0 => (frac, -1074),
+        0x7ff => return false,
+        _ => (frac | 1 << 52, exp - 1075),
+    };
+    if e >= 0 {
+        return false;
+    }
+    // 100 * v = num / 2^k exactly, with num < 2^60: round it to an integer, ties to even.
+    let (num, k) = (m * 100, e.unsigned_abs());
+    let hundredths = if k > 61 {
+        // Below a quarter of a hundredth: rounds to zero.
+        0
+    } else {
+        let q = num >> k;
+        let rest = num & ((1 << k) - 1);
+        let half = 1 << (k - 1);
+        if rest > half || (rest == half && q & 1 == 1) {
+            q + 1
+        } else {
+            q
+        }
+    };
+    if negative && hundredths > 0 {
+        s.push('-');
+    }
+    // Below 2^52, so it fits.
+    let whole = (hundredths / 100) as i64;
+    let cents = (hundredths % 100) as u8;
+    crate::assessment::push_int(s, whole);
+    s.push('.');
+    s.push(char::from(b'0' + cents / 10));
+    s.push(char::from(b'0' + cents % 10));
+    true
 }
 
 /// Failed check ids joined by `|`.
@@ -321,5 +372,90 @@ mod tests {
         assert_eq!(number(262519.0), "262,519");
         assert_eq!(number(0.25), "0.250");
         assert_eq!(score_cell(-0.001), "0.00");
+    }
+
+    /// `score_cell` as `format!` writes it (the slow path the fast one must match).
+    fn score_by_format(v: f64) -> String {
+        let s = format!("{v:.2}");
+        if s == "-0.00" {
+            "0.00".to_string()
+        } else {
+            s
+        }
+    }
+
+    #[test]
+    fn scores_are_written_as_format_writes_them() {
+        let mut values = vec![
+            0.0,
+            -0.0,
+            0.005,
+            -0.005,
+            0.015,
+            0.125,
+            0.375,
+            0.625,
+            0.875,
+            -0.125,
+            -0.375,
+            1.125,
+            2.5,
+            99.995,
+            99.994999,
+            45.0,
+            100.0,
+            1.0 / 3.0,
+            -2.0 / 3.0,
+            0.1 + 0.2,
+            f64::MIN_POSITIVE,
+            5e-324,
+            -5e-324,
+            1e-300,
+            0.0049999999999999,
+            0.00500000000000001,
+            (1u64 << 52) as f64 - 0.5,
+            (1u64 << 52) as f64,
+            (1u64 << 53) as f64,
+            1e15 + 0.125,
+            1e300,
+            -1e300,
+            f64::MAX,
+            f64::MIN,
+            f64::NAN,
+            -f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ];
+        // Exact ties at every eighth and every 2^-k, and the floats either side of them
+        // and of every x.xx5 written in decimal.
+        for i in -4000i32..4000 {
+            for t in [
+                f64::from(i) / 8.0,
+                f64::from(i) / 1024.0,
+                f64::from(i) * 0.005,
+            ] {
+                values.push(t);
+                values.push(f64::from_bits(t.to_bits() + 1));
+                values.push(f64::from_bits(t.to_bits().saturating_sub(1)));
+            }
+        }
+        // Random bit patterns (every size, NaNs included) and random scores.
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..300_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            values.push(f64::from_bits(x));
+            values.push((x >> 11) as f64 / (1u64 << 53) as f64 * 200.0 - 50.0);
+            values.push(f64::from((x >> 40) as u32) / 100.0);
+        }
+        for v in values {
+            assert_eq!(
+                score_cell(v),
+                score_by_format(v),
+                "{v:e} ({:#x})",
+                v.to_bits()
+            );
+        }
     }
 }
