@@ -607,6 +607,22 @@ impl OutputDialect {
         b.from_writer(w)
     }
 
+    /// The field separator of [`OutputDialect::rows_writer`].
+    pub(crate) fn delimiter(self) -> u8 {
+        match self {
+            OutputDialect::Comma => b',',
+            OutputDialect::ExcelFr => b';',
+        }
+    }
+
+    /// The row end of [`OutputDialect::rows_writer`].
+    pub(crate) fn line_end(self) -> &'static [u8] {
+        match self {
+            OutputDialect::Comma => b"\n",
+            OutputDialect::ExcelFr => b"\r\n",
+        }
+    }
+
     /// A number cell (written with a decimal point) in this dialect: `12,5` in `excel-fr`.
     /// A cell that is not a number (empty, `-`) is left as it is.
     pub(crate) fn number(self, cell: &str) -> Cow<'_, str> {

@@ -152,6 +152,29 @@ pub fn score_cell(v: f64) -> String {
     s
 }
 
+/// True when field `f` holds `delimiter`, a double quote, `\r` or `\n` (the bytes the csv
+/// crate's writer quotes a field for). Eight bytes at a time: a byte equal to one of them
+/// is a zero byte of the word xor that byte repeated, found by the exact zero-byte test.
+fn needs_quotes(f: &[u8], delimiter: u8) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH != 0;
+    let special = [b'"', b'\r', b'\n', delimiter].map(|b| u64::from(b) * ONES);
+    let mut words = f.chunks_exact(8);
+    for w in &mut words {
+        let mut bytes = [0; 8];
+        bytes.copy_from_slice(w);
+        let v = u64::from_le_bytes(bytes);
+        if special.iter().any(|&s| has_zero(v ^ s)) {
+            return true;
+        }
+    }
+    words
+        .remainder()
+        .iter()
+        .any(|&b| matches!(b, b'"' | b'\r' | b'\n') || b == delimiter)
+}
+
 /// Appends a score as written (see [`score_cell`]) to `s`.
 fn push_score(s: &mut String, v: f64) {
     if push_fixed2(s, v) {
@@ -264,9 +287,10 @@ pub fn score_row(o: &Outcome) -> [String; 6] {
 /// `score` rows formatted as bytes in an [`OutputDialect`], as [`CsvOut`] writes them after
 /// the header: the pipeline's workers format rows and the writing thread only copies
 /// bytes. An applicant the compiled rules assessed is formatted straight from what they
-/// recorded, without an [`Assessment`].
+/// recorded, without an [`Assessment`], and written without the csv crate's writer
+/// ([`ScoreRows::field`] quotes as it does); other rows go through it.
 pub(crate) struct ScoreRows {
-    w: csv::Writer<Vec<u8>>,
+    bytes: Vec<u8>,
     dialect: OutputDialect,
     /// One cell being joined.
     cell: String,
@@ -282,35 +306,62 @@ impl ScoreRows {
     pub(crate) fn with_buffer(dialect: OutputDialect, mut buffer: Vec<u8>) -> ScoreRows {
         buffer.clear();
         ScoreRows {
-            w: dialect.rows_writer(buffer),
+            bytes: buffer,
             dialect,
             cell: String::new(),
         }
     }
 
-    /// Appends the row of `o` (the cells of [`score_row`]).
+    /// Appends the row of `o` (the cells of [`score_row`]), by the csv crate's writer.
     pub(crate) fn outcome(&mut self, o: &Outcome) -> csv::Result<()> {
+        let mut w = self.dialect.rows_writer(&mut self.bytes);
         for (i, c) in score_row(o).iter().enumerate() {
             if score_is_number(SCORE_COLUMNS[i]) {
-                self.w.write_field(self.dialect.number(c).as_bytes())?;
+                w.write_field(self.dialect.number(c).as_bytes())?;
             } else {
-                self.w.write_field(c)?;
+                w.write_field(c)?;
             }
         }
-        self.end()
+        // An empty record after fields ends the row.
+        w.write_record(std::iter::empty::<&[u8]>())?;
+        w.flush()?;
+        Ok(())
+    }
+
+    /// Appends one field of a row as the csv crate's writer writes it (quoting only when
+    /// necessary, the default): after a separator unless it is the row's `first`; in
+    /// double quotes, each double quote doubled, when it holds the separator, a double
+    /// quote, `\r` or `\n`; as it is otherwise.
+    fn field(&mut self, first: bool, f: &[u8]) {
+        let delimiter = self.dialect.delimiter();
+        if !first {
+            self.bytes.push(delimiter);
+        }
+        if needs_quotes(f, delimiter) {
+            self.bytes.push(b'"');
+            for &b in f {
+                if b == b'"' {
+                    self.bytes.push(b'"');
+                }
+                self.bytes.push(b);
+            }
+            self.bytes.push(b'"');
+        } else {
+            self.bytes.extend_from_slice(f);
+        }
     }
 
     /// Appends the row of applicant `id`, whom the compiled rules assessed into `out`.
     pub(crate) fn compiled(&mut self, id: &str, out: &Out) -> csv::Result<()> {
         let failed = || out.checks.iter().filter(|c| !c.passed);
-        self.w.write_field(cell(id).as_bytes())?;
+        self.field(true, cell(id).as_bytes());
         let eligible = if out.all_passed() {
             Status::Eligible
         } else {
             Status::Ineligible
         };
-        self.w.write_field(eligible.eligibility().cell())?;
-        let s = &mut self.cell;
+        self.field(false, eligible.eligibility().cell().as_bytes());
+        let mut s = std::mem::take(&mut self.cell);
         s.clear();
         for (i, c) in failed().enumerate() {
             if i > 0 {
@@ -318,7 +369,7 @@ impl ScoreRows {
             }
             s.push_str(out.str(c.id));
         }
-        self.w.write_field(&*s)?;
+        self.field(false, s.as_bytes());
         s.clear();
         for (i, c) in failed().enumerate() {
             if i > 0 {
@@ -326,37 +377,31 @@ impl ScoreRows {
             }
             s.push_str(out.str(c.text));
         }
-        self.w.write_field(cell(s).as_bytes())?;
+        self.field(false, cell(&s).as_bytes());
         s.clear();
-        push_score(s, out.score());
-        self.w.write_field(self.dialect.number(s).as_bytes())?;
+        push_score(&mut s, out.score());
+        self.field(false, self.dialect.number(&s).as_bytes());
         s.clear();
         for (i, o) in out.offers.iter().enumerate() {
             if i > 0 {
                 s.push('|');
             }
-            push_label(s, o.kit.map(|k| out.str(k)), o.kit_cost, o.cash);
+            push_label(&mut s, o.kit.map(|k| out.str(k)), o.kit_cost, o.cash);
         }
-        self.w.write_field(&*s)?;
-        self.end()
-    }
-
-    fn end(&mut self) -> csv::Result<()> {
-        // An empty record after fields ends the row; flushed so `len` counts it.
-        self.w.write_record(std::iter::empty::<&[u8]>())?;
-        self.w.flush()?;
+        self.field(false, s.as_bytes());
+        self.cell = s;
+        self.bytes.extend_from_slice(self.dialect.line_end());
         Ok(())
     }
 
     /// Bytes of the rows so far.
     pub(crate) fn len(&self) -> usize {
-        self.w.get_ref().len()
+        self.bytes.len()
     }
 
     /// The rows' bytes.
     pub(crate) fn into_bytes(self) -> Vec<u8> {
-        // Every row was flushed: nothing is left to write.
-        self.w.into_inner().unwrap_or_default()
+        self.bytes
     }
 }
 
@@ -372,6 +417,62 @@ mod tests {
         assert_eq!(number(262519.0), "262,519");
         assert_eq!(number(0.25), "0.250");
         assert_eq!(score_cell(-0.001), "0.00");
+    }
+
+    #[test]
+    fn quotes_are_needed_for_a_special_byte_anywhere() {
+        for delimiter in [b',', b';'] {
+            for len in 0..40 {
+                let plain = vec![b'a'; len];
+                assert!(!needs_quotes(&plain, delimiter), "{len}");
+                for at in 0..len {
+                    for b in 0..=255u8 {
+                        let mut f = plain.clone();
+                        f[at] = b;
+                        let special = matches!(b, b'"' | b'\r' | b'\n') || b == delimiter;
+                        assert_eq!(needs_quotes(&f, delimiter), special, "{len} {at} {b}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn fields_are_written_as_the_csv_writer_writes_them() {
+        let pieces = [
+            "", "a", "x y", ",", ";", "\"", "\r", "\n", "\r\n", "é", " ", "'", "|", "=1",
+        ];
+        let mut x = 0x1234_5678_9abc_def1u64;
+        for dialect in [OutputDialect::Comma, OutputDialect::ExcelFr] {
+            let mut rows = ScoreRows::new(dialect);
+            let mut w = dialect.rows_writer(Vec::new());
+            for _ in 0..20_000 {
+                for f in 0..6 {
+                    let mut next = || {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        x
+                    };
+                    // Mostly plain text, now and then a byte that needs quotes, anywhere
+                    // in fields of up to about 40 bytes.
+                    let mut field = String::new();
+                    for _ in 0..next() % 20 {
+                        let p = next();
+                        field.push_str(if p % 4 == 0 {
+                            pieces[(p >> 8) as usize % pieces.len()]
+                        } else {
+                            "ab"
+                        });
+                    }
+                    rows.field(f == 0, field.as_bytes());
+                    w.write_field(&field).unwrap();
+                }
+                rows.bytes.extend_from_slice(dialect.line_end());
+                w.write_record(std::iter::empty::<&[u8]>()).unwrap();
+            }
+            assert!(rows.into_bytes() == w.into_inner().unwrap(), "{dialect:?}");
+        }
     }
 
     /// `score_cell` as `format!` writes it (the slow path the fast one must match).
