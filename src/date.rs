@@ -34,6 +34,20 @@ impl Date {
     /// Parses `YYYY-MM-DD`, or `DD/MM/YYYY` as French-locale spreadsheets write dates.
     pub fn parse(s: &str) -> Option<Date> {
         let s = crate::dialect::trim(s);
+        // `YYYY-MM-DD` in full, as files usually hold it: read digit by digit (what
+        // `parse_general` gives for it, without splitting and parsing each part).
+        if let [y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1] = *s.as_bytes() {
+            let digits = [y0, y1, y2, y3, m0, m1, d0, d1];
+            if digits.iter().all(u8::is_ascii_digit) {
+                let n = |ds: &[u8]| ds.iter().fold(0, |n, &d| n * 10 + u32::from(d - b'0'));
+                return Date::new(n(&digits[..4]) as i32, n(&digits[4..6]), n(&digits[6..]));
+            }
+        }
+        Self::parse_general(s)
+    }
+
+    /// [`Date::parse`] of a trimmed text, by splitting it into its parts.
+    fn parse_general(s: &str) -> Option<Date> {
         let (y, m, d) = if let Some((y, rest)) = s.split_once('-') {
             let (m, d) = rest.split_once('-')?;
             (y, m, d)
@@ -108,6 +122,32 @@ mod tests {
         assert!(Date::parse("2016-13-01").is_none());
         assert!(Date::parse("16-01-01").is_none());
         assert!(Date::parse("2016-1-x").is_none());
+    }
+
+    #[test]
+    fn full_iso_dates_read_as_the_general_way_reads_them() {
+        let mut texts: Vec<String> = Vec::new();
+        for y in [0, 1, 999, 1000, 1900, 1999, 2000, 2015, 2016, 2100, 9999] {
+            for m in 0..=13 {
+                for d in 0..=32 {
+                    texts.push(format!("{y:04}-{m:02}-{d:02}"));
+                }
+            }
+        }
+        texts.extend(
+            [
+                "2016-0a-01",
+                "2016/06/06",
+                "20160-6-06",
+                "2016-06-6 ",
+                "+016-06-06",
+                "2016-06-0٣",
+            ]
+            .map(String::from),
+        );
+        for t in &texts {
+            assert_eq!(Date::parse(t), Date::parse_general(t.trim()), "{t}");
+        }
     }
 
     #[test]
