@@ -292,6 +292,10 @@ pub struct CsvInput {
     /// Line of the header: 1 in CSV; in a workbook, the sheet row holding it.
     pub header_line: u64,
     rows: Rows,
+    /// A record to leave in the caller's place while a row is read into its old one, then
+    /// kept for the next row (taking the caller's record would leave a new, allocated one
+    /// there for every row).
+    spare: Option<csv::StringRecord>,
 }
 
 /// Where the rows after the header come from.
@@ -372,6 +376,7 @@ impl CsvInput {
             headers: sheet.headers,
             header_line: sheet.header_line,
             rows: Rows::Sheet(sheet.rows.into_iter()),
+            spare: None,
         })
     }
 
@@ -426,6 +431,7 @@ impl CsvInput {
             headers,
             header_line: 1,
             rows: Rows::Csv(reader),
+            spare: None,
         })
     }
 
@@ -437,12 +443,13 @@ impl CsvInput {
     ) -> std::result::Result<NextRow, Box<Problem>> {
         match &mut self.rows {
             Rows::Csv(reader) => {
-                let mut bytes = std::mem::take(record).into_byte_record();
+                let placeholder = self.spare.take().unwrap_or_default();
+                let mut bytes = std::mem::replace(record, placeholder).into_byte_record();
                 match reader.read_byte_record(&mut bytes) {
                     Ok(false) => Ok(NextRow::End),
                     Ok(true) => match csv::StringRecord::from_byte_record(trimmed(bytes)) {
                         Ok(r) => {
-                            *record = r;
+                            self.spare = Some(std::mem::replace(record, r));
                             Ok(NextRow::Row)
                         }
                         Err(e) => Ok(NextRow::NotUtf8(e.into_byte_record())),
