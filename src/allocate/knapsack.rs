@@ -39,8 +39,11 @@ pub(crate) struct Knapsack {
     pub bound: f64,
     /// The allocation attaining it (total budget and city caps hold; other rows unchecked).
     pub choice: Vec<Option<usize>>,
-    /// Table cells and merge steps it took: the work of one evaluation.
+    /// Table cells and merge steps it may take: what one evaluation is budgeted at.
     pub cells: usize,
+    /// Table cells and merge steps it took (the spends where a merged table improves, each
+    /// against the band of the total): the work of this evaluation.
+    pub work: usize,
 }
 
 /// Items of one knapsack: per candidate, its options as (weight in units, profit).
@@ -644,6 +647,7 @@ pub(crate) fn improved(
         bound: best.bound,
         choice: best.state.choice,
         cells: 0,
+        work: 0,
     })
 }
 
@@ -951,6 +955,7 @@ fn tables(
     // Merge each capped city and counted kit: its best value per spend, at the spends where
     // it improves.
     let mut merged = Vec::new();
+    let mut merged_steps = 0usize;
     for (g, group) in groups.iter().enumerate() {
         let part = match &group.kit {
             Some((uses, limit)) => Part::Kit(CountTable::build(
@@ -972,6 +977,7 @@ fn tables(
         let mut next = vec![f64::NEG_INFINITY; cap + 1];
         let mut spend = vec![0u32; cap + 1];
         let lo = need[g + 1];
+        merged_steps = merged_steps.saturating_add(steps.len().saturating_mul(cap - lo + 1));
         for &t in &steps {
             let tag = t as u32;
             let from = lo.max(t);
@@ -1037,5 +1043,6 @@ fn tables(
         bound,
         choice,
         cells: cells.saturating_add(merge),
+        work: cells.saturating_add(merged_steps),
     })
 }

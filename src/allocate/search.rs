@@ -457,7 +457,22 @@ struct Search<'a> {
     /// gives the same allocation on every run.
     work_limit: f64,
     work_limited: bool,
+    /// Most table cells of the knapsack bound at each node (0: none).
+    node_cells: usize,
+    /// Knapsack bounds evaluated at nodes, and the most one was below its node's LP (after
+    /// a few, nodes whose LP is further above the incumbent skip it: it could not close them).
+    knap_evals: usize,
+    knap_gain: f64,
 }
+
+/// Knapsack cells counted as one unit of work (a cell costs about a nanosecond; a unit of LP
+/// work a few).
+const CELLS_PER_WORK: usize = 50;
+
+/// Most table cells of the knapsack bound at a branch-and-bound node.
+const NODE_CELLS: usize = 2_000_000;
+/// Most candidates of a programme whose branch-and-bound nodes get the knapsack bound.
+const NODE_CANDIDATES: usize = 300;
 
 /// Search work of a node per candidate in doubt, besides its LP work (constraints ×
 /// variables of each LP solved): what its prices, allocation and branching cost, measured
@@ -492,9 +507,42 @@ impl Search<'_> {
     fn expand(&mut self, allowed: &[Allowed], warm: &[f64]) -> Option<Expansion> {
         self.nodes += 1;
         let lp = lp::solve(self.m, allowed, Some(warm), self.deadline)?;
-        let bound = self.round(lp.bound);
+        let mut bound = self.round(lp.bound);
         if bound <= self.incumbent() + self.prune_tol {
             return Some(Expansion::Closed(bound));
+        }
+        // The knapsack at the node's prices keeps the money rows exact: at the same prices it
+        // is never above the LP, and on small programmes far below it. Candidates that must be
+        // served are let free there (a larger set of allocations: still a bound).
+        let hopeless =
+            self.knap_evals >= 16 && bound - self.knap_gain > self.incumbent() + self.prune_tol;
+        if self.node_cells > 0 && !hopeless {
+            self.knap_evals += 1;
+            let relaxed: Vec<Allowed> = allowed
+                .iter()
+                .map(|a| match a {
+                    Allowed::Served => Allowed::Free,
+                    a => *a,
+                })
+                .collect();
+            let k = knapsack::bound_within(
+                self.m,
+                &relaxed,
+                &lp.lambda,
+                self.deadline,
+                self.node_cells,
+            );
+            if let Some(k) = k {
+                lp::charge((k.work / CELLS_PER_WORK) as u64);
+                self.knap_gain = self.knap_gain.max(lp.bound - k.bound);
+                bound = bound.min(self.round(k.bound));
+                if bound <= self.incumbent() + self.prune_tol {
+                    return Some(Expansion::Closed(bound));
+                }
+            } else {
+                // Too large for the tables here: not worth trying again below.
+                self.node_cells = 0;
+            }
         }
         let (h, fractional) = heuristic(
             self.m,
@@ -756,6 +804,15 @@ pub(crate) fn solve(
         nodes: 0,
         work_limit: f64::INFINITY,
         work_limited: false,
+        // Only where the tables are small next to the nodes' LPs: larger programmes (and the
+        // neighbourhoods' searches) spend more on them than they save.
+        node_cells: if !limits.nested && n <= NODE_CANDIDATES {
+            NODE_CELLS
+        } else {
+            0
+        },
+        knap_evals: 0,
+        knap_gain: 0.0,
     };
     let mut ub = search.round(root.bound);
     search.prune_tol = (gap * ub.abs()).max(lp::tol(m));
