@@ -550,7 +550,7 @@ fn second_row(m: &Model, rows: &Rows, lambda: &[f64]) -> Option<Pair> {
 }
 
 /// The knapsack bound at prices `lambda` over the allocations `allowed` (free candidates and
-/// held ones; `None` for candidates that must be served), or `None` when the programme has no
+/// held ones; those that must be served are let free), or `None` when the programme has no
 /// total budget, is too large for the tables, or time runs out.
 #[cfg(test)]
 pub(crate) fn bound(
@@ -570,9 +570,6 @@ pub(crate) fn bound_within(
     deadline: Instant,
     max_cells: usize,
 ) -> Option<Knapsack> {
-    if allowed.contains(&Allowed::Served) {
-        return None;
-    }
     let mut rows = Rows::new(m, allowed)?;
     rows.max_cells = max_cells.min(MAX_CELLS);
     let pair = second_row(m, &rows, lambda);
@@ -717,7 +714,9 @@ impl Rows {
             city_row,
             left,
             kept,
-            free: allowed.iter().map(|a| *a == Allowed::Free).collect(),
+            // A candidate that must be served is let free: a larger set of allocations,
+            // so still a bound.
+            free: allowed.iter().map(|a| a.is_open()).collect(),
             held: held.choice,
             max_cells: MAX_CELLS,
         })

@@ -512,26 +512,14 @@ impl Search<'_> {
             return Some(Expansion::Closed(bound));
         }
         // The knapsack at the node's prices keeps the money rows exact: at the same prices it
-        // is never above the LP, and on small programmes far below it. Candidates that must be
-        // served are let free there (a larger set of allocations: still a bound).
+        // is never above the LP, and on small programmes far below it (candidates that must be
+        // served are let free there).
         let hopeless =
             self.knap_evals >= 16 && bound - self.knap_gain > self.incumbent() + self.prune_tol;
         if self.node_cells > 0 && !hopeless {
             self.knap_evals += 1;
-            let relaxed: Vec<Allowed> = allowed
-                .iter()
-                .map(|a| match a {
-                    Allowed::Served => Allowed::Free,
-                    a => *a,
-                })
-                .collect();
-            let k = knapsack::bound_within(
-                self.m,
-                &relaxed,
-                &lp.lambda,
-                self.deadline,
-                self.node_cells,
-            );
+            let k =
+                knapsack::bound_within(self.m, allowed, &lp.lambda, self.deadline, self.node_cells);
             if let Some(k) = k {
                 lp::charge((k.work / CELLS_PER_WORK) as u64);
                 self.knap_gain = self.knap_gain.max(lp.bound - k.bound);
