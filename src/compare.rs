@@ -160,7 +160,8 @@ struct Solved<'a> {
 }
 
 fn solve_side<'a>(scenario: &'a Scenario, label: String, which: &str) -> Result<Solved<'a>> {
-    let assessments = Engine::from_scenario(scenario.clone())?.assess_scenario_strict()?;
+    let assessments = Engine::from_scenario(scenario.clone())?
+        .assess_scenario_strict(crate::rules::Detail::Failed)?;
     let alloc = solve(scenario, &assessments, &|_| {}).map_err(|e| match e {
         Error::Infeasible {
             constraints,

@@ -19,7 +19,7 @@ use crate::compare::{self, Comparison};
 use crate::error::{Error, Problem, Problems, Result};
 use crate::overrides::{Override, SetValue};
 use crate::pipeline;
-use crate::rules::{with_thread_evaluator, RuleSet, RunBudget};
+use crate::rules::{with_thread_evaluator, Detail, RuleSet, RunBudget};
 use crate::scenario::{Mad, Scenario};
 use crate::sweep::{self, Setting, Sweep};
 
@@ -289,13 +289,13 @@ impl Engine {
     }
 
     fn assess_record(&self, record: Record) -> Result<Assessment> {
-        Ok(self.assess_counted(record)?.0)
+        Ok(self.assess_counted(record, Detail::Full)?.0)
     }
 
     /// The assessment of one record and the rule operations it took.
-    fn assess_counted(&self, record: Record) -> Result<(Assessment, u64)> {
+    fn assess_counted(&self, record: Record, detail: Detail) -> Result<(Assessment, u64)> {
         let (mut a, ops) = with_thread_evaluator(&self.inner.rules, |ev| {
-            let a = ev.assess(record);
+            let a = ev.assess_detailed(record, detail);
             (a, ev.last_ops())
         })?;
         a.scenario = self.inner.fingerprint.clone();
@@ -303,10 +303,10 @@ impl Engine {
     }
 
     /// Assesses records in parallel, in input order, within the run's operations budget.
-    fn assess_records(&self, records: Vec<Record>) -> Result<Vec<Assessment>> {
+    fn assess_records(&self, records: Vec<Record>, detail: Detail) -> Result<Vec<Assessment>> {
         let counted: Vec<(Assessment, u64)> = records
             .into_par_iter()
-            .map(|r| self.assess_counted(r))
+            .map(|r| self.assess_counted(r, detail))
             .collect::<Result<_>>()?;
         let mut budget = RunBudget::default();
         counted
@@ -339,7 +339,7 @@ impl Engine {
             }
         }
         problems.into_result()?;
-        self.assess_records(checked.into_iter().flatten().collect())
+        self.assess_records(checked.into_iter().flatten().collect(), Detail::Full)
     }
 
     /// The applicants of the scenario's own data (`[data] applicants`, or
@@ -355,19 +355,24 @@ impl Engine {
     /// row read, validated and assessed in input order. Bad rows fail with every problem of
     /// the file; rule errors are per-assessment statuses.
     pub fn assess_scenario(&self) -> Result<Vec<Assessment>> {
-        self.assess_records(pipeline::read_records(&self.inner.scenario)?)
+        self.assess_records(pipeline::read_records(&self.inner.scenario)?, Detail::Full)
     }
 
     /// [`Engine::assess_scenario`], failing with [`Error::Rules`] when the rules fail for
-    /// any applicant (what `idmaj allocate` and sweeps need: a whole programme).
-    pub(crate) fn assess_scenario_strict(&self) -> Result<Vec<Assessment>> {
-        self.assess_records_strict(pipeline::read_records(&self.inner.scenario)?)
+    /// any applicant (what `idmaj allocate` and sweeps need: a whole programme), with the
+    /// `detail` the caller uses.
+    pub(crate) fn assess_scenario_strict(&self, detail: Detail) -> Result<Vec<Assessment>> {
+        self.assess_records_strict(pipeline::read_records(&self.inner.scenario)?, detail)
     }
 
     /// [`Engine::assess_scenario_strict`] over records already read (a sweep reads the
     /// applicants once for all its points).
-    pub(crate) fn assess_records_strict(&self, records: Vec<Record>) -> Result<Vec<Assessment>> {
-        let all = self.assess_records(records)?;
+    pub(crate) fn assess_records_strict(
+        &self,
+        records: Vec<Record>,
+        detail: Detail,
+    ) -> Result<Vec<Assessment>> {
+        let all = self.assess_records(records, detail)?;
         let problems: Problems = all
             .iter()
             .filter_map(|a| match &a.status {

@@ -32,6 +32,7 @@ use crate::assessment::Assessment;
 use crate::engine::Engine;
 use crate::error::{Error, Problem, Result};
 use crate::overrides::{Override, SetValue};
+use crate::rules::Detail;
 use crate::scenario::{Mad, Scenario};
 
 /// One swept setting: a scenario key (as for `--set`) and the values it takes, in order.
@@ -442,8 +443,7 @@ pub(crate) fn sweep(
             Some(i) => scenarios[*i].as_ref().map_err(Clone::clone).and_then(|s| {
                 let records = records.clone()?;
                 Engine::from_scenario(s.clone())
-                    .and_then(|e| e.assess_records_strict(records))
-                    .map(lean)
+                    .and_then(|e| e.assess_records_strict(records, Detail::Bare))
                     .map_err(|e| e.to_string())
             }),
         })
@@ -511,17 +511,6 @@ pub(crate) fn sweep(
         solves: solves.len(),
         manifest: crate::report::allocation::manifest(base_scenario, "sweep", None),
     })
-}
-
-/// Assessments without what a sweep's rows never show (the checks and score items), so
-/// the points' assessments held together take a fraction of the memory.
-fn lean(mut all: Vec<Assessment>) -> Vec<Assessment> {
-    for a in &mut all {
-        a.checks = Vec::new();
-        a.score_items = Vec::new();
-        a.log = Vec::new();
-    }
-    all
 }
 
 /// The row of a point that cannot run: its settings and the message.

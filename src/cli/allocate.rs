@@ -63,7 +63,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let outputs: Vec<PathBuf> = written.iter().map(|f| args.out.join(f)).collect();
     crate::output::refuse_inputs("--out", &outputs, &scenario.input_files())?;
     super::print_warnings(&scenario.warnings);
-    let assessments = engine.assess_scenario_strict()?;
+    let assessments = engine.assess_scenario_strict(crate::rules::Detail::Failed)?;
     // A long search shows how it is going (on a terminal, after a second).
     let start = Instant::now();
     let bar = OnceCell::new();

@@ -22,7 +22,7 @@ pub struct Args {
 
 /// What the allocation gives applicant `id`, in words.
 fn outcome(engine: &Engine, id: &str) -> Result<String> {
-    let assessments = engine.assess_scenario_strict()?;
+    let assessments = engine.assess_scenario_strict(crate::rules::Detail::Failed)?;
     let alloc = engine.allocate(&assessments)?;
     let Some(i) = assessments.iter().position(|a| a.id == id) else {
         return Ok("not found".to_string());

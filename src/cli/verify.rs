@@ -65,7 +65,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         say!("  {state:<10} {} {}", i.role, i.path);
     }
 
-    let assessments = engine.assess_scenario_strict()?;
+    let assessments = engine.assess_scenario_strict(crate::rules::Detail::Failed)?;
     let alloc = engine.allocate(&assessments)?;
     let again = scratch_dir()?;
     // The folder shows how the run wrote: decisions.csv's dialect, and decisions.xlsx.

@@ -670,8 +670,18 @@ impl Out {
 
     /// The checks as the interpreter records them.
     pub fn checks(&self) -> Vec<Check> {
+        self.checks_where(|_| true)
+    }
+
+    /// The failed checks, as the interpreter records them.
+    pub fn failed_checks(&self) -> Vec<Check> {
+        self.checks_where(|c| !c.passed)
+    }
+
+    fn checks_where(&self, keep: impl Fn(&OutCheck) -> bool) -> Vec<Check> {
         self.checks
             .iter()
+            .filter(|c| keep(c))
             .map(|c| Check {
                 id: self.str(c.id).to_string(),
                 text: self.str(c.text).to_string(),
