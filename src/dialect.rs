@@ -13,6 +13,7 @@ use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::Path;
 use std::str::FromStr;
 
+use crate::csv_rows::CsvRows;
 use crate::error::{Error, Problem, Result};
 
 /// How a CSV file is written.
@@ -301,7 +302,7 @@ pub struct CsvInput {
 /// Where the rows after the header come from.
 enum Rows {
     /// Parsed from CSV as they are asked for.
-    Csv(csv::Reader<Box<dyn Read + Send>>),
+    Csv(Box<CsvRows<Box<dyn Read + Send>>>),
     /// Read from a workbook's sheet, each with its sheet row as its line.
     Sheet(std::vec::IntoIter<csv::StringRecord>),
 }
@@ -409,28 +410,24 @@ impl CsvInput {
             buf.consume(3);
         }
         let source: Box<dyn Read + Send> = Box::new(buf);
-        let mut reader = csv::ReaderBuilder::new()
-            .delimiter(dialect.delimiter)
-            // Fields are trimmed in `next_row`, only when they need it (the csv crate
-            // copies every row to trim it).
-            .trim(csv::Trim::Headers)
-            // Rows end at `\n` only: the csv crate's CRLF handling counts lines one short,
-            // and a `\r` left at the end of a row is trimmed with the other spaces.
-            .terminator(csv::Terminator::Any(b'\n'))
-            .flexible(true)
-            .has_headers(true)
-            .buffer_capacity(1 << 16)
-            .from_reader(source);
-        let headers = match reader.headers() {
+        let mut reader = CsvRows::new(source, dialect.delimiter);
+        let mut first = csv::ByteRecord::new();
+        let header_line = match reader.read_record(&mut first) {
+            Ok(_) => first.position().map_or(1, csv::Position::line),
+            Err(e) => return Err(io_problem(display, &e, None).into()),
+        };
+        let headers = match csv::StringRecord::from_byte_record(first) {
             Ok(h) => h.iter().map(|s| s.trim().to_string()).collect(),
-            Err(e) => return Err(csv_problem(display, &e).into()),
+            Err(e) => {
+                return Err(not_utf8(display, e.utf8_error().field(), header_line).into());
+            }
         };
         Ok(CsvInput {
             display: display.to_string(),
             dialect,
             headers,
-            header_line: 1,
-            rows: Rows::Csv(reader),
+            header_line,
+            rows: Rows::Csv(Box::new(reader)),
             spare: None,
         })
     }
@@ -445,7 +442,7 @@ impl CsvInput {
             Rows::Csv(reader) => {
                 let placeholder = self.spare.take().unwrap_or_default();
                 let mut bytes = std::mem::replace(record, placeholder).into_byte_record();
-                match reader.read_byte_record(&mut bytes) {
+                match reader.read_record(&mut bytes) {
                     Ok(false) => Ok(NextRow::End),
                     Ok(true) => match csv::StringRecord::from_byte_record(trimmed(bytes)) {
                         Ok(r) => {
@@ -454,7 +451,7 @@ impl CsvInput {
                         }
                         Err(e) => Ok(NextRow::NotUtf8(e.into_byte_record())),
                     },
-                    Err(e) => Err(Box::new(csv_problem(&self.display, &e))),
+                    Err(e) => Err(Box::new(io_problem(&self.display, &e, None))),
                 }
             }
             Rows::Sheet(rows) => Ok(match rows.next() {
@@ -512,22 +509,16 @@ fn io_problem(display: &str, e: &io::Error, line: Option<u64>) -> Problem {
     }
 }
 
-/// A problem from the csv crate (bad UTF-8, unreadable file), with its line.
-pub fn csv_problem(display: &str, e: &csv::Error) -> Problem {
-    let line = e.position().map(|p| p.line());
-    let message = match e.kind() {
-        csv::ErrorKind::Utf8 { err, .. } => format!(
+/// Field `field` (from 0) of the record on `line` is not UTF-8.
+fn not_utf8(display: &str, field: usize, line: u64) -> Problem {
+    Problem::error(
+        display,
+        format!(
             "field {} is not valid UTF-8; save the file as UTF-8 (CSV UTF-8 in Excel)",
-            err.field() + 1
+            field + 1
         ),
-        csv::ErrorKind::Io(io) => return io_problem(display, io, line),
-        _ => format!("unreadable CSV: {e}"),
-    };
-    let p = Problem::error(display, message);
-    match line {
-        Some(l) => p.at_line(l),
-        None => p,
-    }
+    )
+    .at_line(line)
 }
 
 /// True for text a spreadsheet would run as a formula when it opens a CSV file: it starts

@@ -75,6 +75,7 @@ mod applicant;
 mod assessment;
 pub mod cases;
 mod compare;
+mod csv_rows;
 mod date;
 mod decision;
 mod dialect;
