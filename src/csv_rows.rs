@@ -289,11 +289,17 @@ mod tests {
         let fields: Vec<_> = got.iter().map(|r| r.0.clone()).collect();
         assert_eq!(fields, theirs(data, delimiter), "{data:?}");
         let mut after = 0;
-        for (_, byte, line) in &got {
+        for (k, (_, byte, line)) in got.iter().enumerate() {
             let byte = *byte as usize;
-            // Only empty lines between the previous record and this one's first byte.
-            assert!(data[after..byte].iter().all(|&b| b == b'\n'), "{data:?}");
-            assert_ne!(data[byte], b'\n');
+            // A record starts on a line of its own, at its first byte (empty lines before
+            // it skipped), after the previous record's.
+            assert!(byte >= after, "{data:?}");
+            assert_ne!(data[byte], b'\n', "{data:?}");
+            if k == 0 {
+                assert!(data[..byte].iter().all(|&b| b == b'\n'), "{data:?}");
+            } else {
+                assert_eq!(data[byte - 1], b'\n', "{data:?}");
+            }
             let lines = 1 + data[..byte].iter().filter(|&&b| b == b'\n').count() as u64;
             assert_eq!(*line, lines, "{data:?}");
             after = byte + 1;
