@@ -668,17 +668,8 @@ impl Out {
         }
     }
 
-    /// The checks as the interpreter records them.
-    pub fn checks(&self) -> Vec<Check> {
-        self.checks_where(|_| true)
-    }
-
-    /// The failed checks, as the interpreter records them.
-    pub fn failed_checks(&self) -> Vec<Check> {
-        self.checks_where(|c| !c.passed)
-    }
-
-    fn checks_where(&self, keep: impl Fn(&OutCheck) -> bool) -> Vec<Check> {
+    /// The checks `keep` keeps, as the interpreter records them.
+    pub(crate) fn checks_where(&self, keep: impl Fn(&OutCheck) -> bool) -> Vec<Check> {
         self.checks
             .iter()
             .filter(|c| keep(c))

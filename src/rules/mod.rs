@@ -463,6 +463,17 @@ pub(crate) enum Detail {
     Bare,
 }
 
+impl Detail {
+    /// True when a check that `passed` (or not) is kept.
+    fn keeps_check(self, passed: bool) -> bool {
+        match self {
+            Detail::Full => true,
+            Detail::Failed => !passed,
+            Detail::Bare => false,
+        }
+    }
+}
+
 /// Evaluates rules for one applicant at a time, on one thread.
 pub(crate) struct Evaluator {
     engine: Engine,
@@ -491,17 +502,12 @@ impl Evaluator {
             return self.compiled_assessment(applicant, detail);
         }
         let mut a = self.run(applicant, false);
-        match detail {
-            Detail::Full => {}
-            Detail::Failed => {
-                a.checks.retain(|c| !c.passed);
-                a.score_items = Vec::new();
-            }
-            Detail::Bare => {
-                a.checks = Vec::new();
-                a.score_items = Vec::new();
-                a.log = Vec::new();
-            }
+        a.checks.retain(|c| detail.keeps_check(c.passed));
+        if detail != Detail::Full {
+            a.score_items = Vec::new();
+        }
+        if detail == Detail::Bare {
+            a.log = Vec::new();
         }
         a
     }
@@ -532,10 +538,10 @@ impl Evaluator {
     fn compiled_assessment(&self, applicant: Record, detail: Detail) -> Assessment {
         let out = &self.out;
         let eligible = out.all_passed();
-        let (checks, score_items) = match detail {
-            Detail::Full => (out.checks(), out.score_items()),
-            Detail::Failed => (out.failed_checks(), Vec::new()),
-            Detail::Bare => (Vec::new(), Vec::new()),
+        let checks = out.checks_where(|c| detail.keeps_check(c.passed));
+        let score_items = match detail {
+            Detail::Full => out.score_items(),
+            Detail::Failed | Detail::Bare => Vec::new(),
         };
         Assessment {
             id: applicant.id,
