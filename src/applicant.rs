@@ -19,7 +19,7 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::date::Date;
-use crate::dialect::{self, CsvInput, Dialect, NextRow};
+use crate::dialect::{self, Cells, CsvInput, Dialect, NextCells, NextRow};
 use crate::error::{Problem, Problems, Result};
 use crate::hash::FastSet;
 use crate::scenario::DataSource;
@@ -584,24 +584,58 @@ impl ApplicantSource {
         match self.input.next_row(record)? {
             NextRow::End => Ok(Row::End),
             NextRow::Row => Ok(Row::Record),
-            NextRow::NotUtf8(bytes) => {
-                let line = bytes.position().map_or(0, |p| p.line());
-                let id = self.parser.core[0]
-                    .and_then(|i| bytes.get(i))
-                    .map(|b| String::from_utf8_lossy(b).trim().to_string())
-                    .unwrap_or_default();
-                let p = Problem::error(
-                    &self.input.display,
-                    "the row is not valid UTF-8; save the file as UTF-8 (CSV UTF-8 in Excel)",
-                )
-                .at_line(line);
-                Ok(Row::Unreadable {
-                    id,
-                    line,
-                    problem: p,
-                })
-            }
+            NextRow::NotUtf8(bytes) => Ok(unreadable(&self.parser, &bytes)),
         }
+    }
+
+    /// Reads the next row's cells, in place where they can be (see [`CsvInput::next_cells`]),
+    /// else into `record`. A row that is not valid UTF-8 is [`RowCells::Unreadable`] and
+    /// reading goes on; only a failing file is an error.
+    pub fn next_cells<'s>(
+        &'s mut self,
+        record: &'s mut csv::StringRecord,
+    ) -> Result<RowCells<'s>, Box<Problem>> {
+        Ok(match self.input.next_cells(record)? {
+            NextCells::End => RowCells::End,
+            NextCells::Row(cells) => RowCells::Row(cells),
+            NextCells::NotUtf8(bytes) => match unreadable(&self.parser, &bytes) {
+                Row::Unreadable { id, line, problem } => RowCells::Unreadable { id, line, problem },
+                _ => RowCells::End,
+            },
+        })
+    }
+}
+
+/// What [`ApplicantSource::next_cells`] read.
+pub(crate) enum RowCells<'a> {
+    /// A row's cells.
+    Row(Cells<'a>),
+    /// The end of the file.
+    End,
+    /// A row that cannot be read as text (see [`Row::Unreadable`]).
+    Unreadable {
+        id: String,
+        line: u64,
+        problem: Problem,
+    },
+}
+
+/// The row of `bytes`, which are not valid UTF-8: its id as well as it can be read.
+fn unreadable(parser: &RowParser, bytes: &csv::ByteRecord) -> Row {
+    let line = bytes.position().map_or(0, |p| p.line());
+    let id = parser.core[0]
+        .and_then(|i| bytes.get(i))
+        .map(|b| String::from_utf8_lossy(b).trim().to_string())
+        .unwrap_or_default();
+    let p = Problem::error(
+        &parser.display,
+        "the row is not valid UTF-8; save the file as UTF-8 (CSV UTF-8 in Excel)",
+    )
+    .at_line(line);
+    Row::Unreadable {
+        id,
+        line,
+        problem: p,
     }
 }
 
@@ -690,8 +724,8 @@ impl RowParser {
     }
 
     /// The id cell of a raw row, without parsing the rest.
-    pub fn id_of<'r>(&self, record: &'r csv::StringRecord) -> Option<&'r str> {
-        self.core[0].and_then(|i| record.get(i))
+    pub fn id_of<'r>(&self, cells: &Cells<'r>) -> Option<&'r str> {
+        self.core[0].and_then(|i| cells.get(i))
     }
 
     /// Names of the file's extra (non-core) columns, shared (see [`Record::blank`]).
@@ -707,7 +741,7 @@ impl RowParser {
     /// The applicant in `record`, or every problem the row has.
     pub fn parse(&self, record: &csv::StringRecord) -> std::result::Result<Record, Vec<Problem>> {
         let mut into = Record::blank(Arc::clone(&self.extra_names));
-        self.parse_into(record, &mut into)?;
+        self.parse_into(&Cells::Record(record), &mut into)?;
         Ok(into)
     }
 
@@ -716,10 +750,10 @@ impl RowParser {
     /// problem, `into` holds parts of the row.
     pub fn parse_into(
         &self,
-        record: &csv::StringRecord,
+        record: &Cells,
         into: &mut Record,
     ) -> std::result::Result<(), Vec<Problem>> {
-        let line = record.position().map_or(0, |p| p.line());
+        let line = record.line();
         if record.len() != self.width {
             let message = if self.sheet {
                 format!(
@@ -1093,10 +1127,10 @@ impl ApplicantSource {
         let mut ids = DuplicateIds::default();
         let mut rows = 0;
         loop {
-            match self.next_row(&mut record) {
-                Ok(Row::End) => break,
-                Ok(Row::Record) => {}
-                Ok(Row::Unreadable { problem, .. }) => {
+            let cells = match self.next_cells(&mut record) {
+                Ok(RowCells::End) => break,
+                Ok(RowCells::Row(cells)) => cells,
+                Ok(RowCells::Unreadable { problem, .. }) => {
                     rows += 1;
                     problems.push(problem);
                     continue;
@@ -1105,10 +1139,11 @@ impl ApplicantSource {
                     problems.push(*p);
                     break;
                 }
-            }
+            };
             rows += 1;
-            match parser.parse(&record) {
-                Ok(a) => {
+            let mut a = Record::blank(parser.extra_names_shared());
+            match parser.parse_into(&cells, &mut a) {
+                Ok(()) => {
                     if let Some(p) = ids.see(&parser.display, &a.id, a.line) {
                         problems.push(p);
                     }

@@ -21,6 +21,21 @@ use csv::{ByteRecord, Position};
 /// below bounds).
 const BUFFER: usize = 1 << 16;
 
+/// A record as [`CsvRows::read_raw`] read it.
+pub(crate) enum Raw<'a> {
+    /// No more records.
+    End,
+    /// A line without quotes, as it lies in the reader's buffer (a `\r` before its end
+    /// included): its fields are the bytes between the separators at `cuts`.
+    Line {
+        bytes: &'a [u8],
+        cuts: &'a [usize],
+        at: Position,
+    },
+    /// A record with quotes, read into the record passed in.
+    Record,
+}
+
 /// Reads CSV records from `src`; see the module documentation.
 pub(crate) struct CsvRows<R> {
     src: R,
@@ -102,12 +117,32 @@ impl<R: Read> CsvRows<R> {
 
     /// Reads the next record into `record` (with its position); `false` at the end.
     pub fn read_record(&mut self, record: &mut ByteRecord) -> io::Result<bool> {
+        match self.read_raw(record)? {
+            Raw::End => Ok(false),
+            Raw::Record => Ok(true),
+            Raw::Line { bytes, cuts, at } => {
+                let mut start = 0;
+                for &d in cuts {
+                    record.push_field(&bytes[start..d]);
+                    start = d + 1;
+                }
+                record.push_field(&bytes[start..]);
+                record.set_position(Some(at));
+                Ok(true)
+            }
+        }
+    }
+
+    /// Reads the next record: a line without quotes is handed back as it lies in the
+    /// buffer, with where its separators are (no copy); a record with quotes is read into
+    /// `record` (with its position).
+    pub fn read_raw<'s>(&'s mut self, record: &mut ByteRecord) -> io::Result<Raw<'s>> {
         record.clear();
         // Empty lines between records are skipped.
         loop {
             if self.pos == self.end {
                 if self.eof {
-                    return Ok(false);
+                    return Ok(Raw::End);
                 }
                 self.fill()?;
             } else if self.buf[self.pos] == b'\n' {
@@ -132,27 +167,26 @@ impl<R: Read> CsvRows<R> {
                 }
             }
         };
-        let line = &self.buf[self.pos..line_end];
+        let start = self.pos;
         // One pass finds the separators and any quote (fields are short: a loop over the
         // bytes beats a vectorised search started again for each field).
-        let quote = cuts(line, self.delimiter, &mut self.cuts);
+        let quote = cuts(&self.buf[start..line_end], self.delimiter, &mut self.cuts);
+        self.records += 1;
         if quote {
             self.quoted(record)?;
-        } else {
-            let mut start = 0;
-            for &d in &self.cuts {
-                record.push_field(&line[start..d]);
-                start = d + 1;
-            }
-            record.push_field(&line[start..]);
-            let ended = line_end < self.end;
-            self.byte += (line.len() + usize::from(ended)) as u64;
-            self.line += u64::from(ended);
-            self.pos = line_end + usize::from(ended);
+            record.set_position(Some(at));
+            return Ok(Raw::Record);
         }
-        record.set_position(Some(at));
-        self.records += 1;
-        Ok(true)
+        // Past the line and its `\n` (the only one in it), without counting lines again.
+        let ended = line_end < self.end;
+        self.byte += (line_end - start + usize::from(ended)) as u64;
+        self.line += u64::from(ended);
+        self.pos = line_end + usize::from(ended);
+        Ok(Raw::Line {
+            bytes: &self.buf[start..line_end],
+            cuts: &self.cuts,
+            at,
+        })
     }
 
     /// A record with quotes, read by `csv_core` from its first byte.

@@ -13,7 +13,7 @@ use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::Path;
 use std::str::FromStr;
 
-use crate::csv_rows::CsvRows;
+use crate::csv_rows::{CsvRows, Raw};
 use crate::error::{Error, Problem, Result};
 
 /// How a CSV file is written.
@@ -297,6 +297,79 @@ pub struct CsvInput {
     /// kept for the next row (taking the caller's record would leave a new, allocated one
     /// there for every row).
     spare: Option<csv::StringRecord>,
+    /// Where a record with quotes is read before it is checked as text.
+    bytes: csv::ByteRecord,
+}
+
+/// The cells of one row, trimmed of ASCII white space as every CSV cell is read, borrowed
+/// from where they were read.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Cells<'a> {
+    /// A line without quotes (checked as UTF-8): its cells lie between the separators at
+    /// `cuts`. Most rows of most files: read without copying a byte.
+    Line {
+        text: &'a str,
+        cuts: &'a [usize],
+        /// Line and first byte of the row in the file.
+        line: u64,
+        byte: u64,
+    },
+    /// A row read into a record: a row with quotes, a sheet's row, a row built in code.
+    Record(&'a csv::StringRecord),
+}
+
+impl<'a> Cells<'a> {
+    /// How many cells the row has.
+    pub fn len(&self) -> usize {
+        match self {
+            Cells::Line { cuts, .. } => cuts.len() + 1,
+            Cells::Record(r) => r.len(),
+        }
+    }
+
+    /// Cell `i`, trimmed.
+    pub fn get(&self, i: usize) -> Option<&'a str> {
+        match *self {
+            Cells::Line { text, cuts, .. } => {
+                let start = match i {
+                    0 => 0,
+                    _ => cuts.get(i - 1)? + 1,
+                };
+                let end = match cuts.get(i) {
+                    Some(&e) => e,
+                    None if i == cuts.len() => text.len(),
+                    None => return None,
+                };
+                // Cut at separators, which are ASCII: still text.
+                text.get(start..end).map(str::trim_ascii)
+            }
+            Cells::Record(r) => r.get(i),
+        }
+    }
+
+    /// Line of the row in its file (0 when it has none).
+    pub fn line(&self) -> u64 {
+        match self {
+            Cells::Line { line, .. } => *line,
+            Cells::Record(r) => r.position().map_or(0, csv::Position::line),
+        }
+    }
+
+    /// First byte of the row in its file (0 when it has none).
+    pub fn byte(&self) -> u64 {
+        match self {
+            Cells::Line { byte, .. } => *byte,
+            Cells::Record(r) => r.position().map_or(0, csv::Position::byte),
+        }
+    }
+}
+
+/// What [`CsvInput::next_cells`] read.
+pub(crate) enum NextCells<'a> {
+    Row(Cells<'a>),
+    End,
+    /// A CSV row that is not valid UTF-8, as bytes.
+    NotUtf8(csv::ByteRecord),
 }
 
 /// Where the rows after the header come from.
@@ -378,6 +451,7 @@ impl CsvInput {
             header_line: sheet.header_line,
             rows: Rows::Sheet(sheet.rows.into_iter()),
             spare: None,
+            bytes: csv::ByteRecord::new(),
         })
     }
 
@@ -429,6 +503,7 @@ impl CsvInput {
             header_line,
             rows: Rows::Csv(Box::new(reader)),
             spare: None,
+            bytes: csv::ByteRecord::new(),
         })
     }
 
@@ -438,28 +513,80 @@ impl CsvInput {
         &mut self,
         record: &mut csv::StringRecord,
     ) -> std::result::Result<NextRow, Box<Problem>> {
-        match &mut self.rows {
-            Rows::Csv(reader) => {
-                let placeholder = self.spare.take().unwrap_or_default();
-                let mut bytes = std::mem::replace(record, placeholder).into_byte_record();
-                match reader.read_record(&mut bytes) {
-                    Ok(false) => Ok(NextRow::End),
-                    Ok(true) => match csv::StringRecord::from_byte_record(trimmed(bytes)) {
-                        Ok(r) => {
-                            self.spare = Some(std::mem::replace(record, r));
-                            Ok(NextRow::Row)
-                        }
-                        Err(e) => Ok(NextRow::NotUtf8(e.into_byte_record())),
-                    },
-                    Err(e) => Err(Box::new(io_problem(&self.display, &e, None))),
+        let mut scratch = self.spare.take().unwrap_or_default();
+        let (next, took) = match self.next_cells(&mut scratch)? {
+            NextCells::End => (NextRow::End, false),
+            NextCells::NotUtf8(bytes) => (NextRow::NotUtf8(bytes), false),
+            NextCells::Row(Cells::Record(_)) => (NextRow::Row, true),
+            NextCells::Row(cells) => {
+                record.clear();
+                for i in 0..cells.len() {
+                    record.push_field(cells.get(i).unwrap_or(""));
                 }
+                let mut at = csv::Position::new();
+                at.set_line(cells.line()).set_byte(cells.byte());
+                record.set_position(Some(at));
+                (NextRow::Row, false)
             }
+        };
+        if took {
+            std::mem::swap(record, &mut scratch);
+        }
+        self.spare = Some(scratch);
+        Ok(next)
+    }
+
+    /// Reads the next row's cells: a plain CSV line in place, a row with quotes (or a
+    /// sheet's row) into `record`. A CSV row that is not valid UTF-8 comes back as bytes;
+    /// only a failing file is an error.
+    pub(crate) fn next_cells<'s>(
+        &'s mut self,
+        record: &'s mut csv::StringRecord,
+    ) -> std::result::Result<NextCells<'s>, Box<Problem>> {
+        let bytes = &mut self.bytes;
+        match &mut self.rows {
+            Rows::Csv(reader) => match reader.read_raw(bytes) {
+                Ok(Raw::End) => Ok(NextCells::End),
+                Ok(Raw::Line {
+                    bytes: line,
+                    cuts,
+                    at,
+                }) => match std::str::from_utf8(line) {
+                    Ok(text) => Ok(NextCells::Row(Cells::Line {
+                        text,
+                        cuts,
+                        line: at.line(),
+                        byte: at.byte(),
+                    })),
+                    Err(_) => {
+                        let mut start = 0;
+                        for &d in cuts.iter().chain(std::iter::once(&line.len())) {
+                            bytes.push_field(line[start..d].trim_ascii());
+                            start = d + 1;
+                        }
+                        bytes.set_position(Some(at));
+                        Ok(NextCells::NotUtf8(std::mem::take(bytes)))
+                    }
+                },
+                Ok(Raw::Record) => {
+                    let raw = trimmed(std::mem::take(bytes));
+                    match csv::StringRecord::from_byte_record(raw) {
+                        Ok(r) => {
+                            let old = std::mem::replace(record, r);
+                            *bytes = old.into_byte_record();
+                            Ok(NextCells::Row(Cells::Record(record)))
+                        }
+                        Err(e) => Ok(NextCells::NotUtf8(e.into_byte_record())),
+                    }
+                }
+                Err(e) => Err(Box::new(io_problem(&self.display, &e, None))),
+            },
             Rows::Sheet(rows) => Ok(match rows.next() {
                 Some(r) => {
                     *record = r;
-                    NextRow::Row
+                    NextCells::Row(Cells::Record(record))
                 }
-                None => NextRow::End,
+                None => NextCells::End,
             }),
         }
     }
@@ -785,5 +912,67 @@ mod tests {
         assert_eq!(OutputDialect::Comma.number("12.50"), "12.50");
         assert_eq!("excel-fr".parse(), Ok(OutputDialect::ExcelFr));
         assert!("excel".parse::<OutputDialect>().is_err());
+    }
+
+    /// Every row's cells as [`CsvInput::next_cells`] gives them (a row that is not UTF-8 as
+    /// `None`), with their lines.
+    fn cells_of(data: &[u8]) -> Vec<(Option<Vec<String>>, u64)> {
+        let mut input = CsvInput::from_reader(Box::new(io::Cursor::new(data.to_vec())), "t.csv")
+            .expect("a header");
+        let mut record = csv::StringRecord::new();
+        let mut rows = Vec::new();
+        loop {
+            match input.next_cells(&mut record).expect("readable") {
+                NextCells::End => return rows,
+                NextCells::Row(cells) => {
+                    let texts = (0..cells.len())
+                        .map(|i| cells.get(i).unwrap_or("?").to_string())
+                        .collect();
+                    assert_eq!(cells.get(cells.len()), None);
+                    rows.push((Some(texts), cells.line()));
+                }
+                NextCells::NotUtf8(b) => rows.push((None, b.position().map_or(0, |p| p.line()))),
+            }
+        }
+    }
+
+    /// The same rows read by the csv crate, each field trimmed of ASCII white space.
+    fn csv_crate(data: &[u8], delimiter: u8) -> Vec<Option<Vec<String>>> {
+        let mut r = csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .flexible(true)
+            .from_reader(data);
+        r.byte_records()
+            .map(|row| {
+                let mut row = row.expect("readable");
+                row.trim();
+                csv::StringRecord::from_byte_record(row)
+                    .ok()
+                    .map(|r| r.iter().map(str::to_string).collect())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn cells_read_in_place_are_the_trimmed_cells_of_the_csv_crate() {
+        let files: [&[u8]; 5] = [
+            b"id,name,x\n A1 , Na me ,\t7\r\nB2,,\n\nC3,\"q, \"\"x\"\"\",  9  \r\n",
+            b"id;n\n1;caf\xc3\xa9\n2;\xff\n3; 4 ;5\n",
+            b"a,b\n\"line\nbreak\",2\n3,\"\xc3\",\xa9\n4\n",
+            b"a,b\n,\n , \n",
+            b"a,b\nx,y",
+        ];
+        for data in files {
+            let delimiter = Dialect::sniff(data).delimiter;
+            let ours = cells_of(data);
+            let theirs = csv_crate(data, delimiter);
+            let texts: Vec<_> = ours.iter().map(|(t, _)| t.clone()).collect();
+            assert_eq!(texts, theirs, "{}", String::from_utf8_lossy(data));
+        }
+        let lines: Vec<u64> = cells_of(b"id,name,x\n A1 , Na me ,\t7\r\nB2,,\n\nC3,\"q\",9\n")
+            .iter()
+            .map(|(_, l)| *l)
+            .collect();
+        assert_eq!(lines, [2, 3, 5]);
     }
 }

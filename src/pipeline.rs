@@ -10,8 +10,9 @@ use std::collections::BTreeMap;
 
 use rayon::prelude::*;
 
-use crate::applicant::{ApplicantSource, DuplicateIds, Fingerprint, Record, Row, RowParser};
+use crate::applicant::{ApplicantSource, DuplicateIds, Fingerprint, Record, RowCells, RowParser};
 use crate::assessment::Status;
+use crate::dialect::Cells;
 use crate::dialect::OutputDialect;
 use crate::engine::Engine;
 use crate::error::{Problem, Problems, Result};
@@ -508,10 +509,10 @@ fn score_chunk(
 }
 
 /// The outcome of a row that does not parse.
-fn invalid(parser: &RowParser, rec: &csv::StringRecord, problems: &[Problem]) -> Outcome {
+fn invalid(parser: &RowParser, cells: &Cells, problems: &[Problem]) -> Outcome {
     Outcome::Invalid {
-        id: parser.id_of(rec).unwrap_or("").to_string(),
-        line: rec.position().map_or(0, |p| p.line()),
+        id: parser.id_of(cells).unwrap_or("").to_string(),
+        line: cells.line(),
         message: problems
             .iter()
             .map(|p| p.to_string())
@@ -656,23 +657,23 @@ fn read_batches(
         let mut fatal = None;
         let mut end = false;
         while n < BATCH {
-            match source.next_row(&mut raw) {
-                Ok(Row::Record) => {
-                    last_byte = raw.position().map_or(last_byte, |p| p.byte());
+            match source.next_cells(&mut raw) {
+                Ok(RowCells::Row(cells)) => {
+                    last_byte = cells.byte();
                     if n == batch.len() {
                         batch.push(Item::Record(Record::blank(parser.extra_names_shared())));
                     } else if let Item::Invalid(_) = batch[n] {
                         batch[n] = Item::Record(Record::blank(parser.extra_names_shared()));
                     }
                     if let Item::Record(rec) = &mut batch[n] {
-                        if let Err(ps) = parser.parse_into(&raw, rec) {
-                            let o = invalid(&parser, &raw, &ps);
+                        if let Err(ps) = parser.parse_into(&cells, rec) {
+                            let o = invalid(&parser, &cells, &ps);
                             batch[n] = Item::Invalid(Box::new(o));
                         }
                     }
                     n += 1;
                 }
-                Ok(Row::Unreadable { id, line, problem }) => {
+                Ok(RowCells::Unreadable { id, line, problem }) => {
                     let o = Item::Invalid(Box::new(Outcome::Invalid {
                         id,
                         line,
@@ -685,7 +686,7 @@ fn read_batches(
                     }
                     n += 1;
                 }
-                Ok(Row::End) => {
+                Ok(RowCells::End) => {
                     end = true;
                     break;
                 }

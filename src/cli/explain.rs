@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use crate::applicant::{ApplicantSource, Row};
+use crate::dialect::Cells;
 use crate::report::score_cell;
 use crate::{Engine, Error, Offer, Problem, Result, Status};
 
@@ -72,7 +73,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 )))
             }
         }
-        if parser.id_of(&rec) != Some(args.id.as_str()) {
+        if parser.id_of(&Cells::Record(&rec)) != Some(args.id.as_str()) {
             continue;
         }
         match parser.parse(&rec) {
