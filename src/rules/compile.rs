@@ -34,6 +34,8 @@ use crate::scenario::Mad;
 
 use super::host::{HostData, MAX_ITEMS, MAX_OFFERS, MAX_SCORE};
 
+mod typed;
+
 /// Why a scenario's rules cannot be compiled: what they use, and where in the joined script.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Unsupported {
@@ -60,6 +62,9 @@ type Run<T> = Result<T, Bail>;
 #[derive(Debug)]
 pub(crate) struct Program {
     body: Vec<Stmt>,
+    /// The same program typed, when every value's type is known before it runs (see
+    /// [`typed`]); it runs instead of `body`.
+    typed: Option<typed::Typed>,
     /// Quota conditions, in scenario order.
     quotas: Vec<Expr>,
     /// Local variables (each `let` has its own slot).
@@ -278,6 +283,7 @@ pub(crate) fn compile(
         return unsupported("very long rules", Position::NONE);
     }
     Ok(Program {
+        typed: typed::typed(&body, &quota_exprs, c.slots),
         body,
         quotas: quota_exprs,
         slots: c.slots,
@@ -722,6 +728,12 @@ struct Ctx<'a, 'o> {
 const STACK_LOCALS: usize = 32;
 
 impl Program {
+    /// True when the program runs typed (see [`typed`]).
+    #[cfg(test)]
+    pub(crate) fn is_typed(&self) -> bool {
+        self.typed.is_some()
+    }
+
     /// Runs the rules (and, for an eligible applicant, the quota conditions) for `rec`,
     /// filling `out`; [`Bail`] wherever the interpreter would raise an error.
     pub(crate) fn run(&self, data: &HostData, rec: &Record, out: &mut Out) -> Result<(), Bail> {
@@ -745,6 +757,17 @@ impl Program {
             out,
             demand: None,
         };
+        if let Some(t) = &self.typed {
+            cx.t_block(&t.body)?;
+            if cx.out.all_passed() {
+                for (i, q) in t.quotas.iter().enumerate() {
+                    if cx.t_bool(q)? {
+                        cx.out.quotas.push(i);
+                    }
+                }
+            }
+            return Ok(());
+        }
         cx.block(&self.body)?;
         if cx.out.all_passed() {
             for (i, q) in self.quotas.iter().enumerate() {
@@ -1036,33 +1059,29 @@ impl<'a> Ctx<'a, '_> {
             }
             _ => return Err(Bail),
         };
+        let consts = [
+            args.first().and_then(const_text),
+            args.get(1).and_then(const_text),
+        ];
+        self.apply(h, consts, vals)
+    }
+
+    /// Host function `h` on its arguments' values; `consts` are the indexes of its first two
+    /// arguments among the program's constant texts, where they are such constants.
+    fn apply(&mut self, h: Host, consts: [Option<u32>; 2], vals: [V<'a>; 3]) -> Run<V<'a>> {
         let (mut b0, mut b1) = ([0; 10], [0; 10]);
         Ok(match h {
             Host::Check => {
                 let V::Bool(passed) = vals[2] else {
                     return Err(Bail);
                 };
-                let (id_c, text_c) = (const_text(&args[0]), const_text(&args[1]));
-                let out = &mut *self.out;
-                // The usual check, id and text constants of the rules: what the general
-                // case below does, with the id's blankness known when the rules compiled.
+                let [id_c, text_c] = consts;
                 if let (Some(i), Some(t)) = (id_c, text_c) {
-                    if i < TRACKED_IDS && !out.other_ids {
-                        if self.prog.blank_texts & (1 << i) != 0
-                            || out.const_ids & (1 << i) != 0
-                            || out.checks.len() >= MAX_ITEMS
-                        {
-                            return Err(Bail);
-                        }
-                        out.const_ids |= 1 << i;
-                        out.checks.push(OutCheck {
-                            id: Span::Const(i),
-                            text: Span::Const(t),
-                            passed,
-                        });
-                        return Ok(V::Unit);
+                    if let Some(done) = self.const_check(i, t, passed) {
+                        return done.map(|()| V::Unit);
                     }
                 }
+                let out = &mut *self.out;
                 let (id, words) = (text(&vals[0], &mut b0)?, text(&vals[1], &mut b1)?);
                 let seen = match id_c {
                     Some(i) if i < TRACKED_IDS && !out.other_ids => out.const_ids & (1 << i) != 0,
@@ -1082,21 +1101,12 @@ impl<'a> Ctx<'a, '_> {
             Host::AddScore => {
                 let points = number(vals[0])?;
                 // A constant reason is recorded by its index: its text is not needed.
-                let why_c = const_text(&args[1]);
+                let why_c = consts[1];
                 let why = match why_c {
                     Some(_) => "",
                     None => text(&vals[1], &mut b1)?,
                 };
-                let out = &mut *self.out;
-                if !points.is_finite() || out.score_items.len() >= MAX_ITEMS {
-                    return Err(Bail);
-                }
-                let total: f64 = out.score() + points;
-                if !total.is_finite() || total.abs() > MAX_SCORE {
-                    return Err(Bail);
-                }
-                let why = out.keep_or(why_c, why)?;
-                out.score_items.push(OutScore { points, why });
+                self.add_score(points, why_c, why)?;
                 V::Unit
             }
             Host::OfferKit => {
@@ -1113,30 +1123,8 @@ impl<'a> Ctx<'a, '_> {
                 V::Int(*self.data.kits.get(kit).ok_or(Bail)?)
             }
             Host::Eligible => V::Bool(self.out.all_passed()),
-            Host::Demand => match (vals[0], vals[1]) {
-                (V::Str(city), V::Str(trade)) => {
-                    let known = self
-                        .demand
-                        .filter(|(c, t, _)| std::ptr::eq(*c, city) && std::ptr::eq(*t, trade));
-                    let d = match known {
-                        Some((.., d)) => d,
-                        None => self.data.market.demand(city, trade),
-                    };
-                    self.demand = Some((city, trade, d));
-                    V::Float(fbits(d))
-                }
-                _ => {
-                    let (city, trade) = (text(&vals[0], &mut b0)?, text(&vals[1], &mut b1)?);
-                    V::Float(fbits(self.data.market.demand(city, trade)))
-                }
-            },
-            Host::KitFor => {
-                let trade = text(&vals[0], &mut b0)?;
-                match self.data.kit_for.get(trade) {
-                    Some(id) => self.string(id)?,
-                    None => V::Str(&self.prog.empty),
-                }
-            }
+            Host::Demand => V::Float(fbits(self.demand_of(vals[0], vals[1])?)),
+            Host::KitFor => self.kit_for(vals[0])?,
             Host::MonthsSince => {
                 let from = match vals[0] {
                     V::Date(d) if (1000..=9999).contains(&d.year()) => *d,
@@ -1164,6 +1152,76 @@ impl<'a> Ctx<'a, '_> {
                 }
                 _ => return Err(Bail),
             },
+        })
+    }
+
+    /// A check whose id and text are the constant texts `i` and `t`, the usual case: what
+    /// the general case of `check` does, with the id's blankness known when the rules
+    /// compiled; `None` when the general case must record it (an id not tracked by index).
+    fn const_check(&mut self, i: u32, t: u32, passed: bool) -> Option<Run<()>> {
+        let out = &mut *self.out;
+        if i >= TRACKED_IDS || out.other_ids {
+            return None;
+        }
+        if self.prog.blank_texts & (1 << i) != 0
+            || out.const_ids & (1 << i) != 0
+            || out.checks.len() >= MAX_ITEMS
+        {
+            return Some(Err(Bail));
+        }
+        out.const_ids |= 1 << i;
+        out.checks.push(OutCheck {
+            id: Span::Const(i),
+            text: Span::Const(t),
+            passed,
+        });
+        Some(Ok(()))
+    }
+
+    /// `add_score(points, why)`; `why_c` is the reason's index when it is a constant text
+    /// (then `why` is not read).
+    fn add_score(&mut self, points: f64, why_c: Option<u32>, why: &str) -> Run<()> {
+        let out = &mut *self.out;
+        if !points.is_finite() || out.score_items.len() >= MAX_ITEMS {
+            return Err(Bail);
+        }
+        let total: f64 = out.score() + points;
+        if !total.is_finite() || total.abs() > MAX_SCORE {
+            return Err(Bail);
+        }
+        let why = out.keep_or(why_c, why)?;
+        out.score_items.push(OutScore { points, why });
+        Ok(())
+    }
+
+    /// `demand(city, trade)`.
+    fn demand_of(&mut self, city: V<'a>, trade: V<'a>) -> Run<f64> {
+        Ok(match (city, trade) {
+            (V::Str(city), V::Str(trade)) => {
+                let known = self
+                    .demand
+                    .filter(|(c, t, _)| std::ptr::eq(*c, city) && std::ptr::eq(*t, trade));
+                let d = match known {
+                    Some((.., d)) => d,
+                    None => self.data.market.demand(city, trade),
+                };
+                self.demand = Some((city, trade, d));
+                d
+            }
+            _ => {
+                let (mut b0, mut b1) = ([0; 10], [0; 10]);
+                let (city, trade) = (text(&city, &mut b0)?, text(&trade, &mut b1)?);
+                self.data.market.demand(city, trade)
+            }
+        })
+    }
+
+    /// `kit_for(trade)`.
+    fn kit_for(&self, trade: V<'a>) -> Run<V<'a>> {
+        let mut b = [0; 10];
+        Ok(match self.data.kit_for.get(text(&trade, &mut b)?) {
+            Some(id) => self.string(id)?,
+            None => V::Str(&self.prog.empty),
         })
     }
 

@@ -85,11 +85,14 @@ fn the_shipped_rules_compile_and_agree_on_generated_applicants() {
     let engine = Engine::load(dir.path()).unwrap();
     assert_eq!(engine.rules_interpreted_because(), None);
     assert!(engine.rules().is_compiled());
+    let typed = |e: &Engine| e.rules().compiled.as_ref().is_some_and(|p| p.is_typed());
+    assert!(typed(&engine), "the shipped rules run typed");
     let records = crate::pipeline::read_records(engine.scenario()).unwrap();
     agree(engine.rules(), &records);
     // And on the shipped scenarios' own applicants.
     for s in ["scenarios/ramadan-2016", "scenarios/tangier-2016"] {
         let engine = Engine::load(root().join(s)).unwrap();
+        assert!(typed(&engine), "{s} runs typed");
         let records = crate::pipeline::read_records(engine.scenario()).unwrap();
         agree(engine.rules(), &records);
     }
@@ -478,12 +481,14 @@ fn random_program(seed: u64) -> (String, String) {
     (text, when)
 }
 
-/// The random programs exercise both paths: most applicants assessed by the compiled rules
-/// to the end, some handed to the interpreter.
+/// The random programs exercise every path: most applicants assessed by the compiled rules
+/// to the end, some handed to the interpreter; programs run typed, and programs whose
+/// types vary run by the general tree.
 #[test]
 fn random_programs_run_compiled_mostly_and_fall_back_sometimes() {
-    let (mut total, mut compiled, mut errors) = (0, 0, 0);
-    for seed in 1..=60u64 {
+    let (mut total, mut compiled, mut errors, mut typed) = (0, 0, 0, 0);
+    let programs: u64 = 60;
+    for seed in 1..=programs {
         let (script, when) = random_program(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let (engine, records) = tangier_with(&script, &when);
         let records = &records[..records.len().min(40)];
@@ -491,12 +496,17 @@ fn random_programs_run_compiled_mostly_and_fall_back_sometimes() {
         total += records.len();
         compiled += c;
         errors += e;
+        typed += u64::from(engine.rules().compiled.as_ref().unwrap().is_typed());
     }
     assert!(
         compiled * 3 > total,
         "{compiled} of {total} compiled to the end"
     );
     assert!(errors * 20 > total, "{errors} of {total} with an error");
+    assert!(
+        typed * 3 > programs && typed < programs,
+        "{typed} of {programs} programs typed"
+    );
 }
 
 proptest! {
