@@ -772,7 +772,9 @@ impl RowParser {
             let p = Problem::error(&self.display, message).at_line(line);
             return Err(vec![p]);
         }
-        into.extra.resize(self.extra_idx.len(), Value::Number(0.0));
+        if into.extra.len() != self.extra_idx.len() {
+            into.extra.resize(self.extra_idx.len(), Value::Number(0.0));
+        }
         for (&i, v) in self.extra_idx.iter().zip(&mut into.extra) {
             Cell::Text(record.get(i).unwrap_or("")).extra_into(self.dialect, v);
         }

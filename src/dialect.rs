@@ -483,7 +483,10 @@ impl CsvInput {
         if bom {
             buf.consume(3);
         }
-        let source: Box<dyn Read + Send> = Box::new(buf);
+        // The bytes read to sniff, then the file itself: the rows are read straight into
+        // the CSV reader's buffer, not copied through this one.
+        let head = io::Cursor::new(buf.buffer().to_vec());
+        let source: Box<dyn Read + Send> = Box::new(head.chain(buf.into_inner()));
         let mut reader = CsvRows::new(source, dialect.delimiter);
         let mut first = csv::ByteRecord::new();
         let header_line = match reader.read_record(&mut first) {
