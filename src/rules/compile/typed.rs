@@ -550,21 +550,21 @@ impl<'a> Ctx<'a, '_> {
                     }
                 }
                 S::Score(points, why) => {
-                    let points = self.t_float(points)?;
+                    let points = self.f_operand(points)?;
                     self.add_score(points, Some(*why), "")?;
                 }
                 S::OfferKit(kit) => {
-                    let kit = self.t_str(kit)?;
+                    let kit = self.s_operand(kit)?;
                     let mut b = [0; 10];
                     self.offer(Some(text(&kit, &mut b)?), 0.0)?;
                 }
                 S::OfferCash(cash) => {
-                    let cash = self.t_float(cash)?;
+                    let cash = self.f_operand(cash)?;
                     self.offer(None, cash)?;
                 }
                 S::OfferKitAndCash(kit, cash) => {
-                    let kit = self.t_str(kit)?;
-                    let cash = self.t_float(cash)?;
+                    let kit = self.s_operand(kit)?;
+                    let cash = self.f_operand(cash)?;
                     let mut b = [0; 10];
                     self.offer(Some(text(&kit, &mut b)?), cash)?;
                 }
@@ -597,10 +597,47 @@ impl<'a> Ctx<'a, '_> {
         Ok(match e {
             E::Unit => V::Unit,
             E::B(b) => V::Bool(self.t_bool(b)?),
-            E::I(i) => V::Int(self.t_int(i)?),
-            E::F(f) => V::Float(self.t_float(f)?.to_bits()),
-            E::S(s) => self.t_str(s)?,
+            E::I(i) => V::Int(self.i_operand(i)?),
+            E::F(f) => V::Float(self.f_operand(f)?.to_bits()),
+            E::S(s) => self.s_operand(s)?,
         })
+    }
+
+    /// An operand: constants, variables and fields are read in line (a call per leaf
+    /// cost more than the leaf).
+    #[inline(always)]
+    fn f_operand(&mut self, f: &'a F) -> Run<f64> {
+        match f {
+            F::Const(c) => Ok(*c),
+            F::Local(slot) => match self.locals.get(*slot) {
+                Some(V::Float(f)) => Ok(f64::from_bits(*f)),
+                _ => Err(Bail),
+            },
+            F::TrainingHours => Ok(self.rec.training_hours),
+            F::PlanCost => Ok(self.rec.plan_cost),
+            F::ExperienceYears => Ok(self.rec.experience_years),
+            _ => self.t_float(f),
+        }
+    }
+
+    #[inline(always)]
+    fn i_operand(&mut self, i: &'a I) -> Run<INT> {
+        match i {
+            I::Const(c) => Ok(*c),
+            _ => self.t_int(i),
+        }
+    }
+
+    #[inline(always)]
+    fn s_operand(&mut self, s: &'a Str) -> Run<V<'a>> {
+        match s {
+            Str::Const(c) => Ok(V::Str(c)),
+            Str::Local(slot) => match self.locals.get(*slot) {
+                Some(v @ (V::Str(_) | V::Date(_))) => Ok(*v),
+                _ => Err(Bail),
+            },
+            _ => self.t_str(s),
+        }
     }
 
     pub(super) fn t_bool(&mut self, b: &'a B) -> Run<bool> {
@@ -632,12 +669,12 @@ impl<'a> Ctx<'a, '_> {
                 false
             }
             B::Int(op, xy) => {
-                let x = self.t_int(&xy.0)?;
-                ordered(*op, x, self.t_int(&xy.1)?)
+                let x = self.i_operand(&xy.0)?;
+                ordered(*op, x, self.i_operand(&xy.1)?)
             }
             B::Float(op, xy) => {
-                let x = self.t_float(&xy.0)?;
-                float_cmp(*op, x, self.t_float(&xy.1)?)
+                let x = self.f_operand(&xy.0)?;
+                float_cmp(*op, x, self.f_operand(&xy.1)?)
             }
             B::Bool(op, xy) => {
                 let x = self.t_bool(&xy.0)?;
@@ -675,8 +712,8 @@ impl<'a> Ctx<'a, '_> {
             },
             I::BirthYear => self.rec.birth_year as INT,
             I::Arith(op, xy) => {
-                let x = self.t_int(&xy.0)?;
-                int_arith(*op, x, self.t_int(&xy.1)?).ok_or(Bail)?
+                let x = self.i_operand(&xy.0)?;
+                int_arith(*op, x, self.i_operand(&xy.1)?).ok_or(Bail)?
             }
             I::Neg(x) => self.t_int(x)?.checked_neg().ok_or(Bail)?,
             I::KitCost(kit) => {
@@ -694,12 +731,12 @@ impl<'a> Ctx<'a, '_> {
             }
             I::Age => self.data.date.year() as INT - self.rec.birth_year as INT,
             I::Min(xy) => {
-                let x = self.t_int(&xy.0)?;
-                x.min(self.t_int(&xy.1)?)
+                let x = self.i_operand(&xy.0)?;
+                x.min(self.i_operand(&xy.1)?)
             }
             I::Max(xy) => {
-                let x = self.t_int(&xy.0)?;
-                x.max(self.t_int(&xy.1)?)
+                let x = self.i_operand(&xy.0)?;
+                x.max(self.i_operand(&xy.1)?)
             }
         })
     }
@@ -717,27 +754,27 @@ impl<'a> Ctx<'a, '_> {
             F::ExperienceYears => r.experience_years,
             F::Int(i) => self.t_int(i)? as f64,
             F::Arith(op, xy) => {
-                let x = self.t_float(&xy.0)?;
-                float_arith(*op, x, self.t_float(&xy.1)?)
+                let x = self.f_operand(&xy.0)?;
+                float_arith(*op, x, self.f_operand(&xy.1)?)
             }
             F::Neg(x) => -self.t_float(x)?,
             F::Demand(ct) => {
-                let city = self.t_str(&ct.0)?;
-                let trade = self.t_str(&ct.1)?;
+                let city = self.s_operand(&ct.0)?;
+                let trade = self.s_operand(&ct.1)?;
                 self.demand_of(city, trade)?
             }
             F::Min(xy) => {
-                let x = self.t_float(&xy.0)?;
-                x.min(self.t_float(&xy.1)?)
+                let x = self.f_operand(&xy.0)?;
+                x.min(self.f_operand(&xy.1)?)
             }
             F::Max(xy) => {
-                let x = self.t_float(&xy.0)?;
-                x.max(self.t_float(&xy.1)?)
+                let x = self.f_operand(&xy.0)?;
+                x.max(self.f_operand(&xy.1)?)
             }
             F::Clamp(x) => {
-                let v = self.t_float(&x.0)?;
-                let lo = self.t_float(&x.1)?;
-                v.max(lo).min(self.t_float(&x.2)?)
+                let v = self.f_operand(&x.0)?;
+                let lo = self.f_operand(&x.1)?;
+                v.max(lo).min(self.f_operand(&x.2)?)
             }
         })
     }
