@@ -42,11 +42,68 @@ pub(crate) enum Outcome {
     },
 }
 
-/// A row waiting in a batch, parsed by the reading thread (which would otherwise wait for
-/// the rules most of the time).
+/// A row waiting in a batch: parsed by the reading thread when there is one rule worker
+/// (the reader would otherwise wait for it most of the time), left as its line for the
+/// workers to parse when there are more (the reader would otherwise be the wall: three busy
+/// threads on two cores leave it two thirds of one).
 enum Item {
     Record(Record),
+    /// A plain CSV line, read and checked as UTF-8 but not parsed: its text and separators
+    /// are in the batch's [`Lines`].
+    Line {
+        text: std::ops::Range<usize>,
+        cuts: std::ops::Range<usize>,
+        line: u64,
+        byte: u64,
+    },
     Invalid(Box<Outcome>),
+}
+
+/// The text and separator positions of a batch's unparsed lines, back to back.
+#[derive(Default)]
+struct Lines {
+    text: String,
+    cuts: Vec<usize>,
+}
+
+/// Rows read together, the bytes read so far, and the rows' unparsed lines.
+struct Batch {
+    items: Vec<Item>,
+    lines: Lines,
+    last_byte: u64,
+}
+
+impl Batch {
+    /// The record of row `item` for the rules: parsed already, or parsed now from its line
+    /// into `scratch`; the row's outcome when it is unreadable or does not parse.
+    fn record<'r>(
+        &'r self,
+        item: &'r Item,
+        parser: &RowParser,
+        scratch: &'r mut Record,
+    ) -> std::result::Result<&'r Record, Box<Outcome>> {
+        match item {
+            Item::Record(rec) => Ok(rec),
+            Item::Invalid(o) => Err(o.clone()),
+            Item::Line {
+                text,
+                cuts,
+                line,
+                byte,
+            } => {
+                let cells = Cells::Line {
+                    text: self.lines.text.get(text.clone()).unwrap_or(""),
+                    cuts: self.lines.cuts.get(cuts.clone()).unwrap_or(&[]),
+                    line: *line,
+                    byte: *byte,
+                };
+                match parser.parse_into(&cells, scratch) {
+                    Ok(()) => Ok(scratch),
+                    Err(ps) => Err(Box::new(invalid(parser, &cells, &ps))),
+                }
+            }
+        }
+    }
 }
 
 /// Counts over a scoring run.
@@ -155,9 +212,6 @@ impl Input {
     }
 }
 
-/// Rows read, and the bytes read so far, handed from the reading thread.
-type Batch = (Vec<Item>, u64);
-
 /// Runs every applicant of the engine's scenario through its rules for the summary alone
 /// (what `check` needs). Unreadable rows and rule errors are listed in the summary; errors
 /// only for problems that stop everything (no file, bad header).
@@ -183,13 +237,15 @@ pub(crate) fn score_stream_with<T: Send>(
     let prepare = &prepare;
     run_batches(
         engine,
-        |batch| {
+        |batch, parser| {
             batch
+                .items
                 .par_iter()
                 .map(|item| {
-                    let (o, ops) = match item {
-                        Item::Invalid(o) => ((**o).clone(), 0),
-                        Item::Record(rec) => with_thread_evaluator(rules, |ev| {
+                    let mut scratch = Record::blank(parser.extra_names_shared());
+                    let (o, ops) = match batch.record(item, parser, &mut scratch) {
+                        Err(o) => (*o, 0),
+                        Ok(rec) => with_thread_evaluator(rules, |ev| {
                             let mut a = ev.assess(rec.clone());
                             a.scenario = fingerprint.to_string();
                             (Outcome::Assessed(a), ev.last_ops())
@@ -211,7 +267,7 @@ pub(crate) fn score_stream_with<T: Send>(
 /// reuse.
 fn run_batches<D: Send>(
     engine: &Engine,
-    assess: impl Fn(&[Item]) -> Result<D> + Sync,
+    assess: impl Fn(&Batch, &RowParser) -> Result<D> + Sync,
     write: impl FnOnce(&Input, std::sync::mpsc::Receiver<(D, u64)>) -> Result<ScoreSummary> + Send,
 ) -> Result<ScoreSummary> {
     let scenario = engine.scenario();
@@ -221,15 +277,19 @@ fn run_batches<D: Send>(
         bytes: data.len(),
     };
     let mut source = ApplicantSource::open(data, scenario.city_set())?;
+    let parser = source.parser();
+    // With one rule worker the reader parses; with more, the workers do.
+    let parse = rayon::current_num_threads() < 2;
     let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Batch>(1);
-    let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Vec<Item>>();
+    let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Batch>();
     let (done_tx, done_rx) = std::sync::mpsc::sync_channel::<(D, u64)>(1);
     std::thread::scope(|scope| -> Result<ScoreSummary> {
-        let reader = scope.spawn(move || read_batches(&mut source, &full_tx, &empty_rx));
+        let reader = scope.spawn(move || read_batches(&mut source, parse, &full_tx, &empty_rx));
         let writer = scope.spawn(move || write(&input, done_rx));
         let run = (|| -> Result<()> {
-            for (batch, last_byte) in &full_rx {
-                let done = assess(&batch)?;
+            for batch in &full_rx {
+                let last_byte = batch.last_byte;
+                let done = assess(&batch, &parser)?;
                 // The reader refills the batch's records while the next one is assessed.
                 let _ = empty_tx.send(batch);
                 if done_tx.send((done, last_byte)).is_err() {
@@ -465,7 +525,9 @@ impl Chunk {
 
 /// Assesses and formats one chunk of a batch, on a worker thread.
 fn score_chunk(
+    batch: &Batch,
     items: &[Item],
+    parser: &RowParser,
     rules: &RuleSet,
     dialect: OutputDialect,
     buffers: &Buffers,
@@ -473,14 +535,15 @@ fn score_chunk(
     let mut rows = ScoreRows::with_buffer(dialect, buffers.take(items.len()));
     let mut chunk = Chunk::new(items.len());
     let csv = |e: csv::Error| crate::Error::Internal(format!("formatting a row: {e}"));
+    let mut scratch = Record::blank(parser.extra_names_shared());
     with_thread_evaluator(rules, |ev| -> Result<()> {
         for item in items {
-            let rec = match item {
-                Item::Invalid(o) => {
-                    chunk.outcome(&mut rows, o, 0).map_err(csv)?;
+            let rec = match batch.record(item, parser, &mut scratch) {
+                Ok(rec) => rec,
+                Err(o) => {
+                    chunk.outcome(&mut rows, &o, 0).map_err(csv)?;
                     continue;
                 }
-                Item::Record(rec) => rec,
             };
             if let Some(out) = ev.assess_compiled(rec) {
                 rows.compiled(&rec.id, out).map_err(csv)?;
@@ -536,10 +599,11 @@ pub(crate) fn score_csv(
     let buffers = &Buffers::default();
     run_batches(
         engine,
-        |batch| {
+        |batch, parser| {
             batch
+                .items
                 .par_chunks(CHUNK)
-                .map(|items| score_chunk(items, rules, dialect, buffers))
+                .map(|items| score_chunk(batch, items, parser, rules, dialect, buffers))
                 .collect::<Result<Vec<Chunk>>>()
         },
         move |input, done| write_chunks(input, dialect, done, buffers, sink, progress),
@@ -637,54 +701,76 @@ fn write_chunks(
 }
 
 /// Reads rows into batches until the end of the input or a problem that stops the run (then
-/// returned), reusing the batches handed back through `empty`: a row is parsed straight
-/// into the record already at its place in a returned batch (moving records in and out
-/// of a spare list cost a copy of each record per move).
+/// returned), reusing the batches handed back through `empty`. With `parse`, a row is
+/// parsed straight into the record already at its place in a returned batch (moving
+/// records in and out of a spare list cost a copy of each record per move); without, a
+/// plain line is only copied into the batch's [`Lines`] for the workers to parse.
 fn read_batches(
     source: &mut ApplicantSource,
+    parse: bool,
     full: &std::sync::mpsc::SyncSender<Batch>,
-    empty: &std::sync::mpsc::Receiver<Vec<Item>>,
+    empty: &std::sync::mpsc::Receiver<Batch>,
 ) -> Option<Problem> {
     let parser = source.parser();
     let mut raw = csv::StringRecord::new();
     loop {
-        let mut batch = empty
-            .try_recv()
-            .unwrap_or_else(|_| Vec::with_capacity(BATCH));
+        let mut batch = empty.try_recv().unwrap_or_else(|_| Batch {
+            items: Vec::with_capacity(BATCH),
+            lines: Lines::default(),
+            last_byte: 0,
+        });
+        batch.lines.text.clear();
+        batch.lines.cuts.clear();
+        let items = &mut batch.items;
         // Rows of this batch so far; items past it are old ones, to reuse.
         let mut n = 0;
         let mut last_byte = 0;
         let mut fatal = None;
         let mut end = false;
         while n < BATCH {
-            match source.next_cells(&mut raw) {
+            let item = match source.next_cells(&mut raw) {
+                Ok(RowCells::Row(Cells::Line {
+                    text,
+                    cuts,
+                    line,
+                    byte,
+                })) if !parse => {
+                    last_byte = byte;
+                    let lines = &mut batch.lines;
+                    let (t, c) = (lines.text.len(), lines.cuts.len());
+                    lines.text.push_str(text);
+                    lines.cuts.extend_from_slice(cuts);
+                    Item::Line {
+                        text: t..lines.text.len(),
+                        cuts: c..lines.cuts.len(),
+                        line,
+                        byte,
+                    }
+                }
                 Ok(RowCells::Row(cells)) => {
                     last_byte = cells.byte();
-                    if n == batch.len() {
-                        batch.push(Item::Record(Record::blank(parser.extra_names_shared())));
-                    } else if let Item::Invalid(_) = batch[n] {
-                        batch[n] = Item::Record(Record::blank(parser.extra_names_shared()));
+                    if n == items.len() || !matches!(items[n], Item::Record(_)) {
+                        let blank = Item::Record(Record::blank(parser.extra_names_shared()));
+                        if n == items.len() {
+                            items.push(blank);
+                        } else {
+                            items[n] = blank;
+                        }
                     }
-                    if let Item::Record(rec) = &mut batch[n] {
+                    if let Item::Record(rec) = &mut items[n] {
                         if let Err(ps) = parser.parse_into(&cells, rec) {
-                            let o = invalid(&parser, &cells, &ps);
-                            batch[n] = Item::Invalid(Box::new(o));
+                            items[n] = Item::Invalid(Box::new(invalid(&parser, &cells, &ps)));
                         }
                     }
                     n += 1;
+                    continue;
                 }
                 Ok(RowCells::Unreadable { id, line, problem }) => {
-                    let o = Item::Invalid(Box::new(Outcome::Invalid {
+                    Item::Invalid(Box::new(Outcome::Invalid {
                         id,
                         line,
                         message: problem.to_string(),
-                    }));
-                    if n == batch.len() {
-                        batch.push(o);
-                    } else {
-                        batch[n] = o;
-                    }
-                    n += 1;
+                    }))
                 }
                 Ok(RowCells::End) => {
                     end = true;
@@ -694,10 +780,17 @@ fn read_batches(
                     fatal = Some(*p);
                     break;
                 }
+            };
+            if n == items.len() {
+                items.push(item);
+            } else {
+                items[n] = item;
             }
+            n += 1;
         }
-        batch.truncate(n);
-        if !batch.is_empty() && full.send((batch, last_byte)).is_err() {
+        items.truncate(n);
+        batch.last_byte = last_byte;
+        if !batch.items.is_empty() && full.send(batch).is_err() {
             return None;
         }
         if end || fatal.is_some() {
