@@ -1043,27 +1043,37 @@ impl<'a> Ctx<'a, '_> {
     // Kept out of `expr`, whose frame every nested expression pays for.
     #[inline(never)]
     fn call(&mut self, h: Host, args: &'a [Expr]) -> Run<V<'a>> {
-        // Named values rather than an array filled in a loop: the compiler keeps them in
-        // registers instead of copying each through memory.
-        let vals = match args {
-            [] => [V::Unit; 3],
-            [a] => [self.operand(a)?, V::Unit, V::Unit],
-            [a, b] => {
-                let a = self.operand(a)?;
-                [a, self.operand(b)?, V::Unit]
-            }
-            [a, b, c] => {
-                let a = self.operand(a)?;
-                let b = self.operand(b)?;
-                [a, b, self.operand(c)?]
-            }
-            _ => return Err(Bail),
-        };
+        let vals = self.arg_values(args, |cx, a| cx.operand(a))?;
         let consts = [
             args.first().and_then(const_text),
             args.get(1).and_then(const_text),
         ];
         self.apply(h, consts, vals)
+    }
+
+    /// The values of a host function's arguments (at most three), each evaluated by `eval`
+    /// in order. Named values rather than an array filled in a loop: the compiler keeps
+    /// them in registers instead of copying each through memory.
+    #[inline(always)]
+    fn arg_values<T>(
+        &mut self,
+        args: &'a [T],
+        eval: impl Fn(&mut Self, &'a T) -> Run<V<'a>>,
+    ) -> Run<[V<'a>; 3]> {
+        Ok(match args {
+            [] => [V::Unit; 3],
+            [a] => [eval(self, a)?, V::Unit, V::Unit],
+            [a, b] => {
+                let a = eval(self, a)?;
+                [a, eval(self, b)?, V::Unit]
+            }
+            [a, b, c] => {
+                let a = eval(self, a)?;
+                let b = eval(self, b)?;
+                [a, b, eval(self, c)?]
+            }
+            _ => return Err(Bail),
+        })
     }
 
     /// Host function `h` on its arguments' values; `consts` are the indexes of its first two

@@ -569,19 +569,7 @@ impl<'a> Ctx<'a, '_> {
                     self.offer(Some(text(&kit, &mut b)?), cash)?;
                 }
                 S::Host(h, consts, args) => {
-                    let vals = match args.as_slice() {
-                        [a] => [self.t_value(a)?, V::Unit, V::Unit],
-                        [a, b] => {
-                            let a = self.t_value(a)?;
-                            [a, self.t_value(b)?, V::Unit]
-                        }
-                        [a, b, c] => {
-                            let a = self.t_value(a)?;
-                            let b = self.t_value(b)?;
-                            [a, b, self.t_value(c)?]
-                        }
-                        _ => return Err(Bail),
-                    };
+                    let vals = self.arg_values(args, |cx, a| cx.t_value(a))?;
                     self.apply(*h, *consts, vals)?;
                 }
                 S::Eval(e) => {
