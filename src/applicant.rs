@@ -19,7 +19,7 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::date::Date;
-use crate::dialect::{self, Cells, CsvInput, Dialect, NextCells, NextRow};
+use crate::dialect::{self, Cells, CsvInput, Dialect, NextCells};
 use crate::error::{Problem, Problems, Result};
 use crate::hash::FastSet;
 use crate::scenario::DataSource;
@@ -531,24 +531,6 @@ pub(crate) struct RowParser {
     sheet: bool,
 }
 
-/// What [`ApplicantSource::next_row`] read.
-#[derive(Debug)]
-pub(crate) enum Row {
-    /// A row, in the record passed in.
-    Record,
-    /// The end of the file.
-    End,
-    /// A row that cannot be read as text; it is reported and reading goes on.
-    Unreadable {
-        /// The id cell, as well as it can be read.
-        id: String,
-        /// Line of the row.
-        line: u64,
-        /// What is wrong.
-        problem: Problem,
-    },
-}
-
 /// The applicants file opened for streaming, header checked.
 pub(crate) struct ApplicantSource {
     input: CsvInput,
@@ -578,16 +560,6 @@ impl ApplicantSource {
         Arc::clone(&self.parser)
     }
 
-    /// Reads the next row into `record`. A row that is not valid UTF-8 is
-    /// [`Row::Unreadable`] and reading goes on; only a failing file is an error.
-    pub fn next_row(&mut self, record: &mut csv::StringRecord) -> Result<Row, Box<Problem>> {
-        match self.input.next_row(record)? {
-            NextRow::End => Ok(Row::End),
-            NextRow::Row => Ok(Row::Record),
-            NextRow::NotUtf8(bytes) => Ok(unreadable(&self.parser, &bytes)),
-        }
-    }
-
     /// Reads the next row's cells, in place where they can be (see [`CsvInput::next_cells`]),
     /// else into `record`. A row that is not valid UTF-8 is [`RowCells::Unreadable`] and
     /// reading goes on; only a failing file is an error.
@@ -598,10 +570,7 @@ impl ApplicantSource {
         Ok(match self.input.next_cells(record)? {
             NextCells::End => RowCells::End,
             NextCells::Row(cells) => RowCells::Row(cells),
-            NextCells::NotUtf8(bytes) => match unreadable(&self.parser, &bytes) {
-                Row::Unreadable { id, line, problem } => RowCells::Unreadable { id, line, problem },
-                _ => RowCells::End,
-            },
+            NextCells::NotUtf8(bytes) => unreadable(&self.parser, &bytes),
         })
     }
 }
@@ -612,31 +581,30 @@ pub(crate) enum RowCells<'a> {
     Row(Cells<'a>),
     /// The end of the file.
     End,
-    /// A row that cannot be read as text (see [`Row::Unreadable`]).
+    /// A row that cannot be read as text; it is reported and reading goes on.
     Unreadable {
+        /// The id cell, as well as it can be read.
         id: String,
+        /// Line of the row.
         line: u64,
+        /// What is wrong.
         problem: Problem,
     },
 }
 
 /// The row of `bytes`, which are not valid UTF-8: its id as well as it can be read.
-fn unreadable(parser: &RowParser, bytes: &csv::ByteRecord) -> Row {
+fn unreadable<'a>(parser: &RowParser, bytes: &csv::ByteRecord) -> RowCells<'a> {
     let line = bytes.position().map_or(0, |p| p.line());
     let id = parser.core[0]
         .and_then(|i| bytes.get(i))
         .map(|b| String::from_utf8_lossy(b).trim().to_string())
         .unwrap_or_default();
-    let p = Problem::error(
+    let problem = Problem::error(
         &parser.display,
         "the row is not valid UTF-8; save the file as UTF-8 (CSV UTF-8 in Excel)",
     )
     .at_line(line);
-    Row::Unreadable {
-        id,
-        line,
-        problem: p,
-    }
+    RowCells::Unreadable { id, line, problem }
 }
 
 /// A cell value quoted for a message: typed columns only, shortened.
@@ -740,8 +708,13 @@ impl RowParser {
 
     /// The applicant in `record`, or every problem the row has.
     pub fn parse(&self, record: &csv::StringRecord) -> std::result::Result<Record, Vec<Problem>> {
+        self.parse_cells(&Cells::Record(record))
+    }
+
+    /// The applicant in a row's `cells`, or every problem the row has.
+    pub fn parse_cells(&self, cells: &Cells) -> std::result::Result<Record, Vec<Problem>> {
         let mut into = Record::blank(Arc::clone(&self.extra_names));
-        self.parse_into(&Cells::Record(record), &mut into)?;
+        self.parse_into(cells, &mut into)?;
         Ok(into)
     }
 

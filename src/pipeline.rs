@@ -1,7 +1,8 @@
 //! Scenario in, assessments out: reading, rules and ordering, streamed and parallel.
 //!
-//! Rows are read and parsed in batches on a thread of their own, assessed in parallel
-//! (rayon, one rule evaluator per thread) and handed back in input order, so the output is
+//! Rows are read in batches on a thread of their own (and parsed there when there is one
+//! rule worker, by the workers when there are more), assessed in parallel (rayon, one
+//! rule evaluator per thread) and handed back in input order, so the output is
 //! the same whatever the thread count and memory stays bounded by the batch size. `score`'s
 //! CSV rows are formatted in the workers, straight from what the compiled rules recorded
 //! ([`score_csv`]); other outputs go through assessments ([`score_stream_with`]).

@@ -2,8 +2,7 @@
 
 use std::process::ExitCode;
 
-use crate::applicant::{ApplicantSource, Row};
-use crate::dialect::Cells;
+use crate::applicant::{ApplicantSource, RowCells};
 use crate::report::score_cell;
 use crate::{Engine, Error, Offer, Problem, Result, Status};
 
@@ -63,20 +62,20 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let parser = source.parser();
     let mut rec = csv::StringRecord::new();
     let applicant = loop {
-        match source.next_row(&mut rec).map_err(|p| Error::from(*p))? {
-            Row::Record => {}
-            Row::Unreadable { .. } => continue,
-            Row::End => {
+        let cells = match source.next_cells(&mut rec).map_err(|p| Error::from(*p))? {
+            RowCells::Row(cells) => cells,
+            RowCells::Unreadable { .. } => continue,
+            RowCells::End => {
                 return Err(Error::from(Problem::error(
                     &display,
                     format!("no applicant with id `{}`", args.id),
                 )))
             }
-        }
-        if parser.id_of(&Cells::Record(&rec)) != Some(args.id.as_str()) {
+        };
+        if parser.id_of(&cells) != Some(args.id.as_str()) {
             continue;
         }
-        match parser.parse(&rec) {
+        match parser.parse_cells(&cells) {
             Ok(a) if a.id == args.id => break a,
             Ok(_) => continue,
             Err(ps) => {

@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::applicant::{ApplicantSource, Row, Value, CORE_COLUMNS};
+use crate::applicant::{ApplicantSource, RowCells, Value, CORE_COLUMNS};
 use crate::engine::Sources;
 use crate::error::{Error, Problem, Result};
 use crate::output::{refuse_inputs, write_file};
@@ -131,10 +131,13 @@ fn from_scenario(path: &Path) -> Result<Template> {
             let mut record = csv::StringRecord::new();
             let mut first = None;
             while first.is_none() {
-                match source.next_row(&mut record).map_err(|p| Error::from(*p))? {
-                    Row::End => break,
-                    Row::Unreadable { .. } => continue,
-                    Row::Record => first = parser.parse(&record).ok(),
+                match source
+                    .next_cells(&mut record)
+                    .map_err(|p| Error::from(*p))?
+                {
+                    RowCells::End => break,
+                    RowCells::Unreadable { .. } => continue,
+                    RowCells::Row(cells) => first = parser.parse_cells(&cells).ok(),
                 }
             }
             parser
