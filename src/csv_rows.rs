@@ -121,12 +121,9 @@ impl<R: Read> CsvRows<R> {
             Raw::End => Ok(false),
             Raw::Record => Ok(true),
             Raw::Line { bytes, cuts, at } => {
-                let mut start = 0;
-                for &d in cuts {
-                    record.push_field(&bytes[start..d]);
-                    start = d + 1;
+                for field in line_fields(bytes, cuts) {
+                    record.push_field(field);
                 }
-                record.push_field(&bytes[start..]);
                 record.set_position(Some(at));
                 Ok(true)
             }
@@ -227,6 +224,18 @@ impl<R: Read> CsvRows<R> {
         }
         Ok(())
     }
+}
+
+/// The fields of a plain line ([`Raw::Line`]): the bytes between the separators at `cuts`.
+pub(crate) fn line_fields<'a>(
+    bytes: &'a [u8],
+    cuts: &'a [usize],
+) -> impl Iterator<Item = &'a [u8]> + 'a {
+    let starts = std::iter::once(0).chain(cuts.iter().map(|&d| d + 1));
+    let ends = cuts.iter().copied().chain(std::iter::once(bytes.len()));
+    starts
+        .zip(ends)
+        .map(move |(start, end)| bytes.get(start..end).unwrap_or(&[]))
 }
 
 /// Bytes of `x` equal to `b`: the high bit of each such byte set, no other bit.

@@ -13,7 +13,7 @@ use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::Path;
 use std::str::FromStr;
 
-use crate::csv_rows::{CsvRows, Raw};
+use crate::csv_rows::{line_fields, CsvRows, Raw};
 use crate::error::{Error, Problem, Result};
 
 /// How a CSV file is written.
@@ -562,10 +562,8 @@ impl CsvInput {
                         byte: at.byte(),
                     })),
                     Err(_) => {
-                        let mut start = 0;
-                        for &d in cuts.iter().chain(std::iter::once(&line.len())) {
-                            bytes.push_field(line[start..d].trim_ascii());
-                            start = d + 1;
+                        for field in line_fields(line, cuts) {
+                            bytes.push_field(field.trim_ascii());
                         }
                         bytes.set_position(Some(at));
                         Ok(NextCells::NotUtf8(std::mem::take(bytes)))

@@ -750,15 +750,11 @@ fn read_batches(
                 }
                 Ok(RowCells::Row(cells)) => {
                     last_byte = cells.byte();
-                    if n == items.len() || !matches!(items[n], Item::Record(_)) {
+                    if !matches!(items.get(n), Some(Item::Record(_))) {
                         let blank = Item::Record(Record::blank(parser.extra_names_shared()));
-                        if n == items.len() {
-                            items.push(blank);
-                        } else {
-                            items[n] = blank;
-                        }
+                        put(items, n, blank);
                     }
-                    if let Item::Record(rec) = &mut items[n] {
+                    if let Some(Item::Record(rec)) = items.get_mut(n) {
                         if let Err(ps) = parser.parse_into(&cells, rec) {
                             items[n] = Item::Invalid(Box::new(invalid(&parser, &cells, &ps)));
                         }
@@ -782,11 +778,7 @@ fn read_batches(
                     break;
                 }
             };
-            if n == items.len() {
-                items.push(item);
-            } else {
-                items[n] = item;
-            }
+            put(items, n, item);
             n += 1;
         }
         items.truncate(n);
@@ -797,6 +789,15 @@ fn read_batches(
         if end || fatal.is_some() {
             return fatal;
         }
+    }
+}
+
+/// Puts `item` at place `n` of a batch being refilled: over the old item there, or at the
+/// end.
+fn put(items: &mut Vec<Item>, n: usize, item: Item) {
+    match items.get_mut(n) {
+        Some(old) => *old = item,
+        None => items.push(item),
     }
 }
 

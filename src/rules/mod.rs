@@ -472,6 +472,11 @@ impl Detail {
             Detail::Bare => false,
         }
     }
+
+    /// True when the score items are kept.
+    fn keeps_score_items(self) -> bool {
+        self == Detail::Full
+    }
 }
 
 /// Evaluates rules for one applicant at a time, on one thread.
@@ -503,7 +508,7 @@ impl Evaluator {
         }
         let mut a = self.run(applicant, false);
         a.checks.retain(|c| detail.keeps_check(c.passed));
-        if detail != Detail::Full {
+        if !detail.keeps_score_items() {
             a.score_items = Vec::new();
         }
         if detail == Detail::Bare {
@@ -539,9 +544,10 @@ impl Evaluator {
         let out = &self.out;
         let eligible = out.all_passed();
         let checks = out.checks_where(|c| detail.keeps_check(c.passed));
-        let score_items = match detail {
-            Detail::Full => out.score_items(),
-            Detail::Failed | Detail::Bare => Vec::new(),
+        let score_items = if detail.keeps_score_items() {
+            out.score_items()
+        } else {
+            Vec::new()
         };
         Assessment {
             id: applicant.id,
