@@ -712,12 +712,14 @@ fn a_request_over_its_time_limit_is_503_and_the_server_goes_on() {
     let server = Server::start(&["ramadan-2016"], &["--timeout", "1"]);
     let addr = server.addr;
     runtime().block_on(async {
-        // 60 points that each score the 520 applicants again: well over a second.
-        let hours: Vec<i64> = (60..120).collect();
+        // 101 women shares 0.2, 0.201, ..., 0.3, each a programme of its own to allocate:
+        // many seconds even in a release build on a fast machine (a sweep of 60 training
+        // hours was under one there).
+        let shares: Vec<f64> = (200..=300).map(|i| f64::from(i) / 1000.0).collect();
         let r = post(
             addr,
             "/v1/scenarios/ramadan-2016/sweep",
-            &json!({"set": {"params.min_training_hours": hours}}),
+            &json!({"set": {"quota.women.min_share": shares}}),
         )
         .await;
         assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);

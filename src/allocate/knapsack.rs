@@ -648,6 +648,42 @@ pub(crate) fn improved(
     })
 }
 
+/// An allocation from the knapsack that keeps every stock row it can exact: the candidates
+/// of capped cities who could take a kit with a stock are held at their choice in
+/// `incumbent`, so each kit's stock is counted exactly for the others, and not priced. The
+/// total budget and the city caps hold; the other rows are priced at `lambda` and may break
+/// (the caller checks); its `bound` is not one. `None` when the tables do not fit or time
+/// runs out.
+pub(crate) fn primal(
+    m: &Model,
+    allowed: &[Allowed],
+    lambda: &[f64],
+    incumbent: &[Option<usize>],
+    deadline: Instant,
+    max_cells: usize,
+) -> Option<Knapsack> {
+    let rows = Rows::new(m, allowed)?;
+    let stock: Vec<usize> = (0..m.nrows())
+        .filter(|&r| matches!(m.rows[r].kind, RowKind::Stock(_)))
+        .collect();
+    let mut held = allowed.to_vec();
+    for (c, a) in held.iter_mut().enumerate() {
+        let capped = rows.city_row[c].is_some_and(|r| rows.kept[r]);
+        let kit = || {
+            m.cands[c]
+                .opts
+                .iter()
+                .any(|o| stock.iter().any(|&r| m.coef_in(o, r) != 0))
+        };
+        if a.is_open() && capped && kit() {
+            *a = Allowed::Forced(incumbent[c]);
+        }
+    }
+    let mut rows = Rows::new(m, &held)?;
+    rows.max_cells = max_cells.min(MAX_CELLS);
+    tables_for(m, &held, lambda, deadline, &rows, None, true)
+}
+
 /// The rows as the held candidates leave them, and which of them the tables keep exact.
 struct Rows {
     /// The whole-cost row the tables are over.
@@ -813,6 +849,20 @@ fn tables(
     rows: &Rows,
     pair: Option<&Pair>,
 ) -> Option<Knapsack> {
+    tables_for(m, allowed, lambda, deadline, rows, pair, false)
+}
+
+/// [`tables`]; with `primal`, the counted kits' rows are not priced (their count is exact
+/// there): the allocation is what counts, not the bound, which is then not valid.
+fn tables_for(
+    m: &Model,
+    allowed: &[Allowed],
+    lambda: &[f64],
+    deadline: Instant,
+    rows: &Rows,
+    pair: Option<&Pair>,
+    primal: bool,
+) -> Option<Knapsack> {
     let Rows {
         total,
         ref weight,
@@ -827,7 +877,7 @@ fn tables(
     let in_pair = |c: usize| pair.is_some_and(|p| p.members[c]);
     let second = pair.map_or(total, |p| p.row);
     kept[second] = true;
-    let priced: Vec<f64> = lambda
+    let mut priced: Vec<f64> = lambda
         .iter()
         .zip(&kept)
         .map(|(&l, &k)| if k { 0.0 } else { l })
@@ -866,6 +916,11 @@ fn tables(
     let in_city = |c: usize| city_row[c].is_some_and(|r| groups.iter().any(|g| g.row == r));
     let kits = counted_kits(m, &free, left, cap, unit, &|c| in_pair(c) || in_city(c));
     let kit_of = |c: usize| kits.iter().position(|k| k.members[c]);
+    if primal {
+        for k in &kits {
+            priced[k.row] = 0.0;
+        }
+    }
     let first_kit = groups.len();
     for k in &kits {
         groups.push(Group {

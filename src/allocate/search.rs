@@ -609,6 +609,45 @@ impl Search<'_> {
     }
 }
 
+/// Most times [`polish`] runs the knapsack again around a better incumbent.
+const POLISH_ROUNDS: usize = 3;
+
+/// Before branch-and-bound: the knapsack with the stocks counted exactly around the
+/// incumbent (the capped cities' kit users held), within `allowed` and with tables of at most
+/// `cells`, as long as that finds better. It fits the money left exactly where no swap of one
+/// or two candidates reaches, and often ends the search before it starts.
+fn polish(
+    search: &mut Search,
+    allowed: &[Allowed],
+    lambda: &[f64],
+    profit: &[f64],
+    deadline: Instant,
+    cells: usize,
+) {
+    let m = search.m;
+    for _ in 0..POLISH_ROUNDS {
+        let Some(best) = search.best.as_ref() else {
+            return;
+        };
+        let before = best.value;
+        let Some(k) = knapsack::primal(m, allowed, lambda, &best.choice, deadline, cells) else {
+            return;
+        };
+        lp::charge((k.work / CELLS_PER_WORK) as u64);
+        let mut s = State::new(m, k.choice);
+        if !s.feasible(m) {
+            repair(m, allowed, lambda, &mut s, deadline);
+        }
+        if s.feasible(m) {
+            improve(m, allowed, lambda, profit, &mut s, deadline, ROOT_NEAR);
+        }
+        search.offer(s);
+        if search.incumbent() <= before {
+            return;
+        }
+    }
+}
+
 /// Candidates the swap step tries at the root, and at most at every branch-and-bound node
 /// (small programmes try fewer: their nodes are many and each is cheap).
 const ROOT_NEAR: usize = 300;
@@ -936,6 +975,17 @@ pub(crate) fn solve(
                 limits.work,
                 &mut near_work,
                 Effort::Thorough,
+            );
+        }
+        if !done(&search, ub) {
+            let cells = limits.descent_cells / 8;
+            polish(
+                &mut search,
+                &allowed,
+                &root.lambda,
+                &profit,
+                deadline,
+                cells,
             );
         }
     }

@@ -557,6 +557,90 @@ fn knapsack_is_exact_with_total_and_city_caps() {
 }
 
 #[test]
+fn primal_knapsack_counts_stock_exactly_around_the_incumbent() {
+    // Only the money rows and a kit's stock: the capped city's kit users are held at the
+    // incumbent's choice, everyone else's use of the kit is counted exactly, so the knapsack's
+    // allocation meets every row and is the best of those that keep the held choices.
+    let mut rng = Lcg(29);
+    let mut checked = 0;
+    for round in 0..300 {
+        let n = 1 + rng.below(7) as usize;
+        let mut s = random_spec(&mut rng, n);
+        let keep: Vec<bool> = s
+            .rows
+            .iter()
+            .map(|(k, _)| matches!(k, RowKind::Total | RowKind::City(_) | RowKind::Stock(_)))
+            .collect();
+        if !s.rows.iter().any(|(k, _)| matches!(k, RowKind::Stock(_))) {
+            continue;
+        }
+        let new_index: Vec<usize> = keep
+            .iter()
+            .scan(0, |i, &k| {
+                *i += usize::from(k);
+                Some(*i - 1)
+            })
+            .collect();
+        s.rows
+            .retain(|(k, _)| matches!(k, RowKind::Total | RowKind::City(_) | RowKind::Stock(_)));
+        for os in &mut s.options {
+            for (_, e) in os {
+                e.retain(|&(r, _)| keep[r]);
+                for (r, _) in e.iter_mut() {
+                    *r = new_index[*r];
+                }
+            }
+        }
+        let m = s.model();
+        let uses = |c: usize, kind: &dyn Fn(&RowKind) -> bool| {
+            s.options[c]
+                .iter()
+                .any(|(_, e)| e.iter().any(|&(r, _)| kind(&s.rows[r].0)))
+        };
+        let held: Vec<bool> = (0..n)
+            .map(|c| {
+                uses(c, &|k| matches!(k, RowKind::City(_)))
+                    && uses(c, &|k| matches!(k, RowKind::Stock(_)))
+            })
+            .collect();
+        // From nobody served, and from the optimum itself (which it must then find).
+        let mut best_choice = None;
+        let mut best_value = f64::NEG_INFINITY;
+        s.each(&mut |choice| {
+            if let Some(v) = s.value_of(choice) {
+                if v > best_value {
+                    best_value = v;
+                    best_choice = Some(choice.to_vec());
+                }
+            }
+        });
+        let optimum = best_choice.expect("nobody served meets these rows");
+        for incumbent in [vec![None; n], optimum] {
+            let mut want = f64::NEG_INFINITY;
+            s.each(&mut |choice| {
+                let keeps = (0..n).all(|c| !held[c] || choice[c] == incumbent[c]);
+                if let Some(v) = s.value_of(choice).filter(|_| keeps) {
+                    want = want.max(v);
+                }
+            });
+            let zero = vec![0.0; m.nrows()];
+            let k = knapsack::primal(&m, &free(&m), &zero, &incumbent, far(), usize::MAX)
+                .expect("tables fit");
+            assert!(
+                s.is_worth(&k.choice, want),
+                "round {round}: {:?} from {incumbent:?}, want {want}\n{s:?}",
+                k.choice
+            );
+            for c in (0..n).filter(|&c| held[c]) {
+                assert_eq!(k.choice[c], incumbent[c], "round {round}: {c} moved\n{s:?}");
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 100, "only {checked} checked");
+}
+
+#[test]
 fn knapsack_bound_lies_between_the_optimum_and_the_lp() {
     // Rows other than the money rows are priced: the bound holds by weak duality, and at
     // the same prices it is never above the LP's g(λ) (the LP relaxes the kept rows too).
