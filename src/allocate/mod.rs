@@ -279,6 +279,7 @@ fn solve_open(
         nested: false,
         descent: lagrange::MAX_EVALUATIONS,
         descent_cells: lagrange::DESCENT_CELLS,
+        polish: true,
     };
     let work_start = lp::work_done();
     let (outcome, first_stage_limited) = match scenario.objective {
@@ -298,6 +299,7 @@ fn solve_open(
                 nested: false,
                 descent: lagrange::MAX_EVALUATIONS,
                 descent_cells: lagrange::DESCENT_CELLS,
+                polish: true,
             };
             let first = search::solve(&m, 0.0, &first_limits, None);
             let Some(best) = first.best else {
@@ -320,6 +322,7 @@ fn solve_open(
                 nested: false,
                 descent: lagrange::MAX_EVALUATIONS,
                 descent_cells: lagrange::DESCENT_CELLS,
+                polish: true,
             };
             let second = search::solve(&m, scenario.solver.gap, &second_limits, Some(best.choice));
             let unproven = first.bound > most as f64;

@@ -441,6 +441,9 @@ pub(crate) struct Limits<'p> {
     pub descent: usize,
     /// Most table cells the knapsack's descent may spend (see [`lagrange::DESCENT_CELLS`]).
     pub descent_cells: usize,
+    /// Whether [`polish`] runs before branch-and-bound (not in the quick looks near the
+    /// incumbent, which stay quick).
+    pub polish: bool,
 }
 
 struct Search<'a> {
@@ -977,7 +980,7 @@ pub(crate) fn solve(
                 Effort::Thorough,
             );
         }
-        if !done(&search, ub) {
+        if limits.polish && !done(&search, ub) {
             let cells = limits.descent_cells / 8;
             polish(
                 &mut search,
@@ -1098,6 +1101,7 @@ fn neighbourhoods(
         nested: true,
         descent: effort.descent(),
         descent_cells: effort.descent_cells(),
+        polish: matches!(effort, Effort::Thorough),
     };
     // Per window: where it started and the incumbent when it was last searched.
     let mut searched: Vec<Option<(usize, Vec<Option<usize>>)>> = vec![None; WINDOWS];

@@ -236,6 +236,7 @@ fn limits(work: f64) -> search::Limits<'static> {
         nested: false,
         descent: super::lagrange::MAX_EVALUATIONS,
         descent_cells: super::lagrange::DESCENT_CELLS,
+        polish: true,
     }
 }
 
@@ -989,6 +990,7 @@ fn search_stopped_early_keeps_a_valid_bound() {
             nested: false,
             descent: super::lagrange::MAX_EVALUATIONS,
             descent_cells: super::lagrange::DESCENT_CELLS,
+            polish: true,
         };
         for (how, out) in [
             ("work 0", search::solve(&m, 0.0, &limits(0.0), None)),
