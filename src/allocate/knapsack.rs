@@ -589,11 +589,14 @@ fn first(
     pair: Option<Pair>,
 ) -> Option<(Knapsack, Option<Pair>)> {
     if let Some(p) = pair {
-        if let Some(k) = tables(m, allowed, lambda, deadline, rows, Some(&p)) {
+        if let Some(k) = tables(m, allowed, lambda, deadline, rows, Some(&p), false) {
             return Some((k, Some(p)));
         }
     }
-    Some((tables(m, allowed, lambda, deadline, rows, None)?, None))
+    Some((
+        tables(m, allowed, lambda, deadline, rows, None, false)?,
+        None,
+    ))
 }
 
 /// The knapsack bound with the priced rows' prices improved from `lambda` (see
@@ -638,6 +641,7 @@ pub(crate) fn improved(
             deadline,
             &rows,
             pair.as_ref(),
+            false,
         )?))
     });
     Some(Knapsack {
@@ -681,7 +685,7 @@ pub(crate) fn primal(
     }
     let mut rows = Rows::new(m, &held)?;
     rows.max_cells = max_cells.min(MAX_CELLS);
-    tables_for(m, &held, lambda, deadline, &rows, None, true)
+    tables(m, &held, lambda, deadline, &rows, None, true)
 }
 
 /// The rows as the held candidates leave them, and which of them the tables keep exact.
@@ -840,21 +844,10 @@ fn counted_kits(
     out
 }
 
-/// The knapsack over `rows`, with `pair` kept exact too if given.
+/// The knapsack over `rows`, with `pair` kept exact too if given. With `primal`, the counted
+/// kits' rows are not priced (their count is exact there): the allocation is what counts,
+/// not the bound, which is then not valid.
 fn tables(
-    m: &Model,
-    allowed: &[Allowed],
-    lambda: &[f64],
-    deadline: Instant,
-    rows: &Rows,
-    pair: Option<&Pair>,
-) -> Option<Knapsack> {
-    tables_for(m, allowed, lambda, deadline, rows, pair, false)
-}
-
-/// [`tables`]; with `primal`, the counted kits' rows are not priced (their count is exact
-/// there): the allocation is what counts, not the bound, which is then not valid.
-fn tables_for(
     m: &Model,
     allowed: &[Allowed],
     lambda: &[f64],

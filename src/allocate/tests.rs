@@ -124,6 +124,27 @@ impl Spec {
         ok.then_some(value)
     }
 
+    /// Drops the rows whose kind `keep` refuses, and their entries.
+    fn keep_rows(&mut self, keep: impl Fn(&RowKind) -> bool) {
+        let kept: Vec<bool> = self.rows.iter().map(|(k, _)| keep(k)).collect();
+        let new_index: Vec<usize> = kept
+            .iter()
+            .scan(0, |i, &k| {
+                *i += usize::from(k);
+                Some(*i - 1)
+            })
+            .collect();
+        self.rows.retain(|(k, _)| keep(k));
+        for os in &mut self.options {
+            for (_, e) in os {
+                e.retain(|&(r, _)| kept[r]);
+                for (r, _) in e.iter_mut() {
+                    *r = new_index[*r];
+                }
+            }
+        }
+    }
+
     /// Calls `f` with every allocation (feasible or not).
     fn each(&self, f: &mut dyn FnMut(&[Option<usize>])) {
         let n = self.options.len();
@@ -518,28 +539,7 @@ fn knapsack_is_exact_with_total_and_city_caps() {
     for round in 0..150 {
         let n = 1 + rng.below(7) as usize;
         let mut s = random_spec(&mut rng, n);
-        let keep: Vec<bool> = s
-            .rows
-            .iter()
-            .map(|(k, _)| matches!(k, RowKind::Total | RowKind::City(_)))
-            .collect();
-        let new_index: Vec<usize> = keep
-            .iter()
-            .scan(0, |i, &k| {
-                *i += usize::from(k);
-                Some(*i - 1)
-            })
-            .collect();
-        s.rows
-            .retain(|(k, _)| matches!(k, RowKind::Total | RowKind::City(_)));
-        for os in &mut s.options {
-            for (_, e) in os {
-                e.retain(|&(r, _)| keep[r]);
-                for (r, _) in e.iter_mut() {
-                    *r = new_index[*r];
-                }
-            }
-        }
+        s.keep_rows(|k| matches!(k, RowKind::Total | RowKind::City(_)));
         let opt = s.brute().expect("nobody served meets money rows");
         let m = s.model();
         let lp = lp::solve(&m, &free(&m), None, far()).expect("LP");
@@ -567,31 +567,10 @@ fn primal_knapsack_counts_stock_exactly_around_the_incumbent() {
     for round in 0..300 {
         let n = 1 + rng.below(7) as usize;
         let mut s = random_spec(&mut rng, n);
-        let keep: Vec<bool> = s
-            .rows
-            .iter()
-            .map(|(k, _)| matches!(k, RowKind::Total | RowKind::City(_) | RowKind::Stock(_)))
-            .collect();
         if !s.rows.iter().any(|(k, _)| matches!(k, RowKind::Stock(_))) {
             continue;
         }
-        let new_index: Vec<usize> = keep
-            .iter()
-            .scan(0, |i, &k| {
-                *i += usize::from(k);
-                Some(*i - 1)
-            })
-            .collect();
-        s.rows
-            .retain(|(k, _)| matches!(k, RowKind::Total | RowKind::City(_) | RowKind::Stock(_)));
-        for os in &mut s.options {
-            for (_, e) in os {
-                e.retain(|&(r, _)| keep[r]);
-                for (r, _) in e.iter_mut() {
-                    *r = new_index[*r];
-                }
-            }
-        }
+        s.keep_rows(|k| matches!(k, RowKind::Total | RowKind::City(_) | RowKind::Stock(_)));
         let m = s.model();
         let uses = |c: usize, kind: &dyn Fn(&RowKind) -> bool| {
             s.options[c]
