@@ -32,7 +32,7 @@ use crate::assessment::{Check, Offer, ScoreItem};
 use crate::date::Date;
 use crate::scenario::Mad;
 
-use super::host::{HostData, MAX_ITEMS, MAX_OFFERS, MAX_SCORE};
+use super::host::{fclamp, fmax, fmin, HostData, MAX_ITEMS, MAX_OFFERS, MAX_SCORE};
 
 mod typed;
 
@@ -1150,7 +1150,7 @@ impl<'a> Ctx<'a, '_> {
                     (V::Int(a), V::Int(b)) => V::Int(if min { a.min(b) } else { a.max(b) }),
                     (a @ (V::Int(_) | V::Float(_)), b @ (V::Int(_) | V::Float(_))) => {
                         let (a, b) = (number(a)?, number(b)?);
-                        V::Float(fbits(if min { a.min(b) } else { a.max(b) }))
+                        V::Float(fbits(if min { fmin(a, b) } else { fmax(a, b) }))
                     }
                     _ => return Err(Bail),
                 }
@@ -1158,7 +1158,7 @@ impl<'a> Ctx<'a, '_> {
             Host::Clamp => match vals {
                 [V::Float(x), V::Float(lo), V::Float(hi)] => {
                     let [x, lo, hi] = [x, lo, hi].map(f64::from_bits);
-                    V::Float(x.max(lo).min(hi).to_bits())
+                    V::Float(fclamp(x, lo, hi).to_bits())
                 }
                 _ => return Err(Bail),
             },

@@ -419,13 +419,42 @@ pub fn register_host(engine: &mut Engine, state: &Rc<RefCell<State>>, data: &Arc
 
     engine.register_fn("min", |a: INT, b: INT| a.min(b));
     engine.register_fn("max", |a: INT, b: INT| a.max(b));
-    engine.register_fn("min", |a: f64, b: f64| a.min(b));
-    engine.register_fn("max", |a: f64, b: f64| a.max(b));
-    engine.register_fn("min", |a: INT, b: f64| (a as f64).min(b));
-    engine.register_fn("max", |a: INT, b: f64| (a as f64).max(b));
-    engine.register_fn("min", |a: f64, b: INT| a.min(b as f64));
-    engine.register_fn("max", |a: f64, b: INT| a.max(b as f64));
-    engine.register_fn("clamp", |x: f64, lo: f64, hi: f64| x.max(lo).min(hi));
+    engine.register_fn("min", fmin);
+    engine.register_fn("max", fmax);
+    engine.register_fn("min", |a: INT, b: f64| fmin(a as f64, b));
+    engine.register_fn("max", |a: INT, b: f64| fmax(a as f64, b));
+    engine.register_fn("min", |a: f64, b: INT| fmin(a, b as f64));
+    engine.register_fn("max", |a: f64, b: INT| fmax(a, b as f64));
+    engine.register_fn("clamp", fclamp);
+}
+
+/// The rules' `max` of two numbers, the same in the interpreter and the compiled rules: a NaN
+/// gives the other number, and 0.0 is above -0.0. (`f64::max` may return either zero, so the
+/// same call could give 0.0 in one place and -0.0 in another.)
+pub(crate) fn fmax(a: f64, b: f64) -> f64 {
+    if a > b || b.is_nan() {
+        a
+    } else if b > a || a.is_nan() || a.is_sign_negative() {
+        b
+    } else {
+        a
+    }
+}
+
+/// The rules' `min`: as [`fmax`], with -0.0 below 0.0.
+pub(crate) fn fmin(a: f64, b: f64) -> f64 {
+    if a < b || b.is_nan() {
+        a
+    } else if b < a || a.is_nan() || b.is_sign_negative() {
+        b
+    } else {
+        a
+    }
+}
+
+/// The rules' `clamp`: `min(max(x, lo), hi)`.
+pub(crate) fn fclamp(x: f64, lo: f64, hi: f64) -> f64 {
+    fmin(fmax(x, lo), hi)
 }
 
 /// Makes comparisons between values of different types errors instead of a silent

@@ -24,6 +24,7 @@
 use super::{float_cmp, ordered, text, Bail, Bin, Const, Ctx, Expr, Field, Host, Run, Stmt, V};
 use crate::applicant::Gender;
 use crate::date::Date;
+use crate::rules::host::{fclamp, fmax, fmin};
 use rhai::INT;
 
 /// A typed program: the body and quota conditions.
@@ -753,16 +754,16 @@ impl<'a> Ctx<'a, '_> {
             }
             F::Min(xy) => {
                 let x = self.f_operand(&xy.0)?;
-                x.min(self.f_operand(&xy.1)?)
+                fmin(x, self.f_operand(&xy.1)?)
             }
             F::Max(xy) => {
                 let x = self.f_operand(&xy.0)?;
-                x.max(self.f_operand(&xy.1)?)
+                fmax(x, self.f_operand(&xy.1)?)
             }
             F::Clamp(x) => {
                 let v = self.f_operand(&x.0)?;
                 let lo = self.f_operand(&x.1)?;
-                v.max(lo).min(self.f_operand(&x.2)?)
+                fclamp(v, lo, self.f_operand(&x.2)?)
             }
         })
     }
