@@ -1022,22 +1022,19 @@ fn tables(
             .filter(|&t| t == 0 || part_best[t] > part_best[t - 1])
             .collect();
         let mut next = vec![f64::NEG_INFINITY; cap + 1];
-        let mut spend = vec![0u32; cap + 1];
         let lo = need[g + 1];
         merged_steps = merged_steps.saturating_add(steps.len().saturating_mul(cap - lo + 1));
+        // Only the best per spend here (a loop without branches); which spend of the part
+        // gives it is found again for the one total the walk back comes through.
         for &t in &steps {
-            let tag = t as u32;
             let from = lo.max(t);
             let with = best[from - t..=cap - t].iter().map(|b| b + part_best[t]);
-            for ((slot, s), v) in next[from..].iter_mut().zip(&mut spend[from..]).zip(with) {
-                if v > *slot {
-                    *slot = v;
-                    *s = tag;
-                }
+            for (slot, v) in next[from..].iter_mut().zip(with) {
+                *slot = if v > *slot { v } else { *slot };
             }
         }
-        best = next;
-        merged.push((part, spend));
+        let before = std::mem::replace(&mut best, next);
+        merged.push((part, steps, lo, before));
     }
     // The pair's best choices, looked up with what each spend of the rest leaves of both rows.
     let front = match pair {
@@ -1074,8 +1071,19 @@ fn tables(
     if let Some((f, _)) = &front {
         f.walk_back(&pair_items, top.2, &mut choice);
     }
-    for (group, (part, spend)) in groups.iter().zip(&merged).rev() {
-        let t = spend[w] as usize;
+    for (group, (part, steps, lo, before)) in groups.iter().zip(&merged).rev() {
+        // The first of the part's spends (in order) to reach the best at `w`, as the merge
+        // compared them (none below `lo`, where it merged nothing).
+        let mut t = 0;
+        let mut most = f64::NEG_INFINITY;
+        let merged_here = w >= *lo;
+        for &s in steps.iter().take_while(|&&s| merged_here && s <= w) {
+            let v = before[w - s] + part.best()[s];
+            if v > most {
+                most = v;
+                t = s;
+            }
+        }
         match (part, &group.kit) {
             (Part::Kit(table), Some((uses, _))) => {
                 table.walk_back(&group.items, uses, t, &mut choice)
