@@ -618,6 +618,26 @@ impl Search<'_> {
     }
 }
 
+/// A relaxation's allocation within `allowed`, repaired where a row breaks, then improved by
+/// swaps at the prices `lambda`.
+fn adopt(
+    m: &Model,
+    allowed: &[Allowed],
+    lambda: &[f64],
+    profit: &[f64],
+    choice: Vec<Option<usize>>,
+    deadline: Instant,
+) -> State {
+    let mut s = State::new(m, choice);
+    if !s.feasible(m) {
+        repair(m, allowed, lambda, &mut s, deadline);
+    }
+    if s.feasible(m) {
+        improve(m, allowed, lambda, profit, &mut s, deadline, ROOT_NEAR);
+    }
+    s
+}
+
 /// Most times [`polish`] runs the knapsack again around a better incumbent.
 const POLISH_ROUNDS: usize = 3;
 
@@ -643,14 +663,7 @@ fn polish(
             return;
         };
         lp::charge((k.work / CELLS_PER_WORK) as u64);
-        let mut s = State::new(m, k.choice);
-        if !s.feasible(m) {
-            repair(m, allowed, lambda, &mut s, deadline);
-        }
-        if s.feasible(m) {
-            improve(m, allowed, lambda, profit, &mut s, deadline, ROOT_NEAR);
-        }
-        search.offer(s);
+        search.offer(adopt(m, allowed, lambda, profit, k.choice, deadline));
         if search.incumbent() <= before {
             return;
         }
@@ -917,16 +930,7 @@ pub(crate) fn solve(
             },
         };
         // A relaxation's allocation, repaired where a priced row breaks, then improved.
-        let adopt = |choice: Vec<Option<usize>>| {
-            let mut s = State::new(m, choice);
-            if !s.feasible(m) {
-                repair(m, &open, &root.lambda, &mut s, deadline);
-            }
-            if s.feasible(m) {
-                improve(m, &open, &root.lambda, &profit, &mut s, deadline, ROOT_NEAR);
-            }
-            s
-        };
+        let adopt = |choice| adopt(m, &open, &root.lambda, &profit, choice, deadline);
         // The knapsack at the LP prices, then (when that does not close the gap) a quick look
         // for better allocations near the incumbent, then the knapsack with the priced rows'
         // prices improved.

@@ -180,9 +180,6 @@ fn errors_are_the_interpreters_own() {
     }
 }
 
-/// Demand asked again with the same, other and copied arguments (the compiled rules keep
-/// the last answer), and checks whose id or text is not a constant beside constant ones
-/// (the compiled rules take a shorter way for constants): the same answers and errors.
 #[test]
 fn min_max_and_clamp_treat_zeros_and_nan_alike_in_both_engines() {
     // `f64::max` may return either zero when given 0.0 and -0.0: the rules define it (0.0 is
@@ -224,6 +221,9 @@ fn min_max_and_clamp_treat_zeros_and_nan_alike_in_both_engines() {
     assert_eq!(bits, want, "{a:?}");
 }
 
+/// Demand asked again with the same, other and copied arguments (the compiled rules keep
+/// the last answer), and checks whose id or text is not a constant beside constant ones
+/// (the compiled rules take a shorter way for constants): the same answers and errors.
 #[test]
 fn repeated_demands_and_constant_checks_agree() {
     for script in [
