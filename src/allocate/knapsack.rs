@@ -96,7 +96,6 @@ struct Table {
     best: Vec<f64>,
     /// Each item's choices over its band of capacities, one after another.
     choice: Vec<u8>,
-    cap: usize,
     /// Per item: where its band starts in `choice`, and its lowest and highest capacity
     /// (above the highest the best is the same).
     bands: Vec<(usize, usize, usize)>,
@@ -145,7 +144,6 @@ impl Table {
         Some(Table {
             best,
             choice,
-            cap,
             bands,
         })
     }
@@ -165,31 +163,82 @@ impl Table {
     }
 }
 
-/// Like [`Table`], for the items of one kit whose stock is counted exactly: the best profit
-/// within each capacity `0..=cap` using at most `limit` of the options that take the kit
-/// (`uses`), and each item's choice per (kits used, capacity).
+/// Counts of stocked kits a table keeps exact: one digit per kit, each from 0 to the kits left
+/// of it (a mixed-radix number, so a state is one index).
+#[derive(Clone)]
+struct Counts {
+    limit: Vec<usize>,
+    stride: Vec<usize>,
+    /// How many states: the product of every limit + 1.
+    size: usize,
+}
+
+impl Counts {
+    fn new(limit: Vec<usize>) -> Counts {
+        let mut stride = Vec::with_capacity(limit.len());
+        let mut size = 1usize;
+        for &l in &limit {
+            stride.push(size);
+            size = size.saturating_mul(l + 1);
+        }
+        Counts {
+            limit,
+            stride,
+            size,
+        }
+    }
+
+    /// The state with one more of kit `d` than `s`, if that is within its limit.
+    fn bump(&self, s: usize, d: usize) -> Option<usize> {
+        ((s / self.stride[d]) % (self.limit[d] + 1) < self.limit[d]).then(|| s + self.stride[d])
+    }
+
+    /// Every pair of states whose sum is within the limits, with that sum: in order of the
+    /// first state, then the second.
+    fn sums(&self) -> Vec<(usize, usize, usize)> {
+        let digits = |s: usize| {
+            (0..self.limit.len()).map(move |d| (s / self.stride[d]) % (self.limit[d] + 1))
+        };
+        let mut out = Vec::new();
+        for a in 0..self.size {
+            for b in 0..self.size {
+                if digits(a)
+                    .zip(digits(b))
+                    .zip(&self.limit)
+                    .all(|((x, y), &l)| x + y <= l)
+                {
+                    out.push((a, b, a + b));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Like [`Table`], for items some of whose options take a kit whose stock is counted exactly:
+/// the best profit with each state of [`Counts`] within each capacity `0..=cap`, and each
+/// item's choice per (state, capacity).
 struct CountTable {
-    /// Best profit within each capacity, over every count of kits.
+    /// best[s·(cap + 1) + w]: most profit with exactly the counts `s` within capacity `w`
+    /// (−∞ when none has them).
     best: Vec<f64>,
-    /// Kits used at that best.
-    count: Vec<u32>,
-    /// Per item, per count, per capacity: 0 for none, k + 1 for option k.
+    /// Per item, per state, per capacity: 0 for none, k + 1 for option k.
     choice: Vec<u8>,
     cap: usize,
-    limit: usize,
+    states: usize,
 }
 
 impl CountTable {
+    /// `uses[i][k]`: the counted kit option `k` of item `i` takes, if any.
     fn build(
         items: &Items,
-        uses: &[Vec<bool>],
+        uses: &[Vec<Option<usize>>],
         cap: usize,
-        limit: usize,
+        counts: &Counts,
         deadline: Instant,
     ) -> Option<CountTable> {
         let width = cap + 1;
-        let layer = (limit + 1) * width;
-        // best[c·width + w]: most profit using exactly c kits within capacity w.
+        let layer = counts.size * width;
         let mut best = vec![f64::NEG_INFINITY; layer];
         best[..width].fill(0.0);
         let mut next = best.clone();
@@ -204,11 +253,17 @@ impl CountTable {
                 if profit <= 0.0 || weight > cap {
                     continue;
                 }
-                let u = usize::from(uses[i][k]);
-                for c in u..=limit {
-                    let from = &best[(c - u) * width..(c - u + 1) * width];
-                    let to = &mut next[c * width..(c + 1) * width];
-                    let pick = &mut picks[c * width..(c + 1) * width];
+                for s in 0..counts.size {
+                    let to_state = match uses[i][k] {
+                        Some(d) => match counts.bump(s, d) {
+                            Some(t) => t,
+                            None => continue,
+                        },
+                        None => s,
+                    };
+                    let from = &best[s * width..(s + 1) * width];
+                    let to = &mut next[to_state * width..(to_state + 1) * width];
+                    let pick = &mut picks[to_state * width..(to_state + 1) * width];
                     for w in weight..=cap {
                         let v = from[w - weight] + profit;
                         if v > to[w] {
@@ -220,77 +275,88 @@ impl CountTable {
             }
             std::mem::swap(&mut best, &mut next);
         }
-        let mut top = vec![f64::NEG_INFINITY; width];
-        let mut count = vec![0u32; width];
-        for c in 0..=limit {
-            for w in 0..width {
-                if best[c * width + w] > top[w] {
-                    top[w] = best[c * width + w];
-                    count[w] = c as u32;
-                }
-            }
-        }
         Some(CountTable {
-            best: top,
-            count,
+            best,
             choice,
             cap,
-            limit,
+            states: counts.size,
         })
     }
 
-    /// Writes the items' choices for capacity `w` into `out`.
+    /// The best over every state within each capacity, and the state giving it (the first).
+    fn flat(&self) -> (Vec<f64>, Vec<usize>) {
+        let width = self.cap + 1;
+        let mut top = vec![f64::NEG_INFINITY; width];
+        let mut state = vec![0usize; width];
+        for s in 0..self.states {
+            for w in 0..width {
+                if self.best[s * width + w] > top[w] {
+                    top[w] = self.best[s * width + w];
+                    state[w] = s;
+                }
+            }
+        }
+        (top, state)
+    }
+
+    /// Writes the items' choices for state `s` and capacity `w` into `out`.
     fn walk_back(
         &self,
         items: &Items,
-        uses: &[Vec<bool>],
+        uses: &[Vec<Option<usize>>],
+        counts: &Counts,
+        mut s: usize,
         mut w: usize,
         out: &mut [Option<usize>],
     ) {
         let width = self.cap + 1;
-        let layer = (self.limit + 1) * width;
-        let mut c = self.count[w] as usize;
+        let layer = self.states * width;
         for i in (0..items.cands.len()).rev() {
-            let pick = self.choice[i * layer + c * width + w];
+            let pick = self.choice[i * layer + s * width + w];
             if pick > 0 {
                 let k = usize::from(pick) - 1;
                 out[items.cands[i]] = Some(k);
                 w -= items.opts[i][k].0;
-                c -= usize::from(uses[i][k]);
+                if let Some(d) = uses[i][k] {
+                    s -= counts.stride[d];
+                }
             }
         }
     }
 }
 
-/// A table merged into the total: a capped city's, or a counted kit's.
+/// A table merged into the total: a capped city's, a counted kit's (with the state giving each
+/// spend's best), or the groups sharing counts merged together.
 enum Part {
     City(Table),
-    Kit(CountTable),
+    Kit(CountTable, Vec<f64>, Vec<usize>),
+    Joint(Joint, Vec<f64>, Vec<usize>),
 }
 
 impl Part {
     fn best(&self) -> &[f64] {
         match self {
             Part::City(t) => &t.best,
-            Part::Kit(t) => &t.best,
-        }
-    }
-
-    fn cap(&self) -> usize {
-        match self {
-            Part::City(t) => t.cap,
-            Part::Kit(t) => t.cap,
+            Part::Kit(_, flat, _) | Part::Joint(_, flat, _) => flat,
         }
     }
 }
 
-/// A group merged into the total: its row, capacity in units, items, and for a counted kit,
-/// which options take it and how many may.
+/// A group merged into the total: its row, capacity in units, items, and when it counts kits,
+/// the kit each item's options take and the counts (kept across tables when `shared`, else
+/// its own).
 struct Group {
     row: usize,
     cap: usize,
     items: Items,
-    kit: Option<(Vec<Vec<bool>>, usize)>,
+    counted: Option<Counted>,
+}
+
+/// The counts a group keeps: per item and option, the counted kit it takes.
+struct Counted {
+    uses: Vec<Vec<Option<usize>>>,
+    counts: Counts,
+    shared: bool,
 }
 
 /// The tightest row that charges every option its whole cost: `budget.total`, or the funders
@@ -780,7 +846,9 @@ const MAX_KIT_CELLS: usize = 3_000_000;
 /// cities, the pair) who could take the kit takes at most one of it and uses no other stock
 /// row, and the table fits. Those candidates' use of the kit stays priced too; the table
 /// only adds that they alone cannot take more than the stock left, a valid (and, when the
-/// capped cities rarely want the kit, nearly exact) constraint.
+/// capped cities rarely want the kit, nearly exact) constraint. With `across`, the capped
+/// cities' candidates (`also`) are counted too, so a kit is worth counting when all of them
+/// together could take more than the stock, even if the others alone could not.
 fn counted_kits(
     m: &Model,
     free: &[usize],
@@ -788,6 +856,7 @@ fn counted_kits(
     cap: usize,
     unit: i64,
     elsewhere: &dyn Fn(usize) -> bool,
+    also: Option<&dyn Fn(usize) -> bool>,
 ) -> Vec<CountedKit> {
     let stock: Vec<usize> = (0..m.nrows())
         .filter(|&r| matches!(m.rows[r].kind, RowKind::Stock(_)) && left[r] >= 0)
@@ -809,10 +878,15 @@ fn counted_kits(
                         .all(|&s| matches!((s == r, m.coef_in(o, s)), (true, 0 | 1) | (false, 0)))
                 })
         });
-        let limit = usize::try_from(left[r])
-            .unwrap_or(usize::MAX)
-            .min(users.len());
-        if users.is_empty() || !alone || limit >= users.len() {
+        let wanted_also = also.map_or(0, |also| {
+            free.iter()
+                .filter(|&&c| also(c))
+                .filter(|&&c| m.cands[c].opts.iter().any(|o| m.coef_in(o, r) != 0))
+                .count()
+        });
+        let left_r = usize::try_from(left[r]).unwrap_or(usize::MAX);
+        let limit = left_r.min(users.len());
+        if !alone || left_r >= users.len() + wanted_also || (users.is_empty() && wanted_also == 0) {
             continue;
         }
         let heaviest: i64 = users
@@ -844,9 +918,17 @@ fn counted_kits(
     out
 }
 
+/// Most states of the kit counts kept across the capped cities and the counted kits' tables.
+const MAX_STATES: usize = 8;
+
 /// The knapsack over `rows`, with `pair` kept exact too if given. With `primal`, the counted
 /// kits' rows are not priced (their count is exact there): the allocation is what counts,
 /// not the bound, which is then not valid.
+///
+/// The counted kits whose stock the capped cities' candidates want too (up to
+/// [`MAX_STATES`] states of their counts) are counted across the cities' tables as well, so
+/// their stock holds for everyone outside the pair; when those tables do not fit, the cities
+/// price them as before.
 fn tables(
     m: &Model,
     allowed: &[Allowed],
@@ -856,6 +938,28 @@ fn tables(
     pair: Option<&Pair>,
     primal: bool,
 ) -> Option<Knapsack> {
+    match tables_counting(m, allowed, lambda, deadline, rows, pair, primal, true) {
+        Err(Overflow) => tables_counting(m, allowed, lambda, deadline, rows, pair, primal, false)
+            .ok()
+            .flatten(),
+        Ok(k) => k,
+    }
+}
+
+/// The tables counting kits across cities would be larger than allowed.
+struct Overflow;
+
+#[allow(clippy::too_many_arguments)]
+fn tables_counting(
+    m: &Model,
+    allowed: &[Allowed],
+    lambda: &[f64],
+    deadline: Instant,
+    rows: &Rows,
+    pair: Option<&Pair>,
+    primal: bool,
+    across: bool,
+) -> Result<Option<Knapsack>, Overflow> {
     let Rows {
         total,
         ref weight,
@@ -888,39 +992,125 @@ fn tables(
         .flat_map(|c| &weight[c])
         .fold(0, |g, &w| gcd(g, w));
     if unit == 0 {
-        return None;
+        return Ok(None);
     }
     let units = |b: i128, unit: i64| usize::try_from(b / i128::from(unit)).ok();
-    let room = left[total].min(left[second]);
-    let cap = units(room, unit)?.min(usize::MAX / 2);
+    let Some(room) = units(left[total].min(left[second]), unit) else {
+        return Ok(None);
+    };
+    let cap = room.min(usize::MAX / 2);
     let pair_city = pair.and_then(|p| p.city);
     // Each capped city outside the pair: its row, its capacity in units, its items.
-    let mut groups: Vec<Group> = (0..m.nrows())
+    let Some(mut groups) = (0..m.nrows())
         .filter(|&r| kept[r] && r != total && r != second && Some(r) != pair_city)
         .map(|r| {
             Some(Group {
                 row: r,
                 cap: units(left[r], unit)?.min(cap),
                 items: Items::new(),
-                kit: None,
+                counted: None,
             })
         })
-        .collect::<Option<_>>()?;
+        .collect::<Option<Vec<_>>>()
+    else {
+        return Ok(None);
+    };
     let in_city = |c: usize| city_row[c].is_some_and(|r| groups.iter().any(|g| g.row == r));
-    let kits = counted_kits(m, &free, left, cap, unit, &|c| in_pair(c) || in_city(c));
-    let kit_of = |c: usize| kits.iter().position(|k| k.members[c]);
+    let also = |c: usize| in_city(c) && !in_pair(c);
+    let kits = counted_kits(
+        m,
+        &free,
+        left,
+        cap,
+        unit,
+        &|c| in_pair(c) || in_city(c),
+        across.then_some(&also as &dyn Fn(usize) -> bool),
+    );
+    // The counted kits the capped cities' candidates want too, the highest priced first,
+    // counted across tables while their states fit: each up to its stock left.
+    let wanted_in_cities = |k: &CountedKit| {
+        free.iter()
+            .filter(|&&c| in_city(c))
+            .any(|&c| m.cands[c].opts.iter().any(|o| m.coef_in(o, k.row) > 0))
+    };
+    let mut order: Vec<usize> = (0..kits.len())
+        .filter(|&k| across && wanted_in_cities(&kits[k]))
+        .collect();
+    order.sort_by(|&a, &b| {
+        lambda[kits[b].row]
+            .total_cmp(&lambda[kits[a].row])
+            .then(a.cmp(&b))
+    });
+    let mut shared: Vec<usize> = Vec::new();
+    let mut limits: Vec<usize> = Vec::new();
+    let mut states = 1usize;
+    for k in order {
+        let users = free
+            .iter()
+            .filter(|&&c| kits[k].members[c] || in_city(c))
+            .filter(|&&c| {
+                m.cands[c]
+                    .opts
+                    .iter()
+                    .any(|o| m.coef_in(o, kits[k].row) > 0)
+            })
+            .count();
+        let limit = usize::try_from(left[kits[k].row])
+            .unwrap_or(usize::MAX)
+            .min(users);
+        if states.saturating_mul(limit + 1) <= MAX_STATES {
+            states *= limit + 1;
+            shared.push(k);
+            limits.push(limit);
+        }
+    }
+    let across_counts = Counts::new(limits);
+    // A kit counted only for the capped cities' sake but not shared counts nothing.
+    let useful: Vec<bool> = (0..kits.len())
+        .map(|k| {
+            let members = kits[k].members.iter().filter(|&&x| x).count();
+            shared.contains(&k) || kits[k].limit < members
+        })
+        .collect();
+    let kit_of = |c: usize| (0..kits.len()).find(|&k| useful[k] && kits[k].members[c]);
+    // The shared kit an option takes (the first, when it takes several: counting fewer uses
+    // than there are only loosens the count).
+    let shared_use =
+        |o: &super::model::Opt| shared.iter().position(|&k| m.coef_in(o, kits[k].row) > 0);
     if primal {
         for k in &kits {
             priced[k.row] = 0.0;
         }
     }
+    // The capped cities some of whose candidates want a shared kit count it too.
+    for g in &mut groups {
+        let wants = free
+            .iter()
+            .filter(|&&c| city_row[c] == Some(g.row))
+            .any(|&c| m.cands[c].opts.iter().any(|o| shared_use(o).is_some()));
+        if wants {
+            g.counted = Some(Counted {
+                uses: Vec::new(),
+                counts: across_counts.clone(),
+                shared: true,
+            });
+        }
+    }
     let first_kit = groups.len();
-    for k in &kits {
+    for (i, k) in kits.iter().enumerate() {
+        let counts = match shared.iter().position(|&s| s == i) {
+            Some(_) => (across_counts.clone(), true),
+            None => (Counts::new(vec![k.limit]), false),
+        };
         groups.push(Group {
             row: k.row,
-            cap: k.cap,
+            cap: if useful[i] { k.cap } else { 0 },
             items: Items::new(),
-            kit: Some((Vec::new(), k.limit)),
+            counted: useful[i].then(|| Counted {
+                uses: Vec::new(),
+                counts: counts.0,
+                shared: counts.1,
+            }),
         });
     }
     let mut cells = 0usize;
@@ -945,28 +1135,32 @@ fn tables(
             );
             continue;
         }
-        let opts: Vec<(usize, f64)> = weight[c]
+        let Some(opts) = weight[c]
             .iter()
             .zip(&profits)
             .map(|(&w, &profit)| Some((units(i128::from(w), unit)?, profit)))
-            .collect::<Option<_>>()?;
+            .collect::<Option<Vec<(usize, f64)>>>()
+        else {
+            return Ok(None);
+        };
         let group = match kit_of(c) {
             Some(k) => groups.get_mut(first_kit + k),
             None => city_row[c].and_then(|r| groups.iter_mut().find(|g| g.row == r)),
         };
         let items = match group {
             Some(g) => {
-                let per_item = match &mut g.kit {
-                    Some((uses, limit)) => {
-                        let row = kits[kit_of(c).unwrap_or(0)].row;
-                        uses.push(
-                            m.cands[c]
-                                .opts
-                                .iter()
-                                .map(|o| m.coef_in(o, row) > 0)
-                                .collect(),
-                        );
-                        (*limit + 1) * (g.cap + 1)
+                let per_item = match &mut g.counted {
+                    Some(counted) => {
+                        let opts = m.cands[c].opts.iter();
+                        counted.uses.push(match (counted.shared, kit_of(c)) {
+                            // A counted kit's own table: the one digit of its kit.
+                            (false, Some(k)) => {
+                                let row = kits[k].row;
+                                opts.map(|o| (m.coef_in(o, row) > 0).then_some(0)).collect()
+                            }
+                            _ => opts.map(shared_use).collect(),
+                        });
+                        counted.counts.size.saturating_mul(g.cap + 1)
                     }
                     None => g.cap + 1,
                 };
@@ -978,51 +1172,125 @@ fn tables(
         items.cands.push(c);
         items.opts.push(opts);
     }
+    // The groups sharing counts are merged among themselves first into one part (the best
+    // per spend over every state within the stocks); the others are parts of their own.
+    let shared_groups: Vec<usize> = (0..groups.len())
+        .filter(|&g| groups[g].counted.as_ref().is_some_and(|c| c.shared))
+        .collect();
+    let mut entries: Vec<Entry> = (0..groups.len())
+        .filter(|g| !shared_groups.contains(g))
+        .map(|g| Entry {
+            cap: groups[g].cap,
+            groups: vec![g],
+        })
+        .collect();
+    let sums = across_counts.sums();
+    let mut joint_merge = 0usize;
+    if !shared_groups.is_empty() {
+        let mut joint_cap = 0usize;
+        for &g in &shared_groups {
+            if joint_cap > 0 {
+                joint_merge = joint_merge.saturating_add(
+                    sums.len()
+                        .saturating_mul(joint_cap + 1)
+                        .saturating_mul(groups[g].cap + 1),
+                );
+            }
+            joint_cap = joint_cap.saturating_add(groups[g].cap).min(cap);
+        }
+        entries.push(Entry {
+            cap: joint_cap,
+            groups: shared_groups.clone(),
+        });
+    }
     // Below what the cities and the pair can spend together, more for the rest is never
-    // worse: only spends from `need[g]` up matter after merging the first `g` cities.
-    let pair_units = pair.map_or(Some(0), |p| {
+    // worse: only spends from `need[e]` up matter after merging the first `e` parts.
+    let Some(pair_units) = pair.map_or(Some(0), |p| {
         usize::try_from((i128::from(p.room.0) + i128::from(unit) - 1) / i128::from(unit)).ok()
-    })?;
+    }) else {
+        return Ok(None);
+    };
     let mut need = vec![cap.saturating_sub(pair_units)];
-    for g in groups.iter().rev() {
-        need.push(need[need.len() - 1].saturating_sub(g.cap));
+    for e in entries.iter().rev() {
+        need.push(need[need.len() - 1].saturating_sub(e.cap));
     }
     need.reverse();
     let cells = cells.saturating_add(main.bands(cap, need[0]).1);
-    // Merging city `g` tries each of its spends against the spends from `need[g + 1]` up.
-    let merge = groups.iter().zip(&need[1..]).fold(0usize, |sum, (g, &lo)| {
-        sum.saturating_add((g.cap + 1).saturating_mul(cap - lo + 1))
-    });
+    // Merging part `e` tries each of its spends against the spends from `need[e + 1]` up.
+    let merge = entries
+        .iter()
+        .zip(&need[1..])
+        .fold(joint_merge, |sum, (e, &lo)| {
+            sum.saturating_add((e.cap + 1).saturating_mul(cap - lo + 1))
+        });
     let merge_cap = MAX_MERGE / MAX_CELLS * rows.max_cells;
     if cells > rows.max_cells || merge > merge_cap {
-        return None;
+        return if shared.is_empty() {
+            Ok(None)
+        } else {
+            Err(Overflow)
+        };
     }
-    let table = Table::build(&main, cap, need[0], deadline)?;
+    let Some(table) = Table::build(&main, cap, need[0], deadline) else {
+        return Ok(None);
+    };
     let mut best = table.best.clone();
-    // Merge each capped city and counted kit: its best value per spend, at the spends where
-    // it improves.
+    // The joint part's merges as taken (far fewer than the estimate above, which counts
+    // every spend of each table, where only those at which a table improves are merged).
+    let mut joint_work = 0usize;
+    // Merge each part: its best value per spend, at the spends where it improves.
     let mut merged = Vec::new();
     let mut merged_steps = 0usize;
-    for (g, group) in groups.iter().enumerate() {
-        let part = match &group.kit {
-            Some((uses, limit)) => Part::Kit(CountTable::build(
-                &group.items,
-                uses,
-                group.cap,
-                *limit,
+    for (e, entry) in entries.iter().enumerate() {
+        let part = match entry.groups[..] {
+            [g] => {
+                let group = &groups[g];
+                match &group.counted {
+                    Some(counted) => {
+                        let Some(t) = CountTable::build(
+                            &group.items,
+                            &counted.uses,
+                            group.cap,
+                            &counted.counts,
+                            deadline,
+                        ) else {
+                            return Ok(None);
+                        };
+                        let (flat, state) = t.flat();
+                        Part::Kit(t, flat, state)
+                    }
+                    None => match Table::build(&group.items, group.cap, 0, deadline) {
+                        Some(t) => Part::City(t),
+                        None => return Ok(None),
+                    },
+                }
+            }
+            _ => match Joint::build(
+                &groups,
+                &entry.groups,
+                &across_counts,
+                &sums,
+                entry.cap,
                 deadline,
-            )?),
-            None => Part::City(Table::build(&group.items, group.cap, 0, deadline)?),
+            ) {
+                Some(j) => {
+                    merged_steps = merged_steps.saturating_add(j.work);
+                    joint_work = j.work;
+                    let (flat, state) = j.flat();
+                    Part::Joint(j, flat, state)
+                }
+                None => return Ok(None),
+            },
         };
         if Instant::now() >= deadline {
-            return None;
+            return Ok(None);
         }
         let part_best = part.best();
-        let steps: Vec<usize> = (0..=part.cap())
+        let steps: Vec<usize> = (0..part_best.len())
             .filter(|&t| t == 0 || part_best[t] > part_best[t - 1])
             .collect();
         let mut next = vec![f64::NEG_INFINITY; cap + 1];
-        let lo = need[g + 1];
+        let lo = need[e + 1];
         merged_steps = merged_steps.saturating_add(steps.len().saturating_mul(cap - lo + 1));
         // Only the best per spend here (a loop without branches); which spend of the part
         // gives it is found again for the one total the walk back comes through.
@@ -1038,11 +1306,14 @@ fn tables(
     }
     // The pair's best choices, looked up with what each spend of the rest leaves of both rows.
     let front = match pair {
-        Some(p) => Some((PairFront::build(&pair_items, p.room, deadline)?, p.room.0)),
+        Some(p) => match PairFront::build(&pair_items, p.room, deadline) {
+            Some(f) => Some((f, p.room.0)),
+            None => return Ok(None),
+        },
         None => None,
     };
     let mut top = (f64::NEG_INFINITY, 0, 0);
-    let lo = need[groups.len()];
+    let lo = need[entries.len()];
     for (w, v) in best.iter().enumerate().skip(lo) {
         let used = w as i128 * i128::from(unit);
         let (extra, at) = match &front {
@@ -1071,7 +1342,7 @@ fn tables(
     if let Some((f, _)) = &front {
         f.walk_back(&pair_items, top.2, &mut choice);
     }
-    for (group, (part, steps, lo, before)) in groups.iter().zip(&merged).rev() {
+    for (entry, (part, steps, lo, before)) in entries.iter().zip(&merged).rev() {
         // The first of the part's spends (in order) to reach the best at `w`, as the merge
         // compared them (none below `lo`, where it merged nothing).
         let mut t = 0;
@@ -1084,20 +1355,184 @@ fn tables(
                 t = s;
             }
         }
-        match (part, &group.kit) {
-            (Part::Kit(table), Some((uses, _))) => {
-                table.walk_back(&group.items, uses, t, &mut choice)
-            }
+        let group = &groups[entry.groups[0]];
+        match (part, &group.counted) {
+            (Part::Kit(table, _, state), Some(counted)) => table.walk_back(
+                &group.items,
+                &counted.uses,
+                &counted.counts,
+                state[t],
+                t,
+                &mut choice,
+            ),
             (Part::City(table), _) => table.walk_back(&group.items, t, &mut choice),
-            (Part::Kit(_), None) => return None,
+            (Part::Joint(joint, _, state), _) => {
+                joint.walk_back(&groups, &entry.groups, &sums, state[t], t, &mut choice)
+            }
+            (Part::Kit(..), None) => return Ok(None),
         }
         w -= t;
     }
     table.walk_back(&main, w, &mut choice);
-    Some(Knapsack {
+    Ok(Some(Knapsack {
         bound,
         choice,
-        cells: cells.saturating_add(merge),
+        cells: cells.saturating_add(merge - joint_merge + joint_work),
         work: cells.saturating_add(merged_steps),
-    })
+    }))
+}
+
+/// What is merged into the total as one part: one group, or the groups sharing counts.
+struct Entry {
+    cap: usize,
+    groups: Vec<usize>,
+}
+
+/// The groups sharing counts merged among themselves: the best profit per (state, spend) of
+/// all of them together, within each one's capacity, and what each merge started from.
+struct Joint {
+    tables: Vec<CountTable>,
+    /// Per table after the first: its spends where it improves, per state, and the best per
+    /// (state, spend) of the tables before it, with that width.
+    history: Vec<(Vec<Vec<usize>>, Vec<f64>, usize)>,
+    best: Vec<f64>,
+    cap: usize,
+    states: usize,
+    /// Merge steps taken.
+    work: usize,
+}
+
+impl Joint {
+    /// Merges `members`' tables (groups sharing `counts`, whose pairs of states within the
+    /// limits are `sums`), up to spend `most`.
+    fn build(
+        groups: &[Group],
+        members: &[usize],
+        counts: &Counts,
+        sums: &[(usize, usize, usize)],
+        most: usize,
+        deadline: Instant,
+    ) -> Option<Joint> {
+        let mut tables = Vec::with_capacity(members.len());
+        let mut history = Vec::new();
+        let mut best: Vec<f64> = Vec::new();
+        let mut cap = 0usize;
+        let mut work = 0usize;
+        for &g in members {
+            let group = &groups[g];
+            let counted = group.counted.as_ref()?;
+            let t = CountTable::build(&group.items, &counted.uses, group.cap, counts, deadline)?;
+            if tables.is_empty() {
+                best.clone_from(&t.best);
+                cap = group.cap;
+                tables.push(t);
+                continue;
+            }
+            let (width, pw) = (cap + 1, group.cap + 1);
+            let next_cap = (cap + group.cap).min(most);
+            let next_width = next_cap + 1;
+            let steps: Vec<Vec<usize>> = (0..counts.size)
+                .map(|s| {
+                    let b = &t.best[s * pw..(s + 1) * pw];
+                    (0..pw).filter(|&x| x == 0 || b[x] > b[x - 1]).collect()
+                })
+                .collect();
+            let mut next = vec![f64::NEG_INFINITY; counts.size * next_width];
+            for &(a, b, s) in sums {
+                for &x in &steps[b] {
+                    let pv = t.best[b * pw + x];
+                    if pv == f64::NEG_INFINITY {
+                        continue;
+                    }
+                    let top = (cap + x).min(next_cap);
+                    work = work.saturating_add(top + 1 - x);
+                    let from = &best[a * width..=a * width + top - x];
+                    let to = &mut next[s * next_width + x..=s * next_width + top];
+                    for (slot, v) in to.iter_mut().zip(from.iter().map(|v| v + pv)) {
+                        *slot = if v > *slot { v } else { *slot };
+                    }
+                }
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            history.push((steps, std::mem::replace(&mut best, next), width));
+            cap = next_cap;
+            tables.push(t);
+        }
+        Some(Joint {
+            tables,
+            history,
+            best,
+            cap,
+            states: counts.size,
+            work,
+        })
+    }
+
+    /// The best over every state within each spend, and the state giving it (the first).
+    fn flat(&self) -> (Vec<f64>, Vec<usize>) {
+        let width = self.cap + 1;
+        let mut top = vec![f64::NEG_INFINITY; width];
+        let mut state = vec![0usize; width];
+        for s in 0..self.states {
+            for w in 0..width {
+                if self.best[s * width + w] > top[w] {
+                    top[w] = self.best[s * width + w];
+                    state[w] = s;
+                }
+            }
+        }
+        (top, state)
+    }
+
+    /// Writes the groups' choices for state `s` and spend `w` into `out`.
+    fn walk_back(
+        &self,
+        groups: &[Group],
+        members: &[usize],
+        sums: &[(usize, usize, usize)],
+        mut s: usize,
+        mut w: usize,
+        out: &mut [Option<usize>],
+    ) {
+        for (i, &g) in members.iter().enumerate().skip(1).rev() {
+            let (steps, before, width) = &self.history[i - 1];
+            let t = &self.tables[i];
+            let pw = t.cap + 1;
+            // The first (state pair, spend) in the order the merge compared them to reach
+            // the best at (s, w).
+            let (mut from, mut state, mut spend) = (0, 0, 0);
+            let mut most = f64::NEG_INFINITY;
+            for &(a, b, _) in sums.iter().filter(|x| x.2 == s) {
+                for &x in steps[b].iter().take_while(|&&x| x <= w) {
+                    if w - x >= *width {
+                        continue;
+                    }
+                    let v = before[a * width + w - x] + t.best[b * pw + x];
+                    if v > most {
+                        most = v;
+                        (from, state, spend) = (a, b, x);
+                    }
+                }
+            }
+            let group = &groups[g];
+            if let Some(counted) = &group.counted {
+                t.walk_back(
+                    &group.items,
+                    &counted.uses,
+                    &counted.counts,
+                    state,
+                    spend,
+                    out,
+                );
+            }
+            s = from;
+            w -= spend;
+        }
+        let group = &groups[members[0]];
+        if let Some(counted) = &group.counted {
+            self.tables[0].walk_back(&group.items, &counted.uses, &counted.counts, s, w, out);
+        }
+    }
 }

@@ -621,6 +621,96 @@ fn primal_knapsack_counts_stock_exactly_around_the_incumbent() {
 }
 
 #[test]
+fn knapsack_counts_small_stocks_across_capped_cities() {
+    // The total budget, two capped cities and up to three kits with stocks of 0 to 2; each
+    // candidate (in a capped city or not) has cash, a kit, or both, a kit taking one of its
+    // stock. At zero prices every row is kept exact (the stocks counted across the cities'
+    // tables and the others'), so the bound is the optimum and its allocation meets every row.
+    // Counting the stocks only outside the capped cities (pricing them at zero inside) gives
+    // a bound above the optimum in many of these rounds.
+    let mut rng = Lcg(41);
+    let mut above_if_priced = 0;
+    for round in 0..400 {
+        let n = 2 + rng.below(6) as usize;
+        let kits = 1 + rng.below(3) as usize;
+        // Rows: 0 total, 1 and 2 the cities, then the kits' stocks.
+        let mut rows = vec![
+            (RowKind::Total, 0),
+            (RowKind::City("A".into()), 0),
+            (RowKind::City("B".into()), 0),
+        ];
+        for k in 0..kits {
+            rows.push((RowKind::Stock(k), rng.below(3) as i64));
+        }
+        let mut values = Vec::new();
+        let mut options = Vec::new();
+        let mut cost_all = 0;
+        for _ in 0..n {
+            values.push(1.0 + rng.below(9) as f64);
+            let city = rng.below(3) as usize; // 0: no capped city
+            let money = |cost: i64| {
+                let mut e = vec![(0, cost)];
+                if city > 0 {
+                    e.push((city, cost));
+                }
+                e
+            };
+            let mut os = Vec::new();
+            if rng.chance(60) {
+                let cost = 250 * (1 + rng.below(8) as i64);
+                os.push((cost, money(cost)));
+            }
+            if os.is_empty() || rng.chance(70) {
+                let cost = 250 * (1 + rng.below(8) as i64);
+                let mut e = money(cost);
+                e.push((3 + rng.below(kits as u64) as usize, 1));
+                os.push((cost, e));
+            }
+            cost_all += os.iter().map(|o: &Entries| o.0).max().unwrap_or(0);
+            options.push(os);
+        }
+        rows[0].1 = cost_all * (30 + rng.below(60) as i64) / 100;
+        rows[1].1 = cost_all * (10 + rng.below(30) as i64) / 100;
+        rows[2].1 = cost_all * (10 + rng.below(30) as i64) / 100;
+        let s = Spec {
+            values,
+            options,
+            rows,
+        };
+        let m = s.model();
+        let opt = s.brute().expect("nobody served meets every row");
+        let zero = vec![0.0; m.nrows()];
+        let k = knapsack::bound(&m, &free(&m), &zero, far()).expect("tables fit");
+        assert!(
+            close(k.bound, opt),
+            "round {round}: bound {} where the optimum is {opt}\n{s:?}",
+            k.bound
+        );
+        assert!(
+            s.is_worth(&k.choice, opt),
+            "round {round}: {:?} is not an optimal allocation\n{s:?}",
+            k.choice
+        );
+        // The same programme with the capped cities' kits unlimited: what pricing them at
+        // zero would allow.
+        let mut loose = s.clone();
+        for (c, os) in loose.options.iter_mut().enumerate() {
+            let capped = s.options[c][0].1.iter().any(|&(r, _)| r == 1 || r == 2);
+            for (_, e) in os.iter_mut().filter(|_| capped) {
+                e.retain(|&(r, _)| r < 3);
+            }
+        }
+        if loose.brute().is_some_and(|v| v > opt + 1e-9) {
+            above_if_priced += 1;
+        }
+    }
+    assert!(
+        above_if_priced >= 40,
+        "only {above_if_priced} rounds where the capped cities' kits matter"
+    );
+}
+
+#[test]
 fn knapsack_bound_lies_between_the_optimum_and_the_lp() {
     // Rows other than the money rows are priced: the bound holds by weak duality, and at
     // the same prices it is never above the LP's g(λ) (the LP relaxes the kept rows too).
