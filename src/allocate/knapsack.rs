@@ -666,14 +666,14 @@ fn first(
 }
 
 /// The knapsack bound with the priced rows' prices improved from `lambda` (see
-/// [`lagrange::descend`], watched by `watch`).
+/// [`lagrange::descend`], watched by `watch`), and those prices.
 pub(crate) fn improved(
     m: &Model,
     allowed: &[Allowed],
     lambda: &[f64],
     cap: f64,
     watch: &mut Watch,
-) -> Option<Knapsack> {
+) -> Option<(Knapsack, Vec<f64>)> {
     let deadline = watch.deadline;
     if allowed.contains(&Allowed::Served) {
         return None;
@@ -687,7 +687,7 @@ pub(crate) fn improved(
     // costs more and the LP gap is smaller: as many evaluations as the cells allow.
     let evaluations = watch.cells / at_lambda.cells.max(1);
     if evaluations < 4 {
-        return Some(at_lambda);
+        return Some((at_lambda, lambda.to_vec()));
     }
     watch.evaluations = watch.evaluations.min(evaluations);
     let mut moved = lagrange::used_rows(m, allowed);
@@ -699,7 +699,7 @@ pub(crate) fn improved(
         state: State::new(m, k.choice),
     };
     let start = point(at_lambda);
-    let best = lagrange::descend(m, &moved, lambda, cap, watch, start, |mu| {
+    let descent = lagrange::descend(m, &moved, lambda, cap, watch, start, |mu| {
         Some(point(tables(
             m,
             allowed,
@@ -710,12 +710,13 @@ pub(crate) fn improved(
             false,
         )?))
     });
-    Some(Knapsack {
-        bound: best.bound,
-        choice: best.state.choice,
+    let knapsack = Knapsack {
+        bound: descent.best.bound,
+        choice: descent.best.state.choice,
         cells: 0,
         work: 0,
-    })
+    };
+    Some((knapsack, descent.prices))
 }
 
 /// An allocation from the knapsack that keeps every stock row it can exact: the candidates
@@ -919,7 +920,11 @@ fn counted_kits(
 }
 
 /// Most states of the kit counts kept across the capped cities and the counted kits' tables.
-const MAX_STATES: usize = 8;
+const MAX_STATES: usize = 16;
+/// Most open candidates for counting stocks across the capped cities: on larger programmes
+/// their merges cost more than the bound gains (generated 1,000-applicant programmes: the
+/// same allocations and work, the root up to twice as slow).
+const MAX_ACROSS: usize = 300;
 
 /// The knapsack over `rows`, with `pair` kept exact too if given. With `primal`, the counted
 /// kits' rows are not priced (their count is exact there): the allocation is what counts,
@@ -938,7 +943,8 @@ fn tables(
     pair: Option<&Pair>,
     primal: bool,
 ) -> Option<Knapsack> {
-    match tables_counting(m, allowed, lambda, deadline, rows, pair, primal, true) {
+    let across = rows.free.iter().filter(|&&f| f).count() <= MAX_ACROSS;
+    match tables_counting(m, allowed, lambda, deadline, rows, pair, primal, across) {
         Err(Overflow) => tables_counting(m, allowed, lambda, deadline, rows, pair, primal, false)
             .ok()
             .flatten(),
@@ -1185,19 +1191,11 @@ fn tables_counting(
         })
         .collect();
     let sums = across_counts.sums();
-    let mut joint_merge = 0usize;
     if !shared_groups.is_empty() {
-        let mut joint_cap = 0usize;
-        for &g in &shared_groups {
-            if joint_cap > 0 {
-                joint_merge = joint_merge.saturating_add(
-                    sums.len()
-                        .saturating_mul(joint_cap + 1)
-                        .saturating_mul(groups[g].cap + 1),
-                );
-            }
-            joint_cap = joint_cap.saturating_add(groups[g].cap).min(cap);
-        }
+        let joint_cap = shared_groups
+            .iter()
+            .fold(0usize, |sum, &g| sum.saturating_add(groups[g].cap))
+            .min(cap);
         entries.push(Entry {
             cap: joint_cap,
             groups: shared_groups.clone(),
@@ -1220,7 +1218,7 @@ fn tables_counting(
     let merge = entries
         .iter()
         .zip(&need[1..])
-        .fold(joint_merge, |sum, (e, &lo)| {
+        .fold(0usize, |sum, (e, &lo)| {
             sum.saturating_add((e.cap + 1).saturating_mul(cap - lo + 1))
         });
     let merge_cap = MAX_MERGE / MAX_CELLS * rows.max_cells;
@@ -1235,8 +1233,9 @@ fn tables_counting(
         return Ok(None);
     };
     let mut best = table.best.clone();
-    // The joint part's merges as taken (far fewer than the estimate above, which counts
-    // every spend of each table, where only those at which a table improves are merged).
+    // The joint part's own merges, as taken (only at the spends where a table improves: a
+    // bound before building its tables, every pair of spends, is a hundred times more); they
+    // may take what the merges into the total leave of the limit.
     let mut joint_work = 0usize;
     // Merge each part: its best value per spend, at the spends where it improves.
     let mut merged = Vec::new();
@@ -1268,11 +1267,11 @@ fn tables_counting(
             _ => match Joint::build(
                 &groups,
                 &entry.groups,
-                &across_counts,
-                &sums,
+                (&across_counts, &sums),
                 entry.cap,
+                merge_cap - merge,
                 deadline,
-            ) {
+            )? {
                 Some(j) => {
                     merged_steps = merged_steps.saturating_add(j.work);
                     joint_work = j.work;
@@ -1377,7 +1376,7 @@ fn tables_counting(
     Ok(Some(Knapsack {
         bound,
         choice,
-        cells: cells.saturating_add(merge - joint_merge + joint_work),
+        cells: cells.saturating_add(merge).saturating_add(joint_work),
         work: cells.saturating_add(merged_steps),
     }))
 }
@@ -1404,15 +1403,15 @@ struct Joint {
 
 impl Joint {
     /// Merges `members`' tables (groups sharing `counts`, whose pairs of states within the
-    /// limits are `sums`), up to spend `most`.
+    /// limits are `sums`), up to spend `most`, in at most `budget` merge steps.
     fn build(
         groups: &[Group],
         members: &[usize],
-        counts: &Counts,
-        sums: &[(usize, usize, usize)],
+        (counts, sums): (&Counts, &[(usize, usize, usize)]),
         most: usize,
+        budget: usize,
         deadline: Instant,
-    ) -> Option<Joint> {
+    ) -> Result<Option<Joint>, Overflow> {
         let mut tables = Vec::with_capacity(members.len());
         let mut history = Vec::new();
         let mut best: Vec<f64> = Vec::new();
@@ -1420,8 +1419,14 @@ impl Joint {
         let mut work = 0usize;
         for &g in members {
             let group = &groups[g];
-            let counted = group.counted.as_ref()?;
-            let t = CountTable::build(&group.items, &counted.uses, group.cap, counts, deadline)?;
+            let Some(counted) = group.counted.as_ref() else {
+                return Ok(None);
+            };
+            let Some(t) =
+                CountTable::build(&group.items, &counted.uses, group.cap, counts, deadline)
+            else {
+                return Ok(None);
+            };
             if tables.is_empty() {
                 best.clone_from(&t.best);
                 cap = group.cap;
@@ -1446,6 +1451,9 @@ impl Joint {
                     }
                     let top = (cap + x).min(next_cap);
                     work = work.saturating_add(top + 1 - x);
+                    if work > budget {
+                        return Err(Overflow);
+                    }
                     let from = &best[a * width..=a * width + top - x];
                     let to = &mut next[s * next_width + x..=s * next_width + top];
                     for (slot, v) in to.iter_mut().zip(from.iter().map(|v| v + pv)) {
@@ -1454,20 +1462,20 @@ impl Joint {
                 }
             }
             if Instant::now() >= deadline {
-                return None;
+                return Ok(None);
             }
             history.push((steps, std::mem::replace(&mut best, next), width));
             cap = next_cap;
             tables.push(t);
         }
-        Some(Joint {
+        Ok(Some(Joint {
             tables,
             history,
             best,
             cap,
             states: counts.size,
             work,
-        })
+        }))
     }
 
     /// The best over every state within each spend, and the state giving it (the first).

@@ -34,7 +34,8 @@ pub(crate) struct Watch<'a> {
     /// True when a bound is low enough (the incumbent is within the gap of it): the descent
     /// ends there.
     pub enough: &'a dyn Fn(f64) -> bool,
-    /// Most evaluations of the relaxation (at most [`MAX_EVALUATIONS`]).
+    /// Most evaluations of the relaxation ([`MAX_EVALUATIONS`], or a multiple of it where
+    /// evaluations are cheap).
     pub evaluations: usize,
     /// Most table cells and merge steps a knapsack descent may spend in all (see
     /// [`DESCENT_CELLS`]).
@@ -66,6 +67,12 @@ pub(crate) struct Point {
     pub state: State,
 }
 
+/// Where a descent ended: the lowest bound it saw and the prices giving it.
+pub(crate) struct Descent {
+    pub best: Point,
+    pub prices: Vec<f64>,
+}
+
 /// Improves the prices of the rows marked in `moved`, from `lambda` (up to `cap`), where the
 /// relaxation gave `start`, with `evaluate` giving its bound and allocation at other prices,
 /// watched by `watch`. Any prices give a valid bound, so a descent cut short (by the deadline
@@ -78,7 +85,7 @@ pub(crate) fn descend(
     watch: &mut Watch,
     start: Point,
     mut evaluate: impl FnMut(&[f64]) -> Option<Point>,
-) -> Point {
+) -> Descent {
     if start.state.feasible(m) {
         (watch.offer)(&start.state);
     }
@@ -87,7 +94,7 @@ pub(crate) fn descend(
     let mut evaluations = 1;
     let mut at = |mu: &[f64]| {
         evaluations += 1;
-        if evaluations > watch.evaluations.min(MAX_EVALUATIONS) {
+        if evaluations > watch.evaluations {
             return None;
         }
         let p = evaluate(mu)?;
@@ -97,15 +104,22 @@ pub(crate) fn descend(
         Some(p)
     };
     let mut best = start;
+    let mut best_mu = mu.clone();
     let slack = |p: &Point, r: usize| i128::from(m.rows[r].b) - p.state.usage[r];
     for _round in 0..ROUNDS {
         let before = best.bound;
         for r in (0..m.nrows()).filter(|&r| moved[r]) {
             if (watch.enough)(best.bound) {
-                return best;
+                return Descent {
+                    best,
+                    prices: best_mu,
+                };
             }
             if Instant::now() >= watch.deadline {
-                return best;
+                return Descent {
+                    best,
+                    prices: best_mu,
+                };
             }
             let start = mu[r];
             let (mut lo, mut hi) = if slack(&best, r) < 0 {
@@ -120,7 +134,10 @@ pub(crate) fn descend(
                 loop {
                     mu[r] = hi;
                     let Some(p) = at(&mu) else {
-                        return best;
+                        return Descent {
+                            best,
+                            prices: best_mu,
+                        };
                     };
                     if slack(&p, r) >= 0 || hi >= cap {
                         break;
@@ -139,12 +156,16 @@ pub(crate) fn descend(
                 };
                 mu[r] = price;
                 let Some(p) = at(&mu) else {
-                    return best;
+                    return Descent {
+                        best,
+                        prices: best_mu,
+                    };
                 };
                 let holds = slack(&p, r) >= 0;
                 if p.bound < best.bound {
                     best = p;
                     price_of_best = price;
+                    best_mu.clone_from(&mu);
                 }
                 if step < STEPS {
                     if holds {
@@ -160,5 +181,8 @@ pub(crate) fn descend(
             break;
         }
     }
-    best
+    Descent {
+        best,
+        prices: best_mu,
+    }
 }

@@ -199,7 +199,8 @@ pub(crate) fn bound(
     let start = evaluate(m, allowed, &exact, lambda)?;
     let best = lagrange::descend(m, &used, lambda, cap, watch, start, |mu| {
         evaluate(m, allowed, &exact, mu)
-    });
+    })
+    .best;
     Some(ShareBound {
         bound: best.bound,
         choice: best.state.choice,

@@ -711,6 +711,58 @@ fn knapsack_counts_small_stocks_across_capped_cities() {
 }
 
 #[test]
+fn knapsack_descent_returns_the_prices_of_its_bound() {
+    // Branch-and-bound bounds small programmes' nodes at the prices the root's descent ends
+    // at: the knapsack at those prices gives the descent's bound again, which is never below
+    // the optimum and never above the knapsack at the LP's prices.
+    let mut rng = Lcg(53);
+    let mut moved = 0;
+    for round in 0..200 {
+        let n = 2 + rng.below(6) as usize;
+        let s = random_spec(&mut rng, n);
+        let m = s.model();
+        let Some(opt) = s.brute() else { continue };
+        let Some(lp) = lp::solve(&m, &free(&m), None, far()) else {
+            panic!("round {round}: no LP");
+        };
+        let Some(start) = knapsack::bound(&m, &free(&m), &lp.lambda, far()) else {
+            continue;
+        };
+        let mut offer = |_: &State| {};
+        let mut watch = super::lagrange::Watch {
+            deadline: far(),
+            offer: &mut offer,
+            enough: &|_| false,
+            evaluations: super::lagrange::MAX_EVALUATIONS,
+            cells: super::lagrange::DESCENT_CELLS,
+        };
+        let cap = lp::price_cap(&m);
+        let (k, prices) = knapsack::improved(&m, &free(&m), &lp.lambda, cap, &mut watch)
+            .expect("the knapsack fits");
+        let again = knapsack::bound(&m, &free(&m), &prices, far()).expect("the knapsack fits");
+        assert!(
+            close(again.bound, k.bound),
+            "round {round}: {} at the returned prices, the descent said {}\n{s:?}",
+            again.bound,
+            k.bound
+        );
+        assert!(
+            k.bound >= opt - 1e-6,
+            "round {round}: {} < {opt}\n{s:?}",
+            k.bound
+        );
+        assert!(
+            k.bound <= start.bound + 1e-9,
+            "round {round}: above the start\n{s:?}"
+        );
+        if k.bound < start.bound - 1e-9 {
+            moved += 1;
+        }
+    }
+    assert!(moved >= 10, "the descent lowered only {moved} bounds");
+}
+
+#[test]
 fn knapsack_bound_lies_between_the_optimum_and_the_lp() {
     // Rows other than the money rows are priced: the bound holds by weak duality, and at
     // the same prices it is never above the LP's g(λ) (the LP relaxes the kept rows too).
