@@ -226,6 +226,8 @@ struct CountTable {
     choice: Vec<u8>,
     cap: usize,
     states: usize,
+    /// Per item: the highest capacity it was weighed at (above it, its choice is the same).
+    his: Vec<usize>,
 }
 
 impl CountTable {
@@ -243,11 +245,23 @@ impl CountTable {
         best[..width].fill(0.0);
         let mut next = best.clone();
         let mut choice = vec![0u8; items.cands.len() * layer];
+        // As in [`Table`]: the items so far weigh at most `top`, above which every state's
+        // best stays the same, so item `i` is only weighed up to its own `his[i]`.
+        let mut top = 0usize;
+        let mut his = Vec::with_capacity(items.cands.len());
         for (i, opts) in items.opts.iter().enumerate() {
             if i % 16 == 0 && Instant::now() >= deadline {
                 return None;
             }
-            next.copy_from_slice(&best);
+            let weighed = |&&(weight, profit): &&(usize, f64)| profit > 0.0 && weight <= cap;
+            let heaviest = opts.iter().filter(weighed).map(|o| o.0).max().unwrap_or(0);
+            let hi = (top + heaviest).min(cap);
+            for s in 0..counts.size {
+                let row = &mut best[s * width..(s + 1) * width];
+                let flat = row[top];
+                row[top..=hi].fill(flat);
+                next[s * width..=s * width + hi].copy_from_slice(&row[..=hi]);
+            }
             let picks = &mut choice[i * layer..(i + 1) * layer];
             for (k, &(weight, profit)) in opts.iter().enumerate() {
                 if profit <= 0.0 || weight > cap {
@@ -264,7 +278,7 @@ impl CountTable {
                     let from = &best[s * width..(s + 1) * width];
                     let to = &mut next[to_state * width..(to_state + 1) * width];
                     let pick = &mut picks[to_state * width..(to_state + 1) * width];
-                    for w in weight..=cap {
+                    for w in weight..=hi {
                         let v = from[w - weight] + profit;
                         if v > to[w] {
                             to[w] = v;
@@ -274,12 +288,20 @@ impl CountTable {
                 }
             }
             std::mem::swap(&mut best, &mut next);
+            his.push(hi);
+            top = hi;
+        }
+        for s in 0..counts.size {
+            let row = &mut best[s * width..(s + 1) * width];
+            let flat = row[top];
+            row[top..].fill(flat);
         }
         Some(CountTable {
             best,
             choice,
             cap,
             states: counts.size,
+            his,
         })
     }
 
@@ -312,6 +334,7 @@ impl CountTable {
         let width = self.cap + 1;
         let layer = self.states * width;
         for i in (0..items.cands.len()).rev() {
+            w = w.min(self.his[i]);
             let pick = self.choice[i * layer + s * width + w];
             if pick > 0 {
                 let k = usize::from(pick) - 1;
@@ -930,10 +953,10 @@ const MAX_ACROSS: usize = 300;
 /// kits' rows are not priced (their count is exact there): the allocation is what counts,
 /// not the bound, which is then not valid.
 ///
-/// The counted kits whose stock the capped cities' candidates want too (up to
-/// [`MAX_STATES`] states of their counts) are counted across the cities' tables as well, so
-/// their stock holds for everyone outside the pair; when those tables do not fit, the cities
-/// price them as before.
+/// On programmes of up to [`MAX_ACROSS`] open candidates, the counted kits whose stock the
+/// capped cities' candidates want too (up to [`MAX_STATES`] states of their counts) are
+/// counted across the cities' tables as well, so their stock holds for everyone outside the
+/// pair; when those tables do not fit, the cities price them as before.
 fn tables(
     m: &Model,
     allowed: &[Allowed],
