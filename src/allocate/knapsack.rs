@@ -305,20 +305,9 @@ impl CountTable {
         })
     }
 
-    /// The best over every state within each capacity, and the state giving it (the first).
+    /// The best over every state within each capacity, and the state giving it.
     fn flat(&self) -> (Vec<f64>, Vec<usize>) {
-        let width = self.cap + 1;
-        let mut top = vec![f64::NEG_INFINITY; width];
-        let mut state = vec![0usize; width];
-        for s in 0..self.states {
-            for w in 0..width {
-                if self.best[s * width + w] > top[w] {
-                    top[w] = self.best[s * width + w];
-                    state[w] = s;
-                }
-            }
-        }
-        (top, state)
+        flat(&self.best, self.states, self.cap + 1)
     }
 
     /// Writes the items' choices for state `s` and capacity `w` into `out`.
@@ -346,6 +335,22 @@ impl CountTable {
             }
         }
     }
+}
+
+/// The best of `best` (`states` rows of `width` values) over every state at each column, and
+/// the state giving it (the first).
+fn flat(best: &[f64], states: usize, width: usize) -> (Vec<f64>, Vec<usize>) {
+    let mut top = vec![f64::NEG_INFINITY; width];
+    let mut state = vec![0usize; width];
+    for s in 0..states {
+        for (w, &v) in best[s * width..(s + 1) * width].iter().enumerate() {
+            if v > top[w] {
+                top[w] = v;
+                state[w] = s;
+            }
+        }
+    }
+    (top, state)
 }
 
 /// A table merged into the total: a capped city's, a counted kit's (with the state giving each
@@ -1501,20 +1506,9 @@ impl Joint {
         }))
     }
 
-    /// The best over every state within each spend, and the state giving it (the first).
+    /// The best over every state within each spend, and the state giving it.
     fn flat(&self) -> (Vec<f64>, Vec<usize>) {
-        let width = self.cap + 1;
-        let mut top = vec![f64::NEG_INFINITY; width];
-        let mut state = vec![0usize; width];
-        for s in 0..self.states {
-            for w in 0..width {
-                if self.best[s * width + w] > top[w] {
-                    top[w] = self.best[s * width + w];
-                    state[w] = s;
-                }
-            }
-        }
-        (top, state)
+        flat(&self.best, self.states, self.cap + 1)
     }
 
     /// Writes the groups' choices for state `s` and spend `w` into `out`.
