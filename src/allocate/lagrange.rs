@@ -76,7 +76,7 @@ pub(crate) struct Descent {
 /// Improves the prices of the rows marked in `moved`, from `lambda` (up to `cap`), where the
 /// relaxation gave `start`, with `evaluate` giving its bound and allocation at other prices,
 /// watched by `watch`. Any prices give a valid bound, so a descent cut short (by the deadline
-/// or its evaluations) returns the best so far.
+/// or its evaluations) returns the best so far, with its prices.
 pub(crate) fn descend(
     m: &Model,
     moved: &[bool],
@@ -106,20 +106,11 @@ pub(crate) fn descend(
     let mut best = start;
     let mut best_mu = mu.clone();
     let slack = |p: &Point, r: usize| i128::from(m.rows[r].b) - p.state.usage[r];
-    for _round in 0..ROUNDS {
+    'rounds: for _round in 0..ROUNDS {
         let before = best.bound;
         for r in (0..m.nrows()).filter(|&r| moved[r]) {
-            if (watch.enough)(best.bound) {
-                return Descent {
-                    best,
-                    prices: best_mu,
-                };
-            }
-            if Instant::now() >= watch.deadline {
-                return Descent {
-                    best,
-                    prices: best_mu,
-                };
+            if (watch.enough)(best.bound) || Instant::now() >= watch.deadline {
+                break 'rounds;
             }
             let start = mu[r];
             let (mut lo, mut hi) = if slack(&best, r) < 0 {
@@ -134,10 +125,7 @@ pub(crate) fn descend(
                 loop {
                     mu[r] = hi;
                     let Some(p) = at(&mu) else {
-                        return Descent {
-                            best,
-                            prices: best_mu,
-                        };
+                        break 'rounds;
                     };
                     if slack(&p, r) >= 0 || hi >= cap {
                         break;
@@ -156,10 +144,7 @@ pub(crate) fn descend(
                 };
                 mu[r] = price;
                 let Some(p) = at(&mu) else {
-                    return Descent {
-                        best,
-                        prices: best_mu,
-                    };
+                    break 'rounds;
                 };
                 let holds = slack(&p, r) >= 0;
                 if p.bound < best.bound {
