@@ -1112,7 +1112,7 @@ fn tables_counting(
     let shared_use =
         |o: &super::model::Opt| shared.iter().position(|&k| m.coef_in(o, kits[k].row) > 0);
     if primal {
-        for k in &kits {
+        for (k, _) in kits.iter().zip(&useful).filter(|(_, &u)| u) {
             priced[k.row] = 0.0;
         }
     }
