@@ -1257,14 +1257,32 @@ fn tables_counting(
             Err(Overflow)
         };
     }
+    // The joint part first, so that when its own merges, as taken (only at the spends where
+    // a table improves: a bound before building its tables, every pair of spends, is a
+    // hundred times more), exceed what the merges into the total leave of the limit, nothing
+    // else has been built for nothing.
+    let mut joint = match entries.last().filter(|e| e.groups.len() > 1) {
+        Some(entry) => {
+            let budget = merge_cap - merge;
+            match Joint::build(
+                &groups,
+                &entry.groups,
+                (&across_counts, &sums),
+                entry.cap,
+                budget,
+                deadline,
+            )? {
+                Some(j) => Some(j),
+                None => return Ok(None),
+            }
+        }
+        None => None,
+    };
+    let joint_work = joint.as_ref().map_or(0, |j| j.work);
     let Some(table) = Table::build(&main, cap, need[0], deadline) else {
         return Ok(None);
     };
     let mut best = table.best.clone();
-    // The joint part's own merges, as taken (only at the spends where a table improves: a
-    // bound before building its tables, every pair of spends, is a hundred times more); they
-    // may take what the merges into the total leave of the limit.
-    let mut joint_work = 0usize;
     // Merge each part: its best value per spend, at the spends where it improves.
     let mut merged = Vec::new();
     let mut merged_steps = 0usize;
@@ -1292,17 +1310,9 @@ fn tables_counting(
                     },
                 }
             }
-            _ => match Joint::build(
-                &groups,
-                &entry.groups,
-                (&across_counts, &sums),
-                entry.cap,
-                merge_cap - merge,
-                deadline,
-            )? {
+            _ => match joint.take() {
                 Some(j) => {
                     merged_steps = merged_steps.saturating_add(j.work);
-                    joint_work = j.work;
                     let (flat, state) = j.flat();
                     Part::Joint(j, flat, state)
                 }
