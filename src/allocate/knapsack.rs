@@ -337,6 +337,14 @@ impl CountTable {
     }
 }
 
+/// The spends where a table's best value per spend improves (and 0): the only ones worth
+/// merging, since a larger spend for the same value never does better.
+fn improving(best: &[f64]) -> Vec<usize> {
+    (0..best.len())
+        .filter(|&t| t == 0 || best[t] > best[t - 1])
+        .collect()
+}
+
 /// The best of `best` (`states` rows of `width` values) over every state at each column, and
 /// the state giving it (the first).
 fn flat(best: &[f64], states: usize, width: usize) -> (Vec<f64>, Vec<usize>) {
@@ -1323,9 +1331,7 @@ fn tables_counting(
             return Ok(None);
         }
         let part_best = part.best();
-        let steps: Vec<usize> = (0..part_best.len())
-            .filter(|&t| t == 0 || part_best[t] > part_best[t - 1])
-            .collect();
+        let steps = improving(part_best);
         let mut next = vec![f64::NEG_INFINITY; cap + 1];
         let lo = need[e + 1];
         merged_steps = merged_steps.saturating_add(steps.len().saturating_mul(cap - lo + 1));
@@ -1474,12 +1480,7 @@ impl Joint {
             let (width, pw) = (cap + 1, group.cap + 1);
             let next_cap = (cap + group.cap).min(most);
             let next_width = next_cap + 1;
-            let steps: Vec<Vec<usize>> = (0..counts.size)
-                .map(|s| {
-                    let b = &t.best[s * pw..(s + 1) * pw];
-                    (0..pw).filter(|&x| x == 0 || b[x] > b[x - 1]).collect()
-                })
-                .collect();
+            let steps: Vec<Vec<usize>> = t.best.chunks(pw).map(improving).collect();
             let mut next = vec![f64::NEG_INFINITY; counts.size * next_width];
             for &(a, b, s) in sums {
                 for &x in &steps[b] {
