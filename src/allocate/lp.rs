@@ -97,30 +97,46 @@ pub(crate) fn best(m: &Model, c: usize, lambda: &[f64]) -> (Option<usize>, f64, 
 
 /// [`best`] for a candidate that must be served when `served` is set.
 fn best_of(m: &Model, c: usize, lambda: &[f64], served: bool) -> (Option<usize>, f64, f64) {
+    best_noting(m, c, lambda, served, None).0
+}
+
+/// [`best_of`], and the profit of option `held` (0 for none) met on the way.
+fn best_noting(
+    m: &Model,
+    c: usize,
+    lambda: &[f64],
+    served: bool,
+    held: Option<usize>,
+) -> ((Option<usize>, f64, f64), f64) {
     let tie = 1e-9 * (1.0 + m.value[c].abs());
-    // (option, profit, footprint); a candidate that must be served starts from no choice.
-    let mut best = if served {
-        (None, f64::NEG_INFINITY, f64::INFINITY)
-    } else {
-        (None, 0.0f64, 0.0f64)
-    };
-    let mut second = f64::NEG_INFINITY;
-    for o in 0..m.cands[c].opts.len() {
-        let p = m.profit(c, o, lambda);
+    // What an option takes of the rows breaks near ties (the smaller wins); only near ties
+    // need it.
+    let foot = |o: usize| -> f64 {
         let opt = &m.cands[c].opts[o];
-        let foot: f64 = m.coef_s[opt.start..opt.end]
+        m.coef_s[opt.start..opt.end]
             .iter()
             .map(|a| a.max(0.0))
-            .sum();
-        let wins = p > best.1 + tie || (p > best.1 - tie && best.0.is_some() && foot < best.2);
+            .sum()
+    };
+    // (option, profit); a candidate that must be served starts from no choice.
+    let mut best = (None, if served { f64::NEG_INFINITY } else { 0.0 });
+    let mut second = f64::NEG_INFINITY;
+    let mut at_held = 0.0;
+    for o in 0..m.cands[c].opts.len() {
+        let p = m.profit(c, o, lambda);
+        if held == Some(o) {
+            at_held = p;
+        }
+        let wins = p > best.1 + tie
+            || (p > best.1 - tie && best.0.is_some_and(|b: usize| foot(o) < foot(b)));
         if wins {
             second = second.max(best.1);
-            best = (Some(o), p, foot);
+            best = (Some(o), p);
         } else {
             second = second.max(p);
         }
     }
-    (best.0, best.1, best.1 - second)
+    ((best.0, best.1, best.1 - second), at_held)
 }
 
 /// The choice candidate `c` makes at prices `lambda` within what `allowed` lets it do: option,
@@ -298,8 +314,10 @@ fn solve_free(
             .iter()
             .enumerate()
             .filter_map(|(k, &(c, o))| {
-                let now = o.map_or(0.0, |o| m.profit(c, o, &lambda));
-                let by = respond(m, c, allowed[c], &lambda).1 - now;
+                // Every candidate here is open (neither held nor forced).
+                let served = allowed[c] == Allowed::Served;
+                let ((_, best, _), now) = best_noting(m, c, &lambda, served, o);
+                let by = best - now;
                 (by > t).then_some((by, k))
             })
             .collect();
