@@ -147,21 +147,8 @@ pub(crate) fn push_int(s: &mut String, v: i64) {
     if v < 0 {
         s.push('-');
     }
-    let mut n = v.unsigned_abs();
-    // Digits, last first: 20 at most for a u64.
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    for &d in &digits[at..] {
-        s.push(char::from(d));
-    }
+    let digits = crate::digits::Decimal::new(v.unsigned_abs(), 1);
+    s.extend(digits.bytes().iter().map(|&d| char::from(d)));
 }
 
 #[derive(Serialize, Deserialize)]

@@ -965,19 +965,8 @@ fn push_u64(buf: &mut Vec<u8>, n: u64) {
 }
 
 /// Writes `n` in decimal, zero-padded to `width` digits.
-fn push_padded(buf: &mut Vec<u8>, mut n: u64, width: usize) {
-    let mut tmp = [b'0'; 20];
-    let mut i = tmp.len();
-    loop {
-        i -= 1;
-        tmp[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    let start = i.min(tmp.len() - width.min(tmp.len()));
-    buf.extend_from_slice(&tmp[start..]);
+fn push_padded(buf: &mut Vec<u8>, n: u64, width: usize) {
+    buf.extend_from_slice(crate::digits::Decimal::new(n, width).bytes());
 }
 
 /// Writes hundredths as a decimal with two places: 73 → `0.73`.

@@ -79,6 +79,7 @@ mod csv_rows;
 mod date;
 mod decision;
 mod dialect;
+mod digits;
 mod engine;
 mod error;
 pub mod generate;
