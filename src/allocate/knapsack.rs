@@ -991,6 +991,56 @@ fn tables(
 /// The tables counting kits across cities would be larger than allowed.
 struct Overflow;
 
+/// The counted kits the capped cities' candidates want too, to count across the tables: the
+/// highest priced first, each up to its stock left (or its users), while their states fit in
+/// [`MAX_STATES`]. Their indexes in `kits`, and their limits.
+fn shared_kits(
+    m: &Model,
+    kits: &[CountedKit],
+    free: &[usize],
+    in_city: &dyn Fn(usize) -> bool,
+    left: &[i128],
+    lambda: &[f64],
+) -> (Vec<usize>, Vec<usize>) {
+    let wanted_in_cities = |k: &CountedKit| {
+        free.iter()
+            .filter(|&&c| in_city(c))
+            .any(|&c| m.cands[c].opts.iter().any(|o| m.coef_in(o, k.row) > 0))
+    };
+    let mut order: Vec<usize> = (0..kits.len())
+        .filter(|&k| wanted_in_cities(&kits[k]))
+        .collect();
+    order.sort_by(|&a, &b| {
+        lambda[kits[b].row]
+            .total_cmp(&lambda[kits[a].row])
+            .then(a.cmp(&b))
+    });
+    let mut shared: Vec<usize> = Vec::new();
+    let mut limits: Vec<usize> = Vec::new();
+    let mut states = 1usize;
+    for k in order {
+        let users = free
+            .iter()
+            .filter(|&&c| kits[k].members[c] || in_city(c))
+            .filter(|&&c| {
+                m.cands[c]
+                    .opts
+                    .iter()
+                    .any(|o| m.coef_in(o, kits[k].row) > 0)
+            })
+            .count();
+        let limit = usize::try_from(left[kits[k].row])
+            .unwrap_or(usize::MAX)
+            .min(users);
+        if states.saturating_mul(limit + 1) <= MAX_STATES {
+            states *= limit + 1;
+            shared.push(k);
+            limits.push(limit);
+        }
+    }
+    (shared, limits)
+}
+
 #[allow(clippy::too_many_arguments)]
 fn tables_counting(
     m: &Model,
@@ -1068,44 +1118,11 @@ fn tables_counting(
         &|c| in_pair(c) || in_city(c),
         across.then_some(&also as &dyn Fn(usize) -> bool),
     );
-    // The counted kits the capped cities' candidates want too, the highest priced first,
-    // counted across tables while their states fit: each up to its stock left.
-    let wanted_in_cities = |k: &CountedKit| {
-        free.iter()
-            .filter(|&&c| in_city(c))
-            .any(|&c| m.cands[c].opts.iter().any(|o| m.coef_in(o, k.row) > 0))
+    let (shared, limits) = if across {
+        shared_kits(m, &kits, &free, &in_city, left, lambda)
+    } else {
+        (Vec::new(), Vec::new())
     };
-    let mut order: Vec<usize> = (0..kits.len())
-        .filter(|&k| across && wanted_in_cities(&kits[k]))
-        .collect();
-    order.sort_by(|&a, &b| {
-        lambda[kits[b].row]
-            .total_cmp(&lambda[kits[a].row])
-            .then(a.cmp(&b))
-    });
-    let mut shared: Vec<usize> = Vec::new();
-    let mut limits: Vec<usize> = Vec::new();
-    let mut states = 1usize;
-    for k in order {
-        let users = free
-            .iter()
-            .filter(|&&c| kits[k].members[c] || in_city(c))
-            .filter(|&&c| {
-                m.cands[c]
-                    .opts
-                    .iter()
-                    .any(|o| m.coef_in(o, kits[k].row) > 0)
-            })
-            .count();
-        let limit = usize::try_from(left[kits[k].row])
-            .unwrap_or(usize::MAX)
-            .min(users);
-        if states.saturating_mul(limit + 1) <= MAX_STATES {
-            states *= limit + 1;
-            shared.push(k);
-            limits.push(limit);
-        }
-    }
     let across_counts = Counts::new(limits);
     // A kit counted only for the capped cities' sake but not shared counts nothing.
     let useful: Vec<bool> = (0..kits.len())
