@@ -1498,23 +1498,36 @@ impl Joint {
             let next_cap = (cap + group.cap).min(most);
             let next_width = next_cap + 1;
             let steps: Vec<Vec<usize>> = t.best.chunks(pw).map(improving).collect();
+            // Every table so far is nondecreasing in the spend (the best within it), so only
+            // the spends where it rises need merging; the running best fills in the rest.
+            let rises: Vec<Vec<usize>> = best.chunks(width).map(improving).collect();
             let mut next = vec![f64::NEG_INFINITY; counts.size * next_width];
             for &(a, b, s) in sums {
+                let before = &best[a * width..(a + 1) * width];
+                let row = &mut next[s * next_width..(s + 1) * next_width];
                 for &x in &steps[b] {
                     let pv = t.best[b * pw + x];
                     if pv == f64::NEG_INFINITY {
                         continue;
                     }
                     let top = (cap + x).min(next_cap);
+                    // Counted as a merge over every spend (the budget's measure).
                     work = work.saturating_add(top + 1 - x);
                     if work > budget {
                         return Err(Overflow);
                     }
-                    let from = &best[a * width..=a * width + top - x];
-                    let to = &mut next[s * next_width + x..=s * next_width + top];
-                    for (slot, v) in to.iter_mut().zip(from.iter().map(|v| v + pv)) {
+                    for &z in rises[a].iter().take_while(|&&z| x + z <= top) {
+                        let v = before[z] + pv;
+                        let slot = &mut row[x + z];
                         *slot = if v > *slot { v } else { *slot };
                     }
+                }
+            }
+            for row in next.chunks_mut(next_width) {
+                let mut running = f64::NEG_INFINITY;
+                for slot in row {
+                    running = if *slot > running { *slot } else { running };
+                    *slot = running;
                 }
             }
             if Instant::now() >= deadline {
@@ -1559,10 +1572,9 @@ impl Joint {
             let mut most = f64::NEG_INFINITY;
             for &(a, b, _) in sums.iter().filter(|x| x.2 == s) {
                 for &x in steps[b].iter().take_while(|&&x| x <= w) {
-                    if w - x >= *width {
-                        continue;
-                    }
-                    let v = before[a * width + w - x] + t.best[b * pw + x];
+                    // The tables before are nondecreasing: beyond their width, the best within
+                    // it.
+                    let v = before[a * width + (w - x).min(width - 1)] + t.best[b * pw + x];
                     if v > most {
                         most = v;
                         (from, state, spend) = (a, b, x);
