@@ -1511,18 +1511,22 @@ impl Joint {
                         continue;
                     }
                     let top = (cap + x).min(next_cap);
-                    // Counted as a merge over every spend (the budget's measure).
-                    work = work.saturating_add(top + 1 - x);
-                    if work > budget {
-                        return Err(Overflow);
-                    }
+                    let mut merged = 0usize;
                     for &z in rises[a].iter().take_while(|&&z| x + z <= top) {
                         let v = before[z] + pv;
                         let slot = &mut row[x + z];
                         *slot = if v > *slot { v } else { *slot };
+                        merged += 1;
+                    }
+                    // The steps taken (and one for the spend itself).
+                    work = work.saturating_add(merged + 1);
+                    if work > budget {
+                        return Err(Overflow);
                     }
                 }
             }
+            // Carrying the best forward is a step per state and spend.
+            work = work.saturating_add(next.len());
             for row in next.chunks_mut(next_width) {
                 let mut running = f64::NEG_INFINITY;
                 for slot in row {
