@@ -244,6 +244,10 @@ impl CountTable {
         let mut best = vec![f64::NEG_INFINITY; layer];
         best[..width].fill(0.0);
         let mut next = best.clone();
+        // Per state: the least spend at which the items so far reach it (`width`: not yet).
+        // Below it the state's best is −∞, which no option can improve on.
+        let mut reach = vec![width; counts.size];
+        reach[0] = 0;
         let mut choice = vec![0u8; items.cands.len() * layer];
         // As in [`Table`]: the items so far weigh at most `top`, above which every state's
         // best stays the same, so item `i` is only weighed up to its own `his[i]`.
@@ -263,6 +267,7 @@ impl CountTable {
                 next[s * width..=s * width + hi].copy_from_slice(&row[..=hi]);
             }
             let picks = &mut choice[i * layer..(i + 1) * layer];
+            let reached = reach.clone();
             for (k, &(weight, profit)) in opts.iter().enumerate() {
                 if profit <= 0.0 || weight > cap {
                     continue;
@@ -275,10 +280,15 @@ impl CountTable {
                         },
                         None => s,
                     };
+                    let lo = reached[s].saturating_add(weight);
+                    if lo > hi {
+                        continue;
+                    }
+                    reach[to_state] = reach[to_state].min(lo);
                     let from = &best[s * width..(s + 1) * width];
                     let to = &mut next[to_state * width..(to_state + 1) * width];
                     let pick = &mut picks[to_state * width..(to_state + 1) * width];
-                    for w in weight..=hi {
+                    for w in lo..=hi {
                         let v = from[w - weight] + profit;
                         if v > to[w] {
                             to[w] = v;
