@@ -285,15 +285,15 @@ impl CountTable {
                         continue;
                     }
                     reach[to_state] = reach[to_state].min(lo);
-                    let from = &best[s * width..(s + 1) * width];
-                    let to = &mut next[to_state * width..(to_state + 1) * width];
-                    let pick = &mut picks[to_state * width..(to_state + 1) * width];
-                    for w in lo..=hi {
-                        let v = from[w - weight] + profit;
-                        if v > to[w] {
-                            to[w] = v;
-                            pick[w] = k as u8 + 1;
-                        }
+                    let from = &best[s * width + lo - weight..=s * width + hi - weight];
+                    let to = &mut next[to_state * width + lo..=to_state * width + hi];
+                    let pick = &mut picks[to_state * width + lo..=to_state * width + hi];
+                    let tag = k as u8 + 1;
+                    for ((slot, p), &f) in to.iter_mut().zip(pick.iter_mut()).zip(from) {
+                        let v = f + profit;
+                        let better = v > *slot;
+                        *slot = if better { v } else { *slot };
+                        *p = if better { tag } else { *p };
                     }
                 }
             }
