@@ -1615,3 +1615,147 @@ impl Joint {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every way of choosing the groups' items (none, or one option each) within each group's
+    /// capacity and the kits' limits: (state, total spend, profit).
+    fn every_choice(groups: &[Group], counts: &Counts) -> Vec<(usize, usize, f64)> {
+        let mut out = Vec::new();
+        let items: Vec<(usize, usize)> = (0..groups.len())
+            .flat_map(|g| (0..groups[g].items.cands.len()).map(move |i| (g, i)))
+            .collect();
+        let mut pick = vec![0usize; items.len()];
+        loop {
+            let mut spend = vec![0usize; groups.len()];
+            let (mut state, mut profit, mut ok) = (0usize, 0.0, true);
+            for (&(g, i), &k) in items.iter().zip(&pick) {
+                if k == 0 {
+                    continue;
+                }
+                let (w, p) = groups[g].items.opts[i][k - 1];
+                spend[g] += w;
+                profit += p;
+                let uses = &groups[g].counted.as_ref().expect("counted").uses;
+                if let Some(d) = uses[i][k - 1] {
+                    match counts.bump(state, d) {
+                        Some(t) => state = t,
+                        None => ok = false,
+                    }
+                }
+            }
+            if ok && spend.iter().zip(groups).all(|(&s, g)| s <= g.cap) {
+                out.push((state, spend.iter().sum(), profit));
+            }
+            // The next choice, as a mixed-radix count.
+            let mut at = 0;
+            loop {
+                if at == items.len() {
+                    return out;
+                }
+                let (g, i) = items[at];
+                pick[at] += 1;
+                if pick[at] <= groups[g].items.opts[i].len() {
+                    break;
+                }
+                pick[at] = 0;
+                at += 1;
+            }
+        }
+    }
+
+    /// The capped cities' tables merged across the kits' counts hold, for every state and
+    /// spend, the most profit of any choice with exactly those kits within that spend (and
+    /// each city's cap), and the walk back gives a choice reaching it.
+    #[test]
+    fn joint_tables_hold_the_best_within_each_spend_for_each_count_of_kits() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut rand = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let far = Instant::now() + std::time::Duration::from_secs(3600);
+        for _round in 0..300 {
+            let counts = Counts::new(vec![rand(3), rand(3)]);
+            let sums = counts.sums();
+            let mut groups = Vec::new();
+            let mut n = 0;
+            for g in 0..2 + rand(2) {
+                let mut items = Items::new();
+                let mut uses = Vec::new();
+                for _ in 0..1 + rand(3) {
+                    let opts: Vec<(usize, f64)> = (0..1 + rand(2))
+                        .map(|_| (rand(6), (1 + rand(9)) as f64))
+                        .collect();
+                    uses.push(
+                        opts.iter()
+                            .map(|_| match rand(3) {
+                                2 => None,
+                                d => Some(d),
+                            })
+                            .collect(),
+                    );
+                    items.cands.push(n);
+                    items.opts.push(opts);
+                    n += 1;
+                }
+                groups.push(Group {
+                    row: g,
+                    cap: rand(10),
+                    items,
+                    counted: Some(Counted {
+                        uses,
+                        counts: counts.clone(),
+                        shared: true,
+                    }),
+                });
+            }
+            let members: Vec<usize> = (0..groups.len()).collect();
+            let most = rand(25);
+            let joint = Joint::build(&groups, &members, (&counts, &sums), most, usize::MAX, far)
+                .ok()
+                .flatten()
+                .expect("a joint table");
+            let width = joint.cap + 1;
+            let choices = every_choice(&groups, &counts);
+            for s in 0..counts.size {
+                for y in 0..width {
+                    let want = choices
+                        .iter()
+                        .filter(|c| c.0 == s && c.1 <= y)
+                        .map(|c| c.2)
+                        .fold(f64::NEG_INFINITY, f64::max);
+                    assert_eq!(joint.best[s * width + y], want, "state {s} spend {y}");
+                    if want == f64::NEG_INFINITY {
+                        continue;
+                    }
+                    let mut out = vec![None; n];
+                    joint.walk_back(&groups, &members, &sums, s, y, &mut out);
+                    let (mut profit, mut state, mut spend) = (0.0, 0usize, 0usize);
+                    for g in &groups {
+                        let uses = &g.counted.as_ref().expect("counted").uses;
+                        let mut own = 0;
+                        for (i, &c) in g.items.cands.iter().enumerate() {
+                            if let Some(k) = out[c] {
+                                let (w, p) = g.items.opts[i][k];
+                                own += w;
+                                profit += p;
+                                if let Some(d) = uses[i][k] {
+                                    state = counts.bump(state, d).expect("within the limits");
+                                }
+                            }
+                        }
+                        assert!(own <= g.cap);
+                        spend += own;
+                    }
+                    assert_eq!((profit, state), (want, s), "walk back at {s}, {y}");
+                    assert!(spend <= y);
+                }
+            }
+        }
+    }
+}
