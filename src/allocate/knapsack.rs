@@ -248,6 +248,7 @@ impl CountTable {
         // Below it the state's best is −∞, which no option can improve on.
         let mut reach = vec![width; counts.size];
         reach[0] = 0;
+        let mut reached = reach.clone();
         let mut choice = vec![0u8; items.cands.len() * layer];
         // As in [`Table`]: the items so far weigh at most `top`, above which every state's
         // best stays the same, so item `i` is only weighed up to its own `his[i]`.
@@ -267,7 +268,7 @@ impl CountTable {
                 next[s * width..=s * width + hi].copy_from_slice(&row[..=hi]);
             }
             let picks = &mut choice[i * layer..(i + 1) * layer];
-            let reached = reach.clone();
+            reached.clone_from(&reach);
             for (k, &(weight, profit)) in opts.iter().enumerate() {
                 if profit <= 0.0 || weight > cap {
                     continue;
