@@ -304,14 +304,26 @@ impl Engine {
 
     /// Assesses records in parallel, in input order, within the run's operations budget.
     fn assess_records(&self, records: Vec<Record>, detail: Detail) -> Result<Vec<Assessment>> {
-        let counted: Vec<(Assessment, u64)> = records
-            .into_par_iter()
+        self.assess_each(records.into_par_iter(), detail)
+    }
+
+    /// [`Engine::assess_records`] over any records in order. The assessments are written
+    /// in place (one allocation of the final size: a growing list would touch twice the
+    /// memory), then charged in input order, so the first failure in the input is the one
+    /// reported.
+    fn assess_each(
+        &self,
+        records: impl IndexedParallelIterator<Item = Record>,
+        detail: Detail,
+    ) -> Result<Vec<Assessment>> {
+        let mut counted = Vec::new();
+        records
             .map(|r| self.assess_counted(r, detail))
-            .collect::<Result<_>>()?;
+            .collect_into_vec(&mut counted);
         let mut budget = RunBudget::default();
         counted
             .into_iter()
-            .map(|(a, ops)| budget.charge(ops, &a.id, a.error()).map(|()| a))
+            .map(|c| c.and_then(|(a, ops)| budget.charge(ops, &a.id, a.error()).map(|()| a)))
             .collect()
     }
 
@@ -362,17 +374,20 @@ impl Engine {
     /// any applicant (what `idmaj allocate` and sweeps need: a whole programme), with the
     /// `detail` the caller uses.
     pub(crate) fn assess_scenario_strict(&self, detail: Detail) -> Result<Vec<Assessment>> {
-        self.assess_records_strict(pipeline::read_records(&self.inner.scenario)?, detail)
+        self.assess_records_strict(
+            pipeline::read_records(&self.inner.scenario)?.into_par_iter(),
+            detail,
+        )
     }
 
     /// [`Engine::assess_scenario_strict`] over records already read (a sweep reads the
     /// applicants once for all its points).
     pub(crate) fn assess_records_strict(
         &self,
-        records: Vec<Record>,
+        records: impl IndexedParallelIterator<Item = Record>,
         detail: Detail,
     ) -> Result<Vec<Assessment>> {
-        let all = self.assess_records(records, detail)?;
+        let all = self.assess_each(records, detail)?;
         let problems: Problems = all
             .iter()
             .filter_map(|a| match &a.status {

@@ -436,19 +436,6 @@ pub(crate) fn sweep(
     } else {
         Ok(Vec::new())
     };
-    let assessed: Vec<std::result::Result<Vec<Assessment>, String>> = firsts
-        .par_iter()
-        .map(|first| match first {
-            None => Err(String::new()),
-            Some(i) => scenarios[*i].as_ref().map_err(Clone::clone).and_then(|s| {
-                let records = records.clone()?;
-                Engine::from_scenario(s.clone())
-                    .and_then(|e| e.assess_records_strict(records, Detail::Bare))
-                    .map_err(|e| e.to_string())
-            }),
-        })
-        .collect();
-    let scorings = firsts.iter().flatten().count();
 
     // Points whose scenarios are the same programme are solved once: same scores and same
     // overrides, except a `budget.total` at or above the funders' total, which allows no
@@ -457,7 +444,7 @@ pub(crate) fn sweep(
     let mut solve_keys: Vec<SolveKey> = Vec::new();
     let mut solve_of = vec![None; grid.len()];
     for (i, p) in grid.iter().enumerate() {
-        let (Ok(sc), Ok(_)) = (&scenarios[i], &assessed[group_of[i]]) else {
+        let Ok(sc) = &scenarios[i] else {
             continue;
         };
         let money = sc.budget_total.unwrap_or(Mad::MAX).min(sc.funders_total());
@@ -477,27 +464,75 @@ pub(crate) fn sweep(
         };
         solve_of[i] = Some(k);
     }
-    let solved: Vec<Solved> = solves
+
+    // Each group is scored and its programmes solved before its assessments are dropped,
+    // so only the groups being worked on hold assessments (less memory, and what a group
+    // frees is reused by the next instead of asking the system for more).
+    let worked: Vec<Worked> = firsts
         .par_iter()
-        .map(|&i| {
-            let (Ok(sc), Ok(a)) = (&scenarios[i], &assessed[group_of[i]]) else {
-                unreachable!("only points that load and score are solved")
+        .enumerate()
+        .map(|(g, first)| {
+            let assessed = match first {
+                None => Err(String::new()),
+                Some(i) => scenarios[*i].as_ref().map_err(Clone::clone).and_then(|s| {
+                    let records = records.as_ref().map_err(Clone::clone)?;
+                    Engine::from_scenario(s.clone())
+                        .and_then(|e| {
+                            e.assess_records_strict(records.par_iter().cloned(), Detail::Bare)
+                        })
+                        .map_err(|e| e.to_string())
+                }),
             };
-            let s = solve_point(sc, a);
-            on_solve(solves.len());
-            s
+            let Ok(assessments) = assessed else {
+                return (assessed.map(|_| Counts::default()), Vec::new());
+            };
+            let counts = Counts {
+                applicants: assessments.len() as u64,
+                eligible: assessments.iter().filter(|a| a.eligible()).count() as u64,
+            };
+            let solved = solves
+                .par_iter()
+                .filter(|&&i| group_of[i] == g)
+                .map(|&i| {
+                    let Ok(sc) = &scenarios[i] else {
+                        unreachable!("only points that load are solved")
+                    };
+                    let s = solve_point(sc, &assessments);
+                    on_solve(solves.len());
+                    s
+                })
+                .collect();
+            (Ok(counts), solved)
         })
-        .collect::<Result<_>>()?;
+        .collect();
+    let scorings = firsts.iter().flatten().count();
+
+    // The solves in their order (each group's are in order; the first failure stops the
+    // sweep).
+    let mut solved: Vec<Option<Solved>> = Vec::with_capacity(solves.len());
+    solved.resize_with(solves.len(), || None);
+    let mut of_group: Vec<std::vec::IntoIter<Result<Solved>>> = Vec::new();
+    let mut counts = Vec::with_capacity(worked.len());
+    for (c, s) in worked {
+        counts.push(c);
+        of_group.push(s.into_iter());
+    }
+    for (k, &i) in solves.iter().enumerate() {
+        if let Some(s) = of_group[group_of[i]].next() {
+            solved[k] = Some(s?);
+        }
+    }
     let rows: Vec<SweepRow> = grid
         .iter()
         .enumerate()
-        .map(
-            |(i, p)| match (&scenarios[i], &assessed[group_of[i]], solve_of[i]) {
-                (Ok(sc), Ok(a), Some(k)) => row(p, sc, a, &solved[k]),
+        .map(|(i, p)| {
+            let solve = solve_of[i].and_then(|k| solved[k].as_ref());
+            match (&scenarios[i], &counts[group_of[i]], solve) {
+                (Ok(sc), Ok(c), Some(s)) => row(p, sc, c, s),
                 (Err(m), ..) | (Ok(_), Err(m), _) => error_row(p, base_scenario, m),
                 (Ok(sc), Ok(_), None) => error_row(p, sc, "not solved"),
-            },
-        )
+            }
+        })
         .collect();
 
     let program = base_scenario.program.name.clone();
@@ -518,7 +553,7 @@ fn error_row(point: &[Override], scenario: &Scenario, message: &str) -> SweepRow
     let mut r = row(
         point,
         scenario,
-        &[],
+        &Counts::default(),
         &Solved {
             outcome: Err(String::new()),
         },
@@ -542,6 +577,16 @@ fn tidy(v: f64) -> f64 {
 
 /// What makes two points the same programme: scoring group, other overrides, money.
 type SolveKey = (usize, Vec<(String, String)>, Mad);
+
+/// A scoring group's counts (or why it could not be scored) and its solves, in order.
+type Worked = (std::result::Result<Counts, String>, Vec<Result<Solved>>);
+
+/// What a scoring group's rows say of its applicants.
+#[derive(Default)]
+struct Counts {
+    applicants: u64,
+    eligible: u64,
+}
 
 /// What one solve gives the rows that share it.
 struct Solved {
@@ -593,12 +638,7 @@ fn solve_point(scenario: &Scenario, assessments: &[Assessment]) -> Result<Solved
     Ok(Solved { outcome: Ok(f) })
 }
 
-fn row(
-    point: &[Override],
-    scenario: &Scenario,
-    assessments: &[Assessment],
-    solved: &Solved,
-) -> SweepRow {
+fn row(point: &[Override], scenario: &Scenario, counts: &Counts, solved: &Solved) -> SweepRow {
     let mut row = SweepRow {
         settings: point
             .iter()
@@ -606,8 +646,8 @@ fn row(
             .collect(),
         budget_total: scenario.budget_total,
         funders_total: scenario.funders_total(),
-        applicants: assessments.len() as u64,
-        eligible: assessments.iter().filter(|a| a.eligible()).count() as u64,
+        applicants: counts.applicants,
+        eligible: counts.eligible,
         served: 0,
         spent: 0,
         objective: 0.0,

@@ -313,6 +313,47 @@ fn an_infeasible_point_is_a_row_with_its_reason() {
     assert!(rows[1][inf].contains("women"), "{:?}", rows[1]);
 }
 
+#[test]
+fn a_point_whose_rules_fail_is_a_row_with_the_rule_error_and_the_others_are_solved() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = shipped_copy(tmp.path(), "tangier-2016");
+    // Text where the training rule compares hours with a number: every applicant's
+    // assessment fails at the same place, so that point cannot be allocated.
+    let out = idmaj(
+        tmp.path(),
+        &[
+            "sweep",
+            dir.to_str().unwrap(),
+            "--set",
+            "params.min_training_hours=100,\"many\",150",
+            "--out",
+            "s.csv",
+        ],
+    );
+    let stdout = ok(&out);
+    assert!(stdout.contains("optimal"), "{stdout}");
+    let (header, rows) = csv_rows(&tmp.path().join("s.csv"));
+    assert_eq!(rows.len(), 3);
+    let (error, eligible, served) = (
+        col(&header, "error"),
+        col(&header, "eligible"),
+        col(&header, "served"),
+    );
+    assert!(
+        rows[1][error].contains("rules/training.rhai:") && rows[1][error].contains("TNG-"),
+        "{:?}",
+        rows[1]
+    );
+    assert_eq!(rows[1][served], "0");
+    for r in [&rows[0], &rows[2]] {
+        assert_eq!(r[error], "", "{r:?}");
+        assert!(r[served].parse::<u32>().unwrap() > 0, "{r:?}");
+    }
+    // The threshold is applied: fewer eligible at 150 hours than at 100.
+    let n = |r: &Vec<String>| r[eligible].parse::<u32>().unwrap();
+    assert!(n(&rows[2]) < n(&rows[0]), "{rows:?}");
+}
+
 // ------------------------------------------------------------------------- compare
 
 #[test]
