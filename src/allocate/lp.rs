@@ -175,6 +175,14 @@ fn residual(m: &Model, base: &[f64], held: impl Iterator<Item = (usize, usize)>)
     b
 }
 
+/// Adds `sign` times what option `o` of candidate `c` uses of each row to `used`.
+fn count_use(m: &Model, used: &mut [i128], c: usize, o: usize, sign: i128) {
+    let opt = &m.cands[c].opts[o];
+    for k in opt.start..opt.end {
+        used[m.row_of[k] as usize] += sign * i128::from(m.coef[k]);
+    }
+}
+
 /// Minimises `g` over the candidates `free` with right-hand sides `b` (scaled).
 fn direct(
     m: &Model,
@@ -293,15 +301,33 @@ fn solve_free(
         .collect();
     held.sort_by(|a, b| a.2.total_cmp(&b.2).then(a.0.cmp(&b.0)));
     let mut working: Vec<usize> = held.iter().take(size).map(|h| h.0).collect();
-    let mut held: Vec<(usize, Option<usize>)> = held
+    // Each held candidate with its rank by margin (the closer call first when two would
+    // gain as much by leaving).
+    let mut held: Vec<(usize, Option<usize>, usize)> = held
         .into_iter()
         .skip(size)
-        .map(|(c, o, _)| (c, o))
+        .enumerate()
+        .map(|(rank, (c, o, _))| (c, o, rank))
         .collect();
+    // Priced in the model's order, each round reads the model's arrays front to back.
+    held.sort_unstable_by_key(|h| h.0);
     let t = tol(m);
     let mut lambda = start;
+    // What the held candidates use of each row, exactly: the working set's right-hand
+    // sides do not depend on the order they are held in, and follow them as they leave.
+    let mut used = vec![0i128; m.nrows()];
+    for &(c, o, _) in &held {
+        if let Some(o) = o {
+            count_use(m, &mut used, c, o, 1);
+        }
+    }
     loop {
-        let bw = residual(m, b, held.iter().filter_map(|&(c, o)| o.map(|o| (c, o))));
+        let bw: Vec<f64> = b
+            .iter()
+            .zip(&used)
+            .zip(&m.rows)
+            .map(|((b, &u), r)| b - u as f64 / r.scale)
+            .collect();
         working.sort_unstable();
         let l = direct(m, allowed, &working, &bw, deadline);
         let Some(l) = l else {
@@ -313,7 +339,7 @@ fn solve_free(
         let mut worse: Vec<(f64, usize)> = held
             .iter()
             .enumerate()
-            .filter_map(|(k, &(c, o))| {
+            .filter_map(|(k, &(c, o, _))| {
                 // Every candidate here is open (neither held nor forced).
                 let served = allowed[c] == Allowed::Served;
                 let ((_, best, _), now) = best_noting(m, c, &lambda, served, o);
@@ -324,12 +350,16 @@ fn solve_free(
         if worse.is_empty() {
             return Some((lambda, true));
         }
-        worse.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        worse.sort_by(|a, b| b.0.total_cmp(&a.0).then(held[a.1].2.cmp(&held[b.1].2)));
         worse.truncate((working.len() / 2).max(size));
         let mut leave = vec![false; held.len()];
         for &(_, k) in &worse {
             leave[k] = true;
-            working.push(held[k].0);
+            let (c, o, _) = held[k];
+            working.push(c);
+            if let Some(o) = o {
+                count_use(m, &mut used, c, o, -1);
+            }
         }
         let mut k = 0;
         held.retain(|_| {
