@@ -124,12 +124,21 @@ fn cell(city: usize, kind: Kind) -> usize {
 }
 
 struct Builder {
-    /// Per candidate option: list of (row, coefficient) before rows are finalised.
-    entries: Vec<Vec<Vec<(usize, i64)>>>,
+    /// Every (option, row, coefficient) before rows are finalised, in the order added;
+    /// options are numbered across candidates (see `first_opt`).
+    entries: Vec<(u32, u32, i64)>,
+    /// Number of each candidate's first option; one more at the end.
+    first_opt: Vec<u32>,
     rows: Vec<Row>,
 }
 
 impl Builder {
+    /// Records coefficient `a` of option `k` of candidate `ci` in row `r`.
+    fn push(&mut self, ci: usize, k: usize, r: usize, a: i64) {
+        self.entries
+            .push((self.first_opt[ci] + k as u32, r as u32, a));
+    }
+
     fn add_row(&mut self, name: String, kind: RowKind, b: i64) -> usize {
         self.rows.push(Row {
             name,
@@ -229,11 +238,14 @@ pub(crate) fn build(scenario: &Scenario, assessments: &[Assessment]) -> Result<M
         parts.push(cand_parts);
     }
 
+    let mut first_opt = Vec::with_capacity(cands.len() + 1);
+    first_opt.push(0u32);
+    for c in &cands {
+        first_opt.push(first_opt[first_opt.len() - 1] + c.opts.len() as u32);
+    }
     let mut bld = Builder {
-        entries: parts
-            .iter()
-            .map(|p| p.iter().map(|_| Vec::new()).collect())
-            .collect(),
+        entries: Vec::new(),
+        first_opt,
         rows: Vec::new(),
     };
 
@@ -242,7 +254,7 @@ pub(crate) fn build(scenario: &Scenario, assessments: &[Assessment]) -> Result<M
         let r = bld.add_row("budget.total".into(), RowKind::Total, total);
         for (ci, c) in cands.iter().enumerate() {
             for (k, o) in c.opts.iter().enumerate() {
-                bld.entries[ci][k].push((r, o.cost));
+                bld.push(ci, k, r, o.cost);
             }
         }
     }
@@ -258,7 +270,7 @@ pub(crate) fn build(scenario: &Scenario, assessments: &[Assessment]) -> Result<M
         for (ci, c) in cands.iter().enumerate() {
             if c.city == cidx {
                 for (k, o) in c.opts.iter().enumerate() {
-                    bld.entries[ci][k].push((r, o.cost));
+                    bld.push(ci, k, r, o.cost);
                 }
             }
         }
@@ -277,7 +289,7 @@ pub(crate) fn build(scenario: &Scenario, assessments: &[Assessment]) -> Result<M
             let a = &assessments[c.input];
             for (k, o) in c.opts.iter().enumerate() {
                 if a.offers[o.offer].kit.as_deref() == Some(kit.id.as_str()) {
-                    bld.entries[ci][k].push((r, 1));
+                    bld.push(ci, k, r, 1);
                 }
             }
         }
@@ -319,7 +331,7 @@ pub(crate) fn build(scenario: &Scenario, assessments: &[Assessment]) -> Result<M
                 };
                 if a != 0 {
                     for k in 0..c.opts.len() {
-                        bld.entries[ci][k].push((r, a));
+                        bld.push(ci, k, r, a);
                     }
                 }
             }
@@ -452,7 +464,7 @@ fn funder_rows(
             for (k, ps) in p.iter().enumerate() {
                 let a: i64 = ps.iter().filter(|(c, _)| cells[*c]).map(|(_, m)| m).sum();
                 if a != 0 {
-                    bld.entries[ci][k].push((r, a));
+                    bld.push(ci, k, r, a);
                 }
             }
         }
@@ -466,22 +478,49 @@ fn finish(
     value: Vec<f64>,
     unfundable: BTreeMap<usize, String>,
 ) -> Model {
-    let Builder { entries, rows } = bld;
+    let Builder {
+        entries,
+        first_opt,
+        rows,
+    } = bld;
+    // Each option's entries together, in the order added (a counting sort by option).
+    let nopts = first_opt[first_opt.len() - 1] as usize;
+    let mut at = vec![0usize; nopts + 1];
+    for &(o, _, _) in &entries {
+        at[o as usize + 1] += 1;
+    }
+    for o in 0..nopts {
+        at[o + 1] += at[o];
+    }
+    let mut by_opt = vec![(0u32, 0i64); entries.len()];
+    let mut next = at.clone();
+    for &(o, r, a) in &entries {
+        by_opt[next[o as usize]] = (r, a);
+        next[o as usize] += 1;
+    }
+    drop(entries);
+    for o in 0..nopts {
+        by_opt[at[o]..at[o + 1]].sort_unstable();
+    }
     // Rows that no choice can break are left out of the solver.
     let nrows = rows.len();
     let mut worst = vec![0i128; nrows];
     let mut scale = vec![1i64; nrows];
-    for e in &entries {
-        let mut most: BTreeMap<usize, i64> = BTreeMap::new();
-        for opt in e {
-            for &(r, a) in opt {
-                let m = most.entry(r).or_insert(0);
-                *m = (*m).max(a);
-                scale[r] = scale[r].max(a.abs());
+    // The most each candidate can take of each row (0 at least), over its options.
+    let mut most = vec![0i64; nrows];
+    let mut touched: Vec<usize> = Vec::new();
+    for w in first_opt.windows(2) {
+        for &(r, a) in &by_opt[at[w[0] as usize]..at[w[1] as usize]] {
+            let r = r as usize;
+            if !touched.contains(&r) {
+                touched.push(r);
             }
+            most[r] = most[r].max(a);
+            scale[r] = scale[r].max(a.abs());
         }
-        for (r, m) in most {
-            worst[r] += i128::from(m);
+        for r in touched.drain(..) {
+            worst[r] += i128::from(most[r]);
+            most[r] = 0;
         }
     }
     let keep: Vec<bool> = (0..nrows)
@@ -498,23 +537,23 @@ fn finish(
             });
         }
     }
-    let mut row_of = Vec::new();
-    let mut coef = Vec::new();
-    let mut coef_s = Vec::new();
-    for (c, e) in cands.iter_mut().zip(&entries) {
-        for (o, list) in c.opts.iter_mut().zip(e) {
-            o.start = row_of.len();
-            let mut list: Vec<(usize, i64)> = list.clone();
-            list.sort_unstable();
-            for (r, a) in list {
-                if keep[r] {
-                    let nr = new_index[r];
+    let mut row_of = Vec::with_capacity(by_opt.len());
+    let mut coef = Vec::with_capacity(by_opt.len());
+    let mut coef_s = Vec::with_capacity(by_opt.len());
+    let mut o = 0;
+    for c in &mut cands {
+        for opt in &mut c.opts {
+            opt.start = row_of.len();
+            for &(r, a) in &by_opt[at[o]..at[o + 1]] {
+                if keep[r as usize] {
+                    let nr = new_index[r as usize];
                     row_of.push(nr);
                     coef.push(a);
                     coef_s.push(a as f64 / kept[nr as usize].scale);
                 }
             }
-            o.end = row_of.len();
+            opt.end = row_of.len();
+            o += 1;
         }
     }
     let b_s = kept.iter().map(|r| r.b as f64 / r.scale).collect();
