@@ -122,6 +122,25 @@ impl std::fmt::Debug for Engine {
     }
 }
 
+/// A record to assess: owned, or borrowed when the caller assesses the same records again
+/// (a sweep, at each of its points).
+pub(crate) trait ToAssess: Send {
+    /// The assessment, with only `detail` kept.
+    fn assess(self, ev: &mut crate::rules::Evaluator, detail: Detail) -> Assessment;
+}
+
+impl ToAssess for Record {
+    fn assess(self, ev: &mut crate::rules::Evaluator, detail: Detail) -> Assessment {
+        ev.assess_detailed(self, detail)
+    }
+}
+
+impl ToAssess for &Record {
+    fn assess(self, ev: &mut crate::rules::Evaluator, detail: Detail) -> Assessment {
+        ev.assess_borrowed(self, detail)
+    }
+}
+
 impl Engine {
     /// Loads the scenario at `path` (a scenario TOML file, or a folder holding
     /// `scenario.toml`) with its labour market and rules; the applicants file is read when
@@ -293,9 +312,9 @@ impl Engine {
     }
 
     /// The assessment of one record and the rule operations it took.
-    fn assess_counted(&self, record: Record, detail: Detail) -> Result<(Assessment, u64)> {
+    fn assess_counted(&self, record: impl ToAssess, detail: Detail) -> Result<(Assessment, u64)> {
         let (mut a, ops) = with_thread_evaluator(&self.inner.rules, |ev| {
-            let a = ev.assess_detailed(record, detail);
+            let a = record.assess(ev, detail);
             (a, ev.last_ops())
         })?;
         a.scenario = self.inner.fingerprint.clone();
@@ -313,7 +332,7 @@ impl Engine {
     /// reported.
     fn assess_each(
         &self,
-        records: impl IndexedParallelIterator<Item = Record>,
+        records: impl IndexedParallelIterator<Item = impl ToAssess>,
         detail: Detail,
     ) -> Result<Vec<Assessment>> {
         let mut counted = Vec::new();
@@ -384,7 +403,7 @@ impl Engine {
     /// applicants once for all its points).
     pub(crate) fn assess_records_strict(
         &self,
-        records: impl IndexedParallelIterator<Item = Record>,
+        records: impl IndexedParallelIterator<Item = impl ToAssess>,
         detail: Detail,
     ) -> Result<Vec<Assessment>> {
         let all = self.assess_each(records, detail)?;

@@ -477,9 +477,7 @@ pub(crate) fn sweep(
                 Some(i) => scenarios[*i].as_ref().map_err(Clone::clone).and_then(|s| {
                     let records = records.as_ref().map_err(Clone::clone)?;
                     Engine::from_scenario(s.clone())
-                        .and_then(|e| {
-                            e.assess_records_strict(records.par_iter().cloned(), Detail::Bare)
-                        })
+                        .and_then(|e| e.assess_records_strict(records.par_iter(), Detail::Bare))
                         .map_err(|e| e.to_string())
                 }),
             };

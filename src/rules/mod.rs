@@ -504,8 +504,38 @@ impl Evaluator {
     /// and score items nobody reads was a third of the time of a sweep's scoring.
     pub(crate) fn assess_detailed(&mut self, applicant: Record, detail: Detail) -> Assessment {
         if self.assess_compiled(&applicant).is_some() {
-            return self.compiled_assessment(applicant, detail);
+            let Record {
+                id,
+                line,
+                city,
+                gender,
+                plan_trade,
+                ..
+            } = applicant;
+            return self.compiled_assessment((id, line, city, gender, plan_trade), detail);
         }
+        self.interpreted_detailed(applicant, detail)
+    }
+
+    /// [`Evaluator::assess_detailed`] of a record the caller keeps (a sweep assesses the
+    /// same records at every point): compiled rules copy only the fields an assessment
+    /// holds, not the whole record.
+    pub(crate) fn assess_borrowed(&mut self, applicant: &Record, detail: Detail) -> Assessment {
+        if self.assess_compiled(applicant).is_some() {
+            let held = (
+                applicant.id.clone(),
+                applicant.line,
+                applicant.city.clone(),
+                applicant.gender,
+                applicant.plan_trade.clone(),
+            );
+            return self.compiled_assessment(held, detail);
+        }
+        self.interpreted_detailed(applicant.clone(), detail)
+    }
+
+    /// The interpreter's assessment with only `detail` kept.
+    fn interpreted_detailed(&mut self, applicant: Record, detail: Detail) -> Assessment {
         let mut a = self.run(applicant, false);
         a.checks.retain(|c| detail.keeps_check(c.passed));
         if !detail.keeps_score_items() {
@@ -539,8 +569,13 @@ impl Evaluator {
         self.run(applicant, false)
     }
 
-    /// The assessment the compiled rules made (in `self.out`).
-    fn compiled_assessment(&self, applicant: Record, detail: Detail) -> Assessment {
+    /// The assessment the compiled rules made (in `self.out`) of the applicant with this
+    /// id, line, city, gender and planned trade.
+    fn compiled_assessment(
+        &self,
+        (id, line, city, gender, trade): (String, u64, String, crate::Gender, String),
+        detail: Detail,
+    ) -> Assessment {
         let out = &self.out;
         let eligible = out.all_passed();
         let checks = out.checks_where(|c| detail.keeps_check(c.passed));
@@ -550,11 +585,11 @@ impl Evaluator {
             Vec::new()
         };
         Assessment {
-            id: applicant.id,
-            line: applicant.line,
-            city: applicant.city,
-            gender: applicant.gender,
-            trade: applicant.plan_trade,
+            id,
+            line,
+            city,
+            gender,
+            trade,
             status: if eligible {
                 Status::Eligible
             } else {
