@@ -447,6 +447,17 @@ pub(crate) struct Limits<'p> {
     pub polish: bool,
 }
 
+/// How far above `incumbent` a bound may be and still prove it within `gap` as the gap is
+/// reported, `(bound - incumbent) / |bound|` (at least `floor`). The root's bound was the
+/// yardstick before; a search whose bound had come down from it could end a little above
+/// the gap it reported meeting.
+fn tolerance(gap: f64, floor: f64, incumbent: f64) -> f64 {
+    if !incumbent.is_finite() {
+        return floor;
+    }
+    (gap / (1.0 + gap) * incumbent.abs()).max(floor)
+}
+
 struct Search<'a> {
     m: &'a Model,
     deadline: Instant,
@@ -454,7 +465,9 @@ struct Search<'a> {
     best: Option<State>,
     /// Largest bound of a subtree closed without being searched to the end.
     closed: f64,
-    prune_tol: f64,
+    /// The gap the search proves, and the least tolerance (the LP's noise).
+    gap: f64,
+    tol_floor: f64,
     timed_out: bool,
     nodes: usize,
     /// Work the search may do (see [`WORK_PER_OPEN`]): a budget that, unlike the clock,
@@ -510,6 +523,11 @@ impl Search<'_> {
         self.best.as_ref().map_or(f64::NEG_INFINITY, |s| s.value)
     }
 
+    /// How far above the incumbent a bound may be and still prove it within the gap.
+    fn prune_tol(&self) -> f64 {
+        tolerance(self.gap, self.tol_floor, self.incumbent())
+    }
+
     fn offer(&mut self, s: State) {
         if s.feasible(self.m) && s.value > self.incumbent() {
             self.best = Some(s);
@@ -526,14 +544,14 @@ impl Search<'_> {
         self.nodes += 1;
         let lp = lp::solve(self.m, allowed, Some(warm), self.deadline)?;
         let mut bound = self.round(lp.bound);
-        if bound <= self.incumbent() + self.prune_tol {
+        if bound <= self.incumbent() + self.prune_tol() {
             return Some(Expansion::Closed(bound));
         }
         // The knapsack at the node's prices keeps the money rows exact: at the same prices it
         // is never above the LP, and on small programmes far below it (candidates that must be
         // served are let free there).
         let hopeless =
-            self.knap_evals >= 16 && bound - self.knap_gain > self.incumbent() + self.prune_tol;
+            self.knap_evals >= 16 && bound - self.knap_gain > self.incumbent() + self.prune_tol();
         if self.node_cells > 0 && !hopeless {
             self.knap_evals += 1;
             let prices = self.node_prices.take();
@@ -547,7 +565,7 @@ impl Search<'_> {
                     lp::charge((k.work / CELLS_PER_WORK) as u64);
                     self.knap_gain = self.knap_gain.max(lp.bound - k.bound);
                     bound = bound.min(self.round(k.bound));
-                    if bound <= self.incumbent() + self.prune_tol {
+                    if bound <= self.incumbent() + self.prune_tol() {
                         self.node_prices = prices;
                         return Some(Expansion::Closed(bound));
                     }
@@ -566,7 +584,7 @@ impl Search<'_> {
             node_near(self.m),
         );
         self.offer(h);
-        if bound <= self.incumbent() + self.prune_tol {
+        if bound <= self.incumbent() + self.prune_tol() {
             return Some(Expansion::Closed(bound));
         }
         // Branch on the most fractional candidate, else on the one closest to a tie.
@@ -752,11 +770,11 @@ impl Search<'_> {
         while let Some(node) = dive.take().or_else(|| heap.pop()) {
             // `bound` holds for every node (the knapsack bound can be below their LPs'): an
             // incumbent within the gap of it ends the search.
-            if bound <= self.incumbent() + self.prune_tol {
+            if bound <= self.incumbent() + self.prune_tol() {
                 self.close(node.bound.min(bound));
                 break;
             }
-            if node.bound <= self.incumbent() + self.prune_tol {
+            if node.bound <= self.incumbent() + self.prune_tol() {
                 self.close(node.bound);
                 continue;
             }
@@ -795,7 +813,7 @@ impl Search<'_> {
                     let warm = std::rc::Rc::new(lambda);
                     children.sort_by(|a, b| b.0.total_cmp(&a.0));
                     for (b, c, o) in children {
-                        if b <= self.incumbent() + self.prune_tol {
+                        if b <= self.incumbent() + self.prune_tol() {
                             self.close(b);
                             continue;
                         }
@@ -868,7 +886,8 @@ pub(crate) fn solve(
         progress: limits.progress,
         best: None,
         closed: f64::NEG_INFINITY,
-        prune_tol: 0.0,
+        gap,
+        tol_floor: lp::tol(m),
         timed_out: false,
         nodes: 0,
         work_limit: f64::INFINITY,
@@ -881,7 +900,6 @@ pub(crate) fn solve(
         node_prices: None,
     };
     let mut ub = search.round(root.bound);
-    search.prune_tol = (gap * ub.abs()).max(lp::tol(m));
     let (h, _) = heuristic(m, &allowed, &root.lambda, deadline, ROOT_NEAR);
     search.offer(h);
     let profit: Vec<f64> = (0..n).map(|c| lp::best(m, c, &root.lambda).1).collect();
@@ -894,7 +912,7 @@ pub(crate) fn solve(
     }
     // Work spent looking near the incumbent: it comes out of the search's budget.
     let mut near_work = 0.0;
-    let done = |search: &Search, ub: f64| search.incumbent() + search.prune_tol >= ub;
+    let done = |search: &Search, ub: f64| search.incumbent() + search.prune_tol() >= ub;
     // Hold candidates whose margin rules out any allocation better by more than `tol` that
     // moves them; what those allocations could reach at most.
     let hold = |search: &Search, allowed: &mut [Allowed], tol: f64| {
@@ -926,7 +944,7 @@ pub(crate) fn solve(
                 found.push(s.clone());
             }
         };
-        let tol = search.prune_tol;
+        let (gap, floor) = (search.gap, search.tol_floor);
         let integral = m.integral_values;
         let enough = |bound: f64| {
             let bound = if integral {
@@ -934,7 +952,7 @@ pub(crate) fn solve(
             } else {
                 bound
             };
-            seen.get() + tol >= bound
+            seen.get() + tolerance(gap, floor, seen.get()) >= bound
         };
         let mut watch = lagrange::Watch {
             deadline,
@@ -1003,7 +1021,7 @@ pub(crate) fn solve(
     }
     if !done(&search, ub) {
         // The search only looks for allocations better by more than the gap.
-        let excluded = hold(&search, &mut allowed, search.prune_tol);
+        let excluded = hold(&search, &mut allowed, search.prune_tol());
         search.close(excluded);
         // Longer looks near the incumbent first: far cheaper than the whole search when
         // the bound is already close and the allocation is not.
@@ -1154,7 +1172,7 @@ fn neighbourhoods(
             let Some(best) = search.best.as_ref() else {
                 return;
             };
-            if search.incumbent() + search.prune_tol >= ub
+            if search.incumbent() + search.prune_tol() >= ub
                 || Instant::now() >= search.deadline
                 || *spent >= NEAR_WORK * work
             {
