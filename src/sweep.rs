@@ -541,7 +541,7 @@ pub(crate) fn sweep(
         cities,
         rows,
         scorings,
-        solves: solves.len(),
+        solves: solved.iter().flatten().count(),
         manifest: crate::report::allocation::manifest(base_scenario, "sweep", None),
     })
 }

@@ -332,6 +332,11 @@ fn a_point_whose_rules_fail_is_a_row_with_the_rule_error_and_the_others_are_solv
     );
     let stdout = ok(&out);
     assert!(stdout.contains("optimal"), "{stdout}");
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("3 points: applicants scored 3 times, 2 allocations solved"),
+        "{stderr}"
+    );
     let (header, rows) = csv_rows(&tmp.path().join("s.csv"));
     assert_eq!(rows.len(), 3);
     let (error, eligible, served) = (
