@@ -44,6 +44,26 @@ fn csv_rows(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
     (header, rows)
 }
 
+/// Sweeps a copy of tangier-2016 with `what` into `s.csv`: the folder, the run, and the
+/// CSV's header and rows (empty when the run wrote none).
+type SweptCsv = (tempfile::TempDir, Output, Vec<String>, Vec<Vec<String>>);
+
+fn sweep_tangier(what: &[&str]) -> SweptCsv {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = shipped_copy(tmp.path(), "tangier-2016");
+    let mut args = vec!["sweep", dir.to_str().unwrap()];
+    args.extend(what);
+    args.extend(["--out", "s.csv"]);
+    let out = idmaj(tmp.path(), &args);
+    let csv = tmp.path().join("s.csv");
+    let (header, rows) = if csv.exists() {
+        csv_rows(&csv)
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    (tmp, out, header, rows)
+}
+
 fn col(header: &[String], name: &str) -> usize {
     header
         .iter()
@@ -291,22 +311,9 @@ fn csv_and_json_have_one_row_per_point_in_grid_order() {
 
 #[test]
 fn an_infeasible_point_is_a_row_with_its_reason() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = shipped_copy(tmp.path(), "tangier-2016");
-    let out = idmaj(
-        tmp.path(),
-        &[
-            "sweep",
-            dir.to_str().unwrap(),
-            "--set",
-            "quota.women.min_count=0,40",
-            "--out",
-            "s.csv",
-        ],
-    );
+    let (_tmp, out, header, rows) = sweep_tangier(&["--set", "quota.women.min_count=0,40"]);
     let stdout = ok(&out);
     assert!(stdout.contains("infeasible"), "{stdout}");
-    let (header, rows) = csv_rows(&tmp.path().join("s.csv"));
     assert_eq!(rows.len(), 2);
     let inf = col(&header, "infeasible");
     assert_eq!(rows[0][inf], "");
@@ -315,21 +322,10 @@ fn an_infeasible_point_is_a_row_with_its_reason() {
 
 #[test]
 fn a_point_whose_rules_fail_is_a_row_with_the_rule_error_and_the_others_are_solved() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = shipped_copy(tmp.path(), "tangier-2016");
     // Text where the training rule compares hours with a number: every applicant's
     // assessment fails at the same place, so that point cannot be allocated.
-    let out = idmaj(
-        tmp.path(),
-        &[
-            "sweep",
-            dir.to_str().unwrap(),
-            "--set",
-            "params.min_training_hours=100,\"many\",150",
-            "--out",
-            "s.csv",
-        ],
-    );
+    let (_tmp, out, header, rows) =
+        sweep_tangier(&["--set", "params.min_training_hours=100,\"many\",150"]);
     let stdout = ok(&out);
     assert!(stdout.contains("optimal"), "{stdout}");
     let stderr = text(&out.stderr);
@@ -337,7 +333,6 @@ fn a_point_whose_rules_fail_is_a_row_with_the_rule_error_and_the_others_are_solv
         stderr.contains("3 points: applicants scored 3 times, 2 allocations solved"),
         "{stderr}"
     );
-    let (header, rows) = csv_rows(&tmp.path().join("s.csv"));
     assert_eq!(rows.len(), 3);
     let (error, eligible, served) = (
         col(&header, "error"),
@@ -514,23 +509,10 @@ fn compare_with_an_unknown_key_exits_2_naming_it() {
 #[test]
 fn budgets_above_the_funders_total_share_one_solve() {
     // tangier-2016's funders hold 262,519 MAD: 300,000 and 400,000 allow the same spending.
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = shipped_copy(tmp.path(), "tangier-2016");
-    let out = idmaj(
-        tmp.path(),
-        &[
-            "sweep",
-            dir.to_str().unwrap(),
-            "--budget",
-            "100000..400000:4",
-            "--out",
-            "s.csv",
-        ],
-    );
+    let (_tmp, out, header, rows) = sweep_tangier(&["--budget", "100000..400000:4"]);
     ok(&out);
     let err = text(&out.stderr);
     assert!(err.contains("scored 1 time, 3 allocations solved"), "{err}");
-    let (header, rows) = csv_rows(&tmp.path().join("s.csv"));
     assert_eq!(rows.len(), 4);
     let b = col(&header, "budget.total");
     assert_eq!(rows[2][b], "300000");
