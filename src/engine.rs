@@ -507,7 +507,7 @@ impl Engine {
 
     /// Solves the scenario at every point of the grid of `settings` (the first varying
     /// slowest), over the scenario's own applicants. A point that cannot be solved is a
-    /// row with its message.
+    /// row with its message; a bad applicant row is an [`Error::Input`] (no point could run).
     pub fn sweep(&self, settings: &[Setting]) -> Result<Sweep> {
         sweep::sweep(&self.inner.scenario, settings, &|_| {})
     }

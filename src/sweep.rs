@@ -354,12 +354,12 @@ impl Sweep {
 
 /// Solves `base` at every point of the grid of `settings` (the first setting varying
 /// slowest). `on_solve(total)` is called each time one of the `total` allocations is solved
-/// (from any thread), for progress; points that are the same programme share one solve
-/// (see [`Sweep::solves`]).
+/// or given up (its points' rules failed), from any thread, for progress; points that are
+/// the same programme share one solve (see [`Sweep::solves`]).
 ///
 /// Every point's scenario is checked before anything is solved, so a bad key or value is an
-/// [`Error::Input`] naming it. An infeasible point is a row with its message; other errors
-/// (bad data, rule errors) stop the sweep.
+/// [`Error::Input`] naming it; so is bad applicant data. An infeasible point, or one whose
+/// rules fail, is a row with its message.
 pub(crate) fn sweep(
     base_scenario: &Scenario,
     settings: &[Setting],
@@ -431,10 +431,11 @@ pub(crate) fn sweep(
         .map(|g| (0..grid.len()).find(|&i| group_of[i] == g && scenarios[i].is_ok()))
         .collect();
     // The applicants are read once for every group (overrides never change them).
+    // Bad applicant data is no point's doing: it stops the sweep, naming file and line.
     let records = if firsts.iter().any(Option::is_some) {
-        crate::pipeline::read_records(base_scenario).map_err(|e| e.to_string())
+        crate::pipeline::read_records(base_scenario)?
     } else {
-        Ok(Vec::new())
+        Vec::new()
     };
 
     // Points whose scenarios are the same programme are solved once: same scores and same
@@ -475,13 +476,16 @@ pub(crate) fn sweep(
             let assessed = match first {
                 None => Err(String::new()),
                 Some(i) => scenarios[*i].as_ref().map_err(Clone::clone).and_then(|s| {
-                    let records = records.as_ref().map_err(Clone::clone)?;
                     Engine::from_scenario(s.clone())
                         .and_then(|e| e.assess_records_strict(records.par_iter(), Detail::Bare))
                         .map_err(|e| e.to_string())
                 }),
             };
             let Ok(assessments) = assessed else {
+                // Its allocations cannot be solved: counted as done, so progress ends whole.
+                for _ in solves.iter().filter(|&&i| group_of[i] == g) {
+                    on_solve(solves.len());
+                }
                 return (assessed.map(|_| Counts::default()), Vec::new());
             };
             let counts = Counts {

@@ -321,6 +321,38 @@ fn an_infeasible_point_is_a_row_with_its_reason() {
 }
 
 #[test]
+fn a_bad_applicant_row_stops_the_sweep_with_exit_2_naming_file_line_and_column() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = shipped_copy(tmp.path(), "tangier-2016");
+    let csv = dir.join("applicants.csv");
+    let text_before = fs::read_to_string(&csv).unwrap();
+    let mut lines: Vec<String> = text_before.lines().map(String::from).collect();
+    let mut cells: Vec<String> = lines[2].split(',').map(String::from).collect();
+    cells[2] = "X".into(); // gender
+    lines[2] = cells.join(",");
+    fs::write(&csv, lines.join("\n") + "\n").unwrap();
+    let out = idmaj(
+        tmp.path(),
+        &[
+            "sweep",
+            dir.to_str().unwrap(),
+            "--set",
+            "params.min_training_hours=100,150",
+            "--out",
+            "s.csv",
+        ],
+    );
+    no_panic(&out);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("applicants.csv:3") && err.contains("column gender"),
+        "{err}"
+    );
+    assert!(!tmp.path().join("s.csv").exists(), "nothing written");
+}
+
+#[test]
 fn a_point_whose_rules_fail_is_a_row_with_the_rule_error_and_the_others_are_solved() {
     // Text where the training rule compares hours with a number: every applicant's
     // assessment fails at the same place, so that point cannot be allocated.
