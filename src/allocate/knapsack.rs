@@ -1013,11 +1013,10 @@ fn shared_kits(
     left: &[i128],
     lambda: &[f64],
 ) -> (Vec<usize>, Vec<usize>) {
-    let wanted_in_cities = |k: &CountedKit| {
-        free.iter()
-            .filter(|&&c| in_city(c))
-            .any(|&c| m.cands[c].opts.iter().any(|o| m.coef_in(o, k.row) > 0))
-    };
+    // Whether candidate `c` has an option taking kit `k`.
+    let wants = |c: usize, k: &CountedKit| m.cands[c].opts.iter().any(|o| m.coef_in(o, k.row) > 0);
+    let wanted_in_cities =
+        |k: &CountedKit| free.iter().filter(|&&c| in_city(c)).any(|&c| wants(c, k));
     let mut order: Vec<usize> = (0..kits.len())
         .filter(|&k| wanted_in_cities(&kits[k]))
         .collect();
@@ -1032,13 +1031,7 @@ fn shared_kits(
     for k in order {
         let users = free
             .iter()
-            .filter(|&&c| kits[k].members[c] || in_city(c))
-            .filter(|&&c| {
-                m.cands[c]
-                    .opts
-                    .iter()
-                    .any(|o| m.coef_in(o, kits[k].row) > 0)
-            })
+            .filter(|&&c| (kits[k].members[c] || in_city(c)) && wants(c, &kits[k]))
             .count();
         let limit = usize::try_from(left[kits[k].row])
             .unwrap_or(usize::MAX)
