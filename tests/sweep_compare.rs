@@ -49,8 +49,14 @@ fn csv_rows(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
 type SweptCsv = (tempfile::TempDir, Output, Vec<String>, Vec<Vec<String>>);
 
 fn sweep_tangier(what: &[&str]) -> SweptCsv {
+    sweep_tangier_edited(|_| {}, what)
+}
+
+/// [`sweep_tangier`] after `edit` has changed the copy (given its folder).
+fn sweep_tangier_edited(edit: impl FnOnce(&Path), what: &[&str]) -> SweptCsv {
     let tmp = tempfile::tempdir().unwrap();
     let dir = shipped_copy(tmp.path(), "tangier-2016");
+    edit(&dir);
     let mut args = vec!["sweep", dir.to_str().unwrap()];
     args.extend(what);
     args.extend(["--out", "s.csv"]);
@@ -322,25 +328,18 @@ fn an_infeasible_point_is_a_row_with_its_reason() {
 
 #[test]
 fn a_bad_applicant_row_stops_the_sweep_with_exit_2_naming_file_line_and_column() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = shipped_copy(tmp.path(), "tangier-2016");
-    let csv = dir.join("applicants.csv");
-    let text_before = fs::read_to_string(&csv).unwrap();
-    let mut lines: Vec<String> = text_before.lines().map(String::from).collect();
-    let mut cells: Vec<String> = lines[2].split(',').map(String::from).collect();
-    cells[2] = "X".into(); // gender
-    lines[2] = cells.join(",");
-    fs::write(&csv, lines.join("\n") + "\n").unwrap();
-    let out = idmaj(
-        tmp.path(),
-        &[
-            "sweep",
-            dir.to_str().unwrap(),
-            "--set",
-            "params.min_training_hours=100,150",
-            "--out",
-            "s.csv",
-        ],
+    let bad_gender_on_line_3 = |dir: &Path| {
+        let csv = dir.join("applicants.csv");
+        let text_before = fs::read_to_string(&csv).unwrap();
+        let mut lines: Vec<String> = text_before.lines().map(String::from).collect();
+        let mut cells: Vec<String> = lines[2].split(',').map(String::from).collect();
+        cells[2] = "X".into(); // gender
+        lines[2] = cells.join(",");
+        fs::write(&csv, lines.join("\n") + "\n").unwrap();
+    };
+    let (tmp, out, _, _) = sweep_tangier_edited(
+        bad_gender_on_line_3,
+        &["--set", "params.min_training_hours=100,150"],
     );
     no_panic(&out);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
