@@ -722,9 +722,6 @@ pub(crate) fn improved(
     watch: &mut Watch,
 ) -> Option<(Knapsack, Vec<f64>)> {
     let deadline = watch.deadline;
-    if allowed.contains(&Allowed::Served) {
-        return None;
-    }
     let mut rows = Rows::new(m, allowed)?;
     // At least a few evaluations' worth of cells per table.
     rows.max_cells = (watch.cells / 8).min(MAX_CELLS);
@@ -868,8 +865,9 @@ impl Rows {
             city_row,
             left,
             kept,
-            // A candidate that must be served is let free: a larger set of allocations,
-            // so still a bound.
+            // A candidate that must be served is free to choose, with a bonus that makes
+            // every allocation leaving it out worse than any that serves it (see
+            // `tables_counting`).
             free: allowed.iter().map(|a| a.is_open()).collect(),
             held: held.choice,
             max_cells: MAX_CELLS,
@@ -1182,9 +1180,29 @@ fn tables_counting(
         cands: Vec::new(),
         opts: Vec::new(),
     };
+    // A candidate that must be served gets `must` more for each option, taken back from the
+    // bound: `must` is more than all the free candidates' profits together, so the tables'
+    // best serves every such candidate whenever the exact rows allow it (and any value of
+    // `must` would still give a bound: the allocations that serve them all are among those
+    // the tables weigh).
+    let must = 1.0
+        + free
+            .iter()
+            .map(|&c| {
+                (0..m.cands[c].opts.len())
+                    .map(|k| m.profit(c, k, &priced).abs())
+                    .fold(0.0, f64::max)
+            })
+            .sum::<f64>();
     for &c in &free {
+        let bonus = if allowed[c] == Allowed::Served {
+            bound -= must;
+            must
+        } else {
+            0.0
+        };
         let profits: Vec<f64> = (0..m.cands[c].opts.len())
-            .map(|k| m.profit(c, k, &priced))
+            .map(|k| m.profit(c, k, &priced) + bonus)
             .collect();
         if profits.iter().all(|&p| p <= 0.0) {
             continue;

@@ -45,11 +45,11 @@ pub(crate) struct Watch<'a> {
 /// Most table cells and merge steps one descent of the knapsack's prices may spend in all.
 pub(crate) const DESCENT_CELLS: usize = 3_000_000_000;
 
-/// The rows some free candidate of `allowed` uses: those whose price can matter.
+/// The rows some open candidate of `allowed` uses (free, or served with a choice of option): those whose price can matter.
 pub(crate) fn used_rows(m: &Model, allowed: &[Allowed]) -> Vec<bool> {
     let mut used = vec![false; m.nrows()];
     for (c, a) in allowed.iter().enumerate() {
-        if *a == Allowed::Free {
+        if a.is_open() {
             for o in &m.cands[c].opts {
                 for k in o.start..o.end {
                     used[m.row_of[k] as usize] = true;

@@ -574,27 +574,37 @@ fn finish(
 impl Model {
     /// Adds the row "served at least `n`" (second stage of served_then_score).
     pub(crate) fn add_served_row(&mut self, n: i64) {
+        let every = vec![-1; self.cands.len()];
+        self.add_row("served".into(), RowKind::Served, -n, &every);
+    }
+
+    /// Adds the row `Σ a[c]·x ≤ b`, where `a[c]` is candidate `c`'s coefficient whatever its
+    /// option (each `|a|` at most 1, so the row's scale is 1).
+    pub(crate) fn add_row(&mut self, name: String, kind: RowKind, b: i64, a: &[i64]) {
+        debug_assert!(a.len() == self.cands.len() && a.iter().all(|x| x.abs() <= 1));
         let r = self.rows.len() as u32;
         self.rows.push(Row {
-            name: "served".into(),
-            kind: RowKind::Served,
-            b: -n,
+            name,
+            kind,
+            b,
             scale: 1.0,
             per_person: 1.0,
         });
-        self.b_s.push(-(n as f64));
+        self.b_s.push(b as f64);
         let mut row_of = Vec::with_capacity(self.row_of.len() + self.cands.len() * 2);
         let mut coef = Vec::with_capacity(row_of.capacity());
         let mut coef_s = Vec::with_capacity(row_of.capacity());
-        for c in &mut self.cands {
-            for o in &mut c.opts {
+        for (c, cand) in self.cands.iter_mut().enumerate() {
+            for o in &mut cand.opts {
                 let start = row_of.len();
                 row_of.extend_from_slice(&self.row_of[o.start..o.end]);
                 coef.extend_from_slice(&self.coef[o.start..o.end]);
                 coef_s.extend_from_slice(&self.coef_s[o.start..o.end]);
-                row_of.push(r);
-                coef.push(-1);
-                coef_s.push(-1.0);
+                if a[c] != 0 {
+                    row_of.push(r);
+                    coef.push(a[c]);
+                    coef_s.push(a[c] as f64);
+                }
                 o.start = start;
                 o.end = row_of.len();
             }

@@ -173,14 +173,25 @@ impl Spec {
     /// The best feasible allocation by enumeration, among those where `fixed` (candidate,
     /// choice) holds; `None` when none meets every row.
     fn brute_with(&self, fixed: Option<(usize, Option<usize>)>) -> Option<f64> {
-        let mut best: Option<f64> = None;
+        self.brute_where(&|choice| fixed.is_none_or(|(c, o)| choice[c] == o))
+            .map(|(v, _)| v)
+    }
+
+    /// The best feasible allocation by enumeration among those `keep` accepts, and its
+    /// choices (the first in enumeration order among equals); `None` when none meets every
+    /// row.
+    fn brute_where(
+        &self,
+        keep: &dyn Fn(&[Option<usize>]) -> bool,
+    ) -> Option<(f64, Vec<Option<usize>>)> {
+        let mut best: Option<(f64, Vec<Option<usize>>)> = None;
         self.each(&mut |choice| {
-            if fixed.is_some_and(|(c, o)| choice[c] != o) {
+            if !keep(choice) {
                 return;
             }
             if let Some(v) = self.value_of(choice) {
-                if best.is_none_or(|b| v > b) {
-                    best = Some(v);
+                if best.as_ref().is_none_or(|(b, _)| v > *b) {
+                    best = Some((v, choice.to_vec()));
                 }
             }
         });
@@ -813,6 +824,63 @@ fn knapsack_bound_lies_between_the_optimum_and_the_lp() {
     assert!(checked >= 150, "only {checked} knapsack bounds computed");
 }
 
+#[test]
+fn knapsack_bound_holds_candidates_that_must_be_served() {
+    // A search node's "served" side: its candidates take some option. The tables give them a
+    // bonus larger than every other profit together and take it back from the bound, so the
+    // bound is over the allocations that serve them, never below the best of those, and no
+    // higher than with those candidates free to be left out (strictly lower when leaving
+    // one out is what the free bound counted on).
+    let mut rng = Lcg(31);
+    let (mut checked, mut tighter) = (0, 0);
+    for round in 0..300 {
+        let n = 2 + rng.below(6) as usize;
+        let s = random_spec(&mut rng, n);
+        let m = s.model();
+        let must: Vec<usize> = (0..n).filter(|_| rng.chance(40)).collect();
+        let mut allowed = free(&m);
+        for &c in &must {
+            allowed[c] = Allowed::Served;
+        }
+        let Some(lp) = lp::solve(&m, &free(&m), None, far()) else {
+            panic!("round {round}: no LP");
+        };
+        let (Some(held), Some(loose)) = (
+            knapsack::bound(&m, &allowed, &lp.lambda, far()),
+            knapsack::bound(&m, &free(&m), &lp.lambda, far()),
+        ) else {
+            continue;
+        };
+        let Some((opt, _)) = s.brute_where(&|choice| must.iter().all(|&c| choice[c].is_some()))
+        else {
+            continue;
+        };
+        checked += 1;
+        assert!(
+            held.bound >= opt - 1e-6,
+            "round {round}: bound {} below the best allocation serving {must:?}, {opt}\n{s:?}",
+            held.bound
+        );
+        assert!(
+            held.bound <= loose.bound + 1e-6 * (1.0 + loose.bound.abs()),
+            "round {round}: serving {must:?} raised the bound {} to {}\n{s:?}",
+            loose.bound,
+            held.bound
+        );
+        assert!(
+            must.iter().all(|&c| held.choice[c].is_some()),
+            "round {round}: the tables' allocation leaves out one of {must:?}: {:?}",
+            held.choice
+        );
+        tighter += usize::from(held.bound < loose.bound - 1e-6);
+    }
+    assert!(checked >= 150, "only {checked} bounds checked");
+    assert!(
+        tighter >= 20,
+        "only {tighter} bounds tightened by the served candidates"
+    );
+}
+
 // ---------------------------------------------------------------- integer allocations
 
 #[test]
@@ -1089,6 +1157,80 @@ fn search_matches_brute_force_on_random_models() {
     assert!(
         feasible >= 300 && infeasible >= 5,
         "{feasible} feasible, {infeasible} not"
+    );
+}
+
+#[test]
+fn splitting_on_a_whole_group_finds_the_optimum_on_either_side() {
+    // From an allocation that serves every member of a min quota's group, the split searches
+    // the allocations with a member out, then those serving every member: the optimum is
+    // found whichever side it is on, and the bound (the higher of the two sides') holds.
+    let mut rng = Lcg(7);
+    let (mut checked, mut member_out) = (0, 0);
+    for round in 0..1500 {
+        let n = 2 + rng.below(6) as usize;
+        let s = random_spec(&mut rng, n);
+        let m = s.model();
+        let Some(group) = (0..m.nrows()).find_map(|r| search::Group::asked_by(&m, r)) else {
+            continue;
+        };
+        let members: Vec<usize> = (0..n).filter(|&c| group.member[c]).collect();
+        if members.is_empty() {
+            continue;
+        }
+        // The worst allocation serving every member: the split has to find better ones.
+        let mut worst: Option<(f64, Vec<Option<usize>>)> = None;
+        s.each(&mut |choice| {
+            if members.iter().all(|&c| choice[c].is_some()) {
+                if let Some(v) = s.value_of(choice) {
+                    if worst.as_ref().is_none_or(|(w, _)| v < *w) {
+                        worst = Some((v, choice.to_vec()));
+                    }
+                }
+            }
+        });
+        let Some((_, seed)) = worst else {
+            continue;
+        };
+        let Some((opt, _)) = s.brute_where(&|_| true) else {
+            continue;
+        };
+        let lambda = vec![0.0; m.nrows()];
+        let seed = State::new(&m, seed);
+        let out = search::split(
+            &m,
+            0.0,
+            &limits(NO_LIMIT),
+            seed,
+            group,
+            f64::INFINITY,
+            lambda,
+        );
+        checked += 1;
+        let best = out.best.expect("the seed at least");
+        assert!(
+            s.is_worth(&best.choice, best.value),
+            "round {round}: {:?} infeasible or not worth {}\n{s:?}",
+            best.choice,
+            best.value
+        );
+        assert!(
+            close(best.value, opt),
+            "round {round}: found {} optimum {opt}\n{s:?}",
+            best.value
+        );
+        assert!(
+            out.bound >= opt - 1e-6 && out.bound - best.value <= lp::tol(&m),
+            "round {round}: bound {} optimum {opt}\n{s:?}",
+            out.bound
+        );
+        assert!(!out.timed_out && !out.work_limited, "round {round}");
+        member_out += usize::from(members.iter().any(|&c| best.choice[c].is_none()));
+    }
+    assert!(checked >= 100, "only {checked} splits checked");
+    assert!(
+        member_out >= 10,
+        "the optimum left a member out only {member_out} times"
     );
 }
 
