@@ -23,6 +23,10 @@ use good_lp::{
 };
 use idmaj::{Assessment, Engine, Gender, Offer, Sources, Status};
 
+// The allocator `idmaj` itself runs on (src/main.rs), so the times are the command's.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// What a funder may pay for: the kit part or the cash part of an option.
 #[derive(Clone, Copy, PartialEq)]
 enum Kind {
