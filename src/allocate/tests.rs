@@ -722,6 +722,113 @@ fn knapsack_counts_small_stocks_across_capped_cities() {
 }
 
 #[test]
+fn descent_finds_the_lowest_bound_along_one_row_in_a_few_evaluations() {
+    // One row priced, every other row kept exact: the bound along the price is the upper
+    // envelope of one line per allocation meeting the exact rows, `v + μ·(b − u)`, and its
+    // lowest point is where two lines cross (or at a zero price). The descent reaches it
+    // within ten evaluations of the relaxation (bisection on the slack's sign took fourteen
+    // a row and stopped short of it).
+    let mut rng = Lcg(61);
+    let mut checked = 0;
+    for round in 0..300 {
+        let n = 2 + rng.below(6) as usize;
+        let s = random_spec(&mut rng, n);
+        let m = s.model();
+        let Some(r) = (1..m.nrows()).find(|&r| m.rows[r].kind != RowKind::Total) else {
+            continue;
+        };
+        // The lines: per allocation meeting every row but `r`, its value and slack in `r`
+        // (in the solver's scale), the best value per slack.
+        let mut lines: Vec<(f64, f64)> = Vec::new();
+        s.each(&mut |choice| {
+            let st = State::new(&m, choice.to_vec());
+            let holds = (0..m.nrows()).all(|q| q == r || st.usage[q] <= i128::from(m.rows[q].b));
+            if holds {
+                lines.push((
+                    st.value,
+                    (i128::from(m.rows[r].b) - st.usage[r]) as f64 / m.rows[r].scale,
+                ));
+            }
+        });
+        // No allocation meeting the row: the bound falls to the price cap (nothing to find).
+        if !lines.iter().any(|l| l.1 >= 0.0) {
+            continue;
+        }
+        // Of lines with one slope only the highest matters.
+        lines.sort_by(|a, b| a.1.total_cmp(&b.1).then(b.0.total_cmp(&a.0)));
+        lines.dedup_by(|a, b| a.1 == b.1);
+        let envelope = |mu: f64| {
+            lines
+                .iter()
+                .map(|(v, g)| v + mu * g)
+                .fold(f64::NEG_INFINITY, f64::max)
+        };
+        let cap = lp::price_cap(&m);
+        let mut lowest = envelope(0.0).min(envelope(cap));
+        for (i, a) in lines.iter().enumerate() {
+            for b in &lines[..i] {
+                if a.1 != b.1 {
+                    let mu = (b.0 - a.0) / (a.1 - b.1);
+                    if mu > 0.0 && mu < cap {
+                        lowest = lowest.min(envelope(mu));
+                    }
+                }
+            }
+        }
+        let evaluate = |mu: &[f64]| {
+            let mut best: Option<(f64, Vec<Option<usize>>)> = None;
+            s.each(&mut |choice| {
+                let st = State::new(&m, choice.to_vec());
+                let holds =
+                    (0..m.nrows()).all(|q| q == r || st.usage[q] <= i128::from(m.rows[q].b));
+                let g = (i128::from(m.rows[r].b) - st.usage[r]) as f64 / m.rows[r].scale;
+                let l = st.value + mu[r] * g;
+                if holds && best.as_ref().is_none_or(|(b, _)| l > *b) {
+                    best = Some((l, choice.to_vec()));
+                }
+            });
+            best.map(|(bound, choice)| super::lagrange::Point {
+                bound,
+                state: State::new(&m, choice),
+            })
+        };
+        let Some(start) = evaluate(&vec![0.0; m.nrows()]) else {
+            continue;
+        };
+        let mut moved = vec![false; m.nrows()];
+        moved[r] = true;
+        let mut offer = |_: &State| {};
+        let mut watch = super::lagrange::Watch {
+            deadline: far(),
+            offer: &mut offer,
+            enough: &|_| false,
+            evaluations: 10,
+            cells: super::lagrange::DESCENT_CELLS,
+        };
+        let d = super::lagrange::descend(
+            &m,
+            &moved,
+            &vec![0.0; m.nrows()],
+            cap,
+            &mut watch,
+            start,
+            evaluate,
+        );
+        checked += 1;
+        assert!(
+            d.best.bound >= lowest - 1e-6 && d.best.bound <= lowest + 1e-6 * (1.0 + lowest.abs()),
+            "round {round}: the descent ended at {}, the lowest bound along row {r} is {lowest}\n{s:?}",
+            d.best.bound
+        );
+        assert!(
+            close(envelope(d.prices[r]), d.best.bound),
+            "round {round}: the prices give another bound"
+        );
+    }
+    assert!(checked >= 150, "only {checked} descents checked");
+}
+
+#[test]
 fn knapsack_descent_returns_the_prices_of_its_bound() {
     // Branch-and-bound bounds small programmes' nodes at the prices the root's descent ends
     // at: the knapsack at those prices gives the descent's bound again, which is never below
