@@ -485,6 +485,8 @@ struct Search<'a> {
     node_prices: Option<Vec<f64>>,
     /// A value found elsewhere: only allocations better than it are looked for.
     cutoff: f64,
+    /// The search ends once its incumbent is worth this much (see [`Start::target`]).
+    target: f64,
 }
 
 /// Knapsack cells counted as one unit of work (measured on this machine: a cell costs a few
@@ -780,6 +782,10 @@ impl Search<'_> {
                 self.close(node.bound.min(bound));
                 break;
             }
+            if self.incumbent() >= self.target {
+                self.close(node.bound);
+                break;
+            }
             if node.bound <= self.incumbent() + self.prune_tol() {
                 self.close(node.bound);
                 continue;
@@ -859,12 +865,23 @@ pub(crate) fn solve(
     limits: &Limits,
     seed: Option<Vec<Option<usize>>>,
 ) -> Outcome {
+    solve_from(m, gap, limits, seed, Start::whole(m, limits))
+}
+
+/// [`solve`] (gap 0) from `seed` until an allocation worth `target` is found: what a
+/// neighbourhood's search needs to close the whole programme's gap, which it then need not
+/// prove optimal for itself.
+pub(crate) fn solve_for(
+    m: &Model,
+    limits: &Limits,
+    seed: Vec<Option<usize>>,
+    target: f64,
+) -> Outcome {
     let start = Start {
-        allowed: vec![Allowed::Free; m.cands.len()],
-        cutoff: f64::NEG_INFINITY,
-        split: !limits.nested,
+        target,
+        ..Start::whole(m, limits)
     };
-    solve_from(m, gap, limits, seed, start)
+    solve_from(m, 0.0, limits, Some(seed), start)
 }
 
 /// Where a search starts: the whole programme, or one side of a [`split`].
@@ -875,6 +892,21 @@ struct Start {
     cutoff: f64,
     /// Whether the search may split on a quota's group (the whole programme's only).
     split: bool,
+    /// An allocation worth this much is enough: the search ends when it finds one (a
+    /// neighbourhood's search, once it has what closes the whole programme's gap).
+    target: f64,
+}
+
+impl Start {
+    /// The whole programme: every candidate free, nothing to beat, no target.
+    fn whole(m: &Model, limits: &Limits) -> Start {
+        Start {
+            allowed: vec![Allowed::Free; m.cands.len()],
+            cutoff: f64::NEG_INFINITY,
+            split: !limits.nested,
+            target: f64::INFINITY,
+        }
+    }
 }
 
 /// [`solve`] from `start`.
@@ -931,6 +963,7 @@ fn solve_from(
         knap_gain: 0.0,
         node_prices: None,
         cutoff: start.cutoff,
+        target: start.target,
     };
     let mut ub = search.round(root.bound);
     let (h, _) = heuristic(m, &allowed, &root.lambda, deadline, ROOT_NEAR);
@@ -945,7 +978,9 @@ fn solve_from(
     }
     // Work spent looking near the incumbent: it comes out of the search's budget.
     let mut near_work = 0.0;
-    let done = |search: &Search, ub: f64| search.incumbent() + search.prune_tol() >= ub;
+    let done = |search: &Search, ub: f64| {
+        search.incumbent() + search.prune_tol() >= ub || search.incumbent() >= search.target
+    };
     // Hold candidates whose margin rules out any allocation better by more than `tol` that
     // moves them; what those allocations could reach at most.
     let hold = |search: &Search, allowed: &mut [Allowed], tol: f64| {
@@ -978,7 +1013,7 @@ fn solve_from(
                 found.push(s.clone());
             }
         };
-        let (gap, floor) = (search.gap, search.tol_floor);
+        let (gap, floor, target) = (search.gap, search.tol_floor, search.target);
         let integral = m.integral_values;
         let enough = |bound: f64| {
             let bound = if integral {
@@ -986,7 +1021,7 @@ fn solve_from(
             } else {
                 bound
             };
-            seen.get() + tolerance(gap, floor, seen.get()) >= bound
+            seen.get() + tolerance(gap, floor, seen.get()) >= bound || seen.get() >= target
         };
         let mut watch = lagrange::Watch {
             deadline,
@@ -1207,6 +1242,7 @@ pub(crate) fn split(
             allowed: vec![Allowed::Free; n],
             cutoff: value,
             split: false,
+            target: f64::INFINITY,
         },
     );
     let mut best = best;
@@ -1245,6 +1281,7 @@ pub(crate) fn split(
                 allowed: served,
                 cutoff: f64::NEG_INFINITY,
                 split: false,
+                target: f64::INFINITY,
             },
         ))
     };
@@ -1398,7 +1435,9 @@ fn neighbourhoods(
             let sub = m.restrict(window, &outside);
             let held = window.iter().map(|&c| best.choice[c]).collect();
             let before = lp::work_done();
-            let out = solve(&sub, 0.0, &limits, Some(held));
+            // Enough for the window: what brings the incumbent within the gap of `ub`.
+            let target = now + (ub - search.prune_tol() - search.incumbent());
+            let out = solve_for(&sub, &limits, held, target);
             *spent += (lp::work_done() - before) as f64;
             let Some(found) = out.best else {
                 continue;

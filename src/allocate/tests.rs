@@ -1342,6 +1342,60 @@ fn splitting_on_a_whole_group_finds_the_optimum_on_either_side() {
 }
 
 #[test]
+fn a_search_with_a_target_stops_at_an_allocation_worth_it() {
+    // A neighbourhood's search only needs an allocation worth the target (what closes the
+    // whole programme's gap): it returns one as soon as it has one, so it may be below the
+    // optimum, never below the target when the optimum reaches it, and it does no more work
+    // than the search to the optimum.
+    let mut rng = Lcg(17);
+    let (mut checked, mut cheaper) = (0, 0);
+    for round in 0..400 {
+        let n = 4 + rng.below(5) as usize;
+        let s = random_spec(&mut rng, n);
+        let m = s.model();
+        let Some(opt) = s.brute() else { continue };
+        let nobody = vec![None; n];
+        if !s.is_worth(&nobody, 0.0) {
+            continue;
+        }
+        let target = opt * (50 + rng.below(50)) as f64 / 100.0;
+        let before = lp::work_done();
+        let whole = search::solve(&m, 0.0, &limits(NO_LIMIT), Some(nobody.clone()));
+        let full_work = lp::work_done() - before;
+        let before = lp::work_done();
+        let out = search::solve_for(&m, &limits(NO_LIMIT), nobody, target);
+        let work = lp::work_done() - before;
+        let best = out.best.expect("at least nobody served");
+        checked += 1;
+        assert!(
+            s.is_worth(&best.choice, best.value),
+            "round {round}: {:?} infeasible or not worth {}",
+            best.choice,
+            best.value
+        );
+        assert!(
+            best.value >= target - 1e-9 && best.value <= opt + 1e-6,
+            "round {round}: found {} for the target {target}, optimum {opt}\n{s:?}",
+            best.value
+        );
+        assert!(
+            close(whole.best.expect("optimum").value, opt),
+            "round {round}"
+        );
+        assert!(
+            work <= full_work,
+            "round {round}: {work} units, {full_work} to the optimum"
+        );
+        cheaper += usize::from(work < full_work);
+    }
+    assert!(checked >= 200, "only {checked} searches checked");
+    assert!(
+        cheaper >= 10,
+        "the target saved work only {cheaper} times of {checked}"
+    );
+}
+
+#[test]
 fn search_stopped_early_keeps_a_valid_bound() {
     // No work budget at all, or a deadline already past: whatever is returned is feasible
     // and the bound still holds.
