@@ -483,6 +483,9 @@ struct Search<'a> {
     /// The prices of the root's knapsack descent: any prices bound every node, and these
     /// price the stock and funder rows better than a node's LP does.
     node_prices: Option<Vec<f64>>,
+    /// The prices of the root's quota-exact descent, when its bound was the root's lowest:
+    /// that bound is cheap (a sort), and bounds every node at them.
+    share_prices: Option<Vec<f64>>,
     /// A value found elsewhere: only allocations better than it are looked for.
     cutoff: f64,
     /// The search ends once its incumbent is worth this much (see [`Start::target`]).
@@ -583,6 +586,15 @@ impl Search<'_> {
                 }
             }
             self.node_prices = prices;
+        }
+        if let Some(prices) = &self.share_prices {
+            if let Some(b) = share::bound_at(self.m, allowed, prices) {
+                lp::charge(self.m.cands.len() as u64);
+                bound = bound.min(self.round(b));
+                if bound <= self.incumbent() + self.prune_tol() {
+                    return Some(Expansion::Closed(bound));
+                }
+            }
         }
         let (h, fractional) = heuristic(
             self.m,
@@ -962,6 +974,7 @@ fn solve_from(
         knap_evals: 0,
         knap_gain: 0.0,
         node_prices: None,
+        share_prices: None,
         cutoff: start.cutoff,
         target: start.target,
     };
@@ -1077,6 +1090,9 @@ fn solve_from(
         if !done(&search, ub) {
             watch.evaluations = limits.descent;
             if let Some(k) = share::bound(m, &open, &root.lambda, cap, &mut watch) {
+                if search.round(k.bound) < ub {
+                    search.share_prices = Some(k.prices);
+                }
                 ub = ub.min(search.round(k.bound).max(excluded));
                 search.offer(adopt(k.choice));
             }

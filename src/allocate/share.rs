@@ -26,6 +26,8 @@ pub(crate) struct ShareBound {
     pub bound: f64,
     /// The allocation attaining it (the quota holds; other rows unchecked).
     pub choice: Vec<Option<usize>>,
+    /// The prices of the other rows giving it.
+    pub prices: Vec<f64>,
 }
 
 /// The quota kept exact: its rows and, per row, the coefficient of a member and of anyone
@@ -67,7 +69,7 @@ fn exact_quota(m: &Model, allowed: &[Allowed], lambda: &[f64], held: &State) -> 
     let mut kinds: Vec<Vec<i64>> = Vec::new();
     let mut member = vec![false; m.cands.len()];
     for (c, cand) in m.cands.iter().enumerate() {
-        if !matches!(allowed[c], Allowed::Free) {
+        if !allowed[c].is_open() {
             continue;
         }
         let of = |o: &super::model::Opt| rows.iter().map(|&r| m.coef_in(o, r)).collect();
@@ -107,24 +109,36 @@ fn evaluate(m: &Model, allowed: &[Allowed], exact: &Exact, mu: &[f64]) -> Option
     }
     let mut bound: f64 = m.b_s.iter().zip(&priced).map(|(b, l)| b * l).sum();
     let mut choice = vec![None; m.cands.len()];
+    // A candidate that must be served gets `must` more, taken back from the bound: more than
+    // every other profit together, so the best counts take every such candidate whenever the
+    // quota allows it (as in the knapsack's tables).
+    let must = 1.0
+        + (0..m.cands.len())
+            .filter(|&c| allowed[c].is_open())
+            .flat_map(|c| (0..m.cands[c].opts.len()).map(move |k| (c, k)))
+            .map(|(c, k)| m.profit(c, k, &priced).abs())
+            .sum::<f64>();
     // Per class: (profit, candidate, option), best first.
     let mut classes: [Vec<(f64, usize, usize)>; 2] = [Vec::new(), Vec::new()];
     for (c, a) in allowed.iter().enumerate() {
-        match *a {
+        let bonus = match *a {
             Allowed::Forced(o) => {
                 if let Some(o) = o {
                     bound += m.profit(c, o, &priced);
                 }
                 choice[c] = o;
+                continue;
             }
-            Allowed::Free => {
-                let (o, p) = (0..m.cands[c].opts.len())
-                    .map(|k| (k, m.profit(c, k, &priced)))
-                    .fold((0, f64::NEG_INFINITY), |b, x| if x.1 > b.1 { x } else { b });
-                classes[usize::from(!exact.member[c])].push((p, c, o));
+            Allowed::Free => 0.0,
+            Allowed::Served => {
+                bound -= must;
+                must
             }
-            Allowed::Served => return None,
-        }
+        };
+        let (o, p) = (0..m.cands[c].opts.len())
+            .map(|k| (k, m.profit(c, k, &priced)))
+            .fold((0, f64::NEG_INFINITY), |b, x| if x.1 > b.1 { x } else { b });
+        classes[usize::from(!exact.member[c])].push((p + bonus, c, o));
     }
     for class in &mut classes {
         class.sort_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)));
@@ -197,12 +211,20 @@ pub(crate) fn bound(
         used[r] = false;
     }
     let start = evaluate(m, allowed, &exact, lambda)?;
-    let best = lagrange::descend(m, &used, lambda, cap, watch, start, |mu| {
+    let descent = lagrange::descend(m, &used, lambda, cap, watch, start, |mu| {
         evaluate(m, allowed, &exact, mu)
-    })
-    .best;
+    });
     Some(ShareBound {
-        bound: best.bound,
-        choice: best.state.choice,
+        bound: descent.best.bound,
+        choice: descent.best.state.choice,
+        prices: descent.prices,
     })
+}
+
+/// The bound with the most binding quota exact at `prices` (no descent): at a search node,
+/// with the prices the root's descent ended at. `None` as for [`bound`].
+pub(crate) fn bound_at(m: &Model, allowed: &[Allowed], prices: &[f64]) -> Option<f64> {
+    let held = State::held(m, allowed);
+    let exact = exact_quota(m, allowed, prices, &held)?;
+    evaluate(m, allowed, &exact, prices).map(|p| p.bound)
 }

@@ -988,6 +988,54 @@ fn knapsack_bound_holds_candidates_that_must_be_served() {
     );
 }
 
+#[test]
+fn share_bound_holds_candidates_that_must_be_served() {
+    // The bound with the quota exact, at a node whose candidates must be served (the side of
+    // a split that serves a whole group, or a search node's "served" branch): over the
+    // allocations serving them, never below the best of those, never above the bound with
+    // them free, and lower in some rounds.
+    let mut rng = Lcg(43);
+    let (mut checked, mut tighter) = (0, 0);
+    for round in 0..600 {
+        let n = 2 + rng.below(6) as usize;
+        let s = random_spec(&mut rng, n);
+        let m = s.model();
+        let must: Vec<usize> = (0..n).filter(|_| rng.chance(40)).collect();
+        let mut allowed = free(&m);
+        for &c in &must {
+            allowed[c] = Allowed::Served;
+        }
+        let Some(lp) = lp::solve(&m, &free(&m), None, far()) else {
+            panic!("round {round}: no LP");
+        };
+        let (Some(held), Some(loose)) = (
+            super::share::bound_at(&m, &allowed, &lp.lambda),
+            super::share::bound_at(&m, &free(&m), &lp.lambda),
+        ) else {
+            continue;
+        };
+        let Some((opt, _)) = s.brute_where(&|choice| must.iter().all(|&c| choice[c].is_some()))
+        else {
+            continue;
+        };
+        checked += 1;
+        assert!(
+            held >= opt - 1e-6,
+            "round {round}: bound {held} below the best allocation serving {must:?}, {opt}\n{s:?}"
+        );
+        assert!(
+            held <= loose + 1e-6 * (1.0 + loose.abs()),
+            "round {round}: serving {must:?} raised the bound {loose} to {held}\n{s:?}"
+        );
+        tighter += usize::from(held < loose - 1e-6);
+    }
+    assert!(checked >= 50, "only {checked} bounds checked");
+    assert!(
+        tighter >= 10,
+        "only {tighter} of {checked} bounds tightened by the served candidates"
+    );
+}
+
 // ---------------------------------------------------------------- integer allocations
 
 #[test]
