@@ -931,72 +931,17 @@ fn knapsack_bound_lies_between_the_optimum_and_the_lp() {
     assert!(checked >= 150, "only {checked} knapsack bounds computed");
 }
 
-#[test]
-fn knapsack_bound_holds_candidates_that_must_be_served() {
-    // A search node's "served" side: its candidates take some option. The tables give them a
-    // bonus larger than every other profit together and take it back from the bound, so the
-    // bound is over the allocations that serve them, never below the best of those, and no
-    // higher than with those candidates free to be left out (strictly lower when leaving
-    // one out is what the free bound counted on).
-    let mut rng = Lcg(31);
-    let (mut checked, mut tighter) = (0, 0);
-    for round in 0..300 {
-        let n = 2 + rng.below(6) as usize;
-        let s = random_spec(&mut rng, n);
-        let m = s.model();
-        let must: Vec<usize> = (0..n).filter(|_| rng.chance(40)).collect();
-        let mut allowed = free(&m);
-        for &c in &must {
-            allowed[c] = Allowed::Served;
-        }
-        let Some(lp) = lp::solve(&m, &free(&m), None, far()) else {
-            panic!("round {round}: no LP");
-        };
-        let (Some(held), Some(loose)) = (
-            knapsack::bound(&m, &allowed, &lp.lambda, far()),
-            knapsack::bound(&m, &free(&m), &lp.lambda, far()),
-        ) else {
-            continue;
-        };
-        let Some((opt, _)) = s.brute_where(&|choice| must.iter().all(|&c| choice[c].is_some()))
-        else {
-            continue;
-        };
-        checked += 1;
-        assert!(
-            held.bound >= opt - 1e-6,
-            "round {round}: bound {} below the best allocation serving {must:?}, {opt}\n{s:?}",
-            held.bound
-        );
-        assert!(
-            held.bound <= loose.bound + 1e-6 * (1.0 + loose.bound.abs()),
-            "round {round}: serving {must:?} raised the bound {} to {}\n{s:?}",
-            loose.bound,
-            held.bound
-        );
-        assert!(
-            must.iter().all(|&c| held.choice[c].is_some()),
-            "round {round}: the tables' allocation leaves out one of {must:?}: {:?}",
-            held.choice
-        );
-        tighter += usize::from(held.bound < loose.bound - 1e-6);
-    }
-    assert!(checked >= 150, "only {checked} bounds checked");
-    assert!(
-        tighter >= 20,
-        "only {tighter} bounds tightened by the served candidates"
-    );
-}
+/// A bound at some prices: its value and, if it has one, its allocation.
+type BoundAt = dyn Fn(&Model, &[Allowed], &[f64]) -> Option<(f64, Option<Vec<Option<usize>>>)>;
 
-#[test]
-fn share_bound_holds_candidates_that_must_be_served() {
-    // The bound with the quota exact, at a node whose candidates must be served (the side of
-    // a split that serves a whole group, or a search node's "served" branch): over the
-    // allocations serving them, never below the best of those, never above the bound with
-    // them free, and lower in some rounds.
-    let mut rng = Lcg(43);
+/// A bound at the LP's prices over random programmes some of whose candidates must be served
+/// (`bound` gives its value and, if it has one, its allocation), checked against the best
+/// allocation serving them (never below it) and the same bound with them free (never above
+/// it). Returns how many rounds were checked and in how many serving them lowered the bound.
+fn check_served_bound(seed: u64, rounds: usize, bound: &BoundAt) -> (usize, usize) {
+    let mut rng = Lcg(seed);
     let (mut checked, mut tighter) = (0, 0);
-    for round in 0..600 {
+    for round in 0..rounds {
         let n = 2 + rng.below(6) as usize;
         let s = random_spec(&mut rng, n);
         let m = s.model();
@@ -1008,9 +953,9 @@ fn share_bound_holds_candidates_that_must_be_served() {
         let Some(lp) = lp::solve(&m, &free(&m), None, far()) else {
             panic!("round {round}: no LP");
         };
-        let (Some(held), Some(loose)) = (
-            super::share::bound_at(&m, &allowed, &lp.lambda),
-            super::share::bound_at(&m, &free(&m), &lp.lambda),
+        let (Some((held, choice)), Some((loose, _))) = (
+            bound(&m, &allowed, &lp.lambda),
+            bound(&m, &free(&m), &lp.lambda),
         ) else {
             continue;
         };
@@ -1027,12 +972,43 @@ fn share_bound_holds_candidates_that_must_be_served() {
             held <= loose + 1e-6 * (1.0 + loose.abs()),
             "round {round}: serving {must:?} raised the bound {loose} to {held}\n{s:?}"
         );
+        if let Some(choice) = choice {
+            assert!(
+                must.iter().all(|&c| choice[c].is_some()),
+                "round {round}: the bound's allocation leaves out one of {must:?}: {choice:?}"
+            );
+        }
         tighter += usize::from(held < loose - 1e-6);
     }
+    (checked, tighter)
+}
+
+#[test]
+fn knapsack_bound_holds_candidates_that_must_be_served() {
+    // A search node's "served" side, or the side of a split that serves a whole group: the
+    // tables give those candidates a bonus larger than every other profit together and take
+    // it back from the bound, so the bound is over the allocations that serve them, and
+    // strictly lower than with them free when leaving one out is what that bound counted on.
+    let (checked, tighter) = check_served_bound(31, 300, &|m, allowed, lambda| {
+        knapsack::bound(m, allowed, lambda, far()).map(|k| (k.bound, Some(k.choice)))
+    });
+    assert!(checked >= 150, "only {checked} bounds checked");
+    assert!(
+        tighter >= 20,
+        "only {tighter} of {checked} bounds tightened"
+    );
+}
+
+#[test]
+fn share_bound_holds_candidates_that_must_be_served() {
+    // The same for the bound with the quota exact (at a node's prices, no descent).
+    let (checked, tighter) = check_served_bound(43, 600, &|m, allowed, lambda| {
+        super::share::bound_at(m, allowed, lambda).map(|b| (b, None))
+    });
     assert!(checked >= 50, "only {checked} bounds checked");
     assert!(
         tighter >= 10,
-        "only {tighter} of {checked} bounds tightened by the served candidates"
+        "only {tighter} of {checked} bounds tightened"
     );
 }
 
