@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use super::lagrange::{self, Point, Watch};
-use super::lp::Allowed;
+use super::lp::{self, Allowed};
 use super::model::{Model, RowKind};
 use super::search::State;
 
@@ -662,8 +662,8 @@ fn second_row(m: &Model, rows: &Rows, lambda: &[f64]) -> Option<Pair> {
     best.map(|(_, p)| p)
 }
 
-/// The knapsack bound at prices `lambda` over the allocations `allowed` (free candidates and
-/// held ones; those that must be served are let free), or `None` when the programme has no
+/// The knapsack bound at prices `lambda` over the allocations `allowed` (free candidates,
+/// held ones, and those that must be served), or `None` when the programme has no
 /// total budget, is too large for the tables, or time runs out.
 #[cfg(test)]
 pub(crate) fn bound(
@@ -1181,19 +1181,8 @@ fn tables_counting(
         opts: Vec::new(),
     };
     // A candidate that must be served gets `must` more for each option, taken back from the
-    // bound: `must` is more than all the free candidates' profits together, so the tables'
-    // best serves every such candidate whenever the exact rows allow it (and any value of
-    // `must` would still give a bound: the allocations that serve them all are among those
-    // the tables weigh).
-    let must = 1.0
-        + free
-            .iter()
-            .map(|&c| {
-                (0..m.cands[c].opts.len())
-                    .map(|k| m.profit(c, k, &priced).abs())
-                    .fold(0.0, f64::max)
-            })
-            .sum::<f64>();
+    // bound (see `lp::must_bonus`).
+    let must = lp::must_bonus(m, allowed, &priced);
     for &c in &free {
         let bonus = if allowed[c] == Allowed::Served {
             bound -= must;

@@ -154,6 +154,22 @@ pub(crate) fn respond(
     }
 }
 
+/// More than the open candidates of `allowed` could add or take away together at `lambda`
+/// (1 + the sum of each one's largest |profit|): the bonus the knapsack's tables and the quota
+/// bound give each candidate that must be served, and take back from the bound, so that their
+/// best allocation serves every such candidate whenever their exact rows allow it (any bonus
+/// would still give a bound).
+pub(crate) fn must_bonus(m: &Model, allowed: &[Allowed], lambda: &[f64]) -> f64 {
+    let open = (0..m.cands.len()).filter(|&c| allowed[c].is_open());
+    1.0 + open
+        .map(|c| {
+            (0..m.cands[c].opts.len())
+                .map(|k| m.profit(c, k, lambda).abs())
+                .fold(0.0, f64::max)
+        })
+        .sum::<f64>()
+}
+
 /// `g(lambda)` for the subproblem `allowed`.
 pub(crate) fn bound_at(m: &Model, allowed: &[Allowed], lambda: &[f64]) -> f64 {
     let mut g: f64 = m.b_s.iter().zip(lambda).map(|(b, l)| b * l).sum();

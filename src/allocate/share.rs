@@ -16,7 +16,7 @@
 //! ([`lagrange::descend`]).
 
 use super::lagrange::{self, Point, Watch};
-use super::lp::Allowed;
+use super::lp::{self, Allowed};
 use super::model::{Model, RowKind};
 use super::search::State;
 
@@ -109,15 +109,9 @@ fn evaluate(m: &Model, allowed: &[Allowed], exact: &Exact, mu: &[f64]) -> Option
     }
     let mut bound: f64 = m.b_s.iter().zip(&priced).map(|(b, l)| b * l).sum();
     let mut choice = vec![None; m.cands.len()];
-    // A candidate that must be served gets `must` more, taken back from the bound: more than
-    // every other profit together, so the best counts take every such candidate whenever the
-    // quota allows it (as in the knapsack's tables).
-    let must = 1.0
-        + (0..m.cands.len())
-            .filter(|&c| allowed[c].is_open())
-            .flat_map(|c| (0..m.cands[c].opts.len()).map(move |k| (c, k)))
-            .map(|(c, k)| m.profit(c, k, &priced).abs())
-            .sum::<f64>();
+    // A candidate that must be served gets `must` more, taken back from the bound (see
+    // `lp::must_bonus`), as in the knapsack's tables.
+    let must = lp::must_bonus(m, allowed, &priced);
     // Per class: (profit, candidate, option), best first.
     let mut classes: [Vec<(f64, usize, usize)>; 2] = [Vec::new(), Vec::new()];
     for (c, a) in allowed.iter().enumerate() {
